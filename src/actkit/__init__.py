@@ -1,0 +1,24 @@
+"""actkit: recognise what people are doing and in what state they are.
+
+Python API::
+
+    import actkit
+    actkit.list_models("fastcrop_*")
+    model = actkit.create_model("fastcrop_p", num_classes=3)
+    predictor = actkit.load("runs/demo/train/checkpoints/best.onnx")
+    results = predictor.predict("crop.png")   # list[actkit.Results]
+"""
+__version__ = "0.1.0"
+
+from .models import create_model, list_models  # noqa: E402
+from .results import Results  # noqa: E402
+
+
+def load(path, threads: int = 0, device: str = "cpu"):
+    """Load a ``.pt`` checkpoint or ``.onnx`` model for prediction (see :class:`actkit.engine.predictor.Predictor`)."""
+    from .engine.predictor import load as _load
+
+    return _load(path, threads, device)
+
+
+__all__ = ["__version__", "create_model", "list_models", "load", "Results"]

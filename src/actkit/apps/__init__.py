@@ -1,0 +1,1 @@
+"""Downstream applications built on the engine (postures demo, sitting time, ...)."""

@@ -1,0 +1,236 @@
+"""One typed source of truth for run configuration.
+
+A run is configured by a tree of dataclasses with defaults. Values come, in order, from the
+defaults, a YAML file (``--config run.yaml``) and command-line flags. Flags are derived from
+the dataclass fields (``--optim.lr 0.01``; common ones have short aliases such as
+``--epochs``), unknown keys are rejected with a close-match suggestion, and the resolved
+config is saved in the run folder. Nothing is ever ``eval``-ed.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+
+def _opt(default: Any, help: str, alias: str | None = None, choices: tuple[str, ...] | None = None) -> Any:
+    meta = {"help": help, "alias": alias, "choices": choices}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataSection:
+    """Where the crops come from and how they are sampled and augmented."""
+
+    path: str = _opt("", "Parquet crop dataset (actkit or reference format)", alias="--data")
+    positive: str = _opt("", "binary view: this class vs the rest (e.g. sitting)", alias="--positive")
+    batch_size: int = _opt(128, "batch size", alias="--batch-size")
+    workers: int = _opt(0, "DataLoader worker processes")
+    imbalance: str = _opt("loss", "correct class imbalance ONCE: by loss weights, by a balanced sampler, or not",
+                          choices=("loss", "sampler", "none"))
+    box_jitter: float = _opt(0.08, "random shift of the crop box, as a fraction of its size")
+    scale_jitter: float = _opt(0.12, "random scale of the crop box (+/- fraction)")
+    hflip: bool = _opt(True, "random horizontal flip")
+    colour_jitter: float = _opt(0.25, "brightness/contrast/saturation jitter strength")
+
+
+@dataclass
+class ModelSection:
+    """Which registered model, at what input size and colour mode."""
+
+    name: str = _opt("fastcrop_p", "registered model name (see `actkit models`)", alias="--model")
+    input_size: list = _opt([], "input HxW, e.g. 32,24 (default: the model's)", alias="--input")
+    colour: str = _opt("rgb", "colour mode fed to the model", choices=("rgb", "y", "lab", "luv"))
+
+
+@dataclass
+class OptimSection:
+    """Optimiser and schedule."""
+
+    epochs: int = _opt(15, "training epochs", alias="--epochs")
+    lr: float = _opt(3e-3, "peak learning rate (AdamW, cosine schedule)", alias="--lr")
+    weight_decay: float = _opt(0.02, "AdamW weight decay")
+    warmup_epochs: float = _opt(1.0, "linear warm-up length in epochs")
+    label_smoothing: float = _opt(0.0, "label smoothing (multi-class only)")
+    grad_clip: float = _opt(0.0, "clip gradient norm (0: off)")
+
+
+@dataclass
+class RunSection:
+    """Run folder, reproducibility, device, checkpoints and logging."""
+
+    out: str = _opt("runs/train", "run folder", alias="--out")
+    seed: int = _opt(0, "random seed (data order, augmentation, init)", alias="--seed")
+    device: str = _opt("auto", "auto, cpu, cuda or cuda:N", alias="--device")
+    amp: bool = _opt(True, "mixed precision (bf16/fp16) on GPU; ignored on CPU")
+    resume: str = _opt("", "resume from a checkpoint path, or 'auto' for <out>/last.pt", alias="--resume")
+    keep_last: int = _opt(3, "keep the last N epoch checkpoints")
+    keep_best: int = _opt(3, "keep the best N checkpoints (by val macro-F1)")
+    plots: bool = _opt(True, "write per-epoch confusion / ROC / PR PNGs")
+    tensorboard: bool = _opt(True, "write TensorBoard scalars to <out>/tb")
+    threads: int = _opt(0, "torch CPU threads (0: default)")
+
+
+@dataclass
+class TrainConfig:
+    """Everything `actkit train` needs."""
+
+    task: str = _opt("crop", "what is trained", choices=("crop",))
+    data: DataSection = field(default_factory=DataSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    optim: OptimSection = field(default_factory=OptimSection)
+    run: RunSection = field(default_factory=RunSection)
+
+
+# --------------------------------------------------------------------------- machinery
+
+
+def _is_dataclass_type(t: Any) -> bool:
+    return isinstance(t, type) and dataclasses.is_dataclass(t)
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _unknown(key: str, known: list[str], where: str) -> ValueError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"unknown config key {where}{key!r}.{hint} Known: {', '.join(sorted(known))}")
+
+
+def coerce(value: Any, typ: Any, name: str = "") -> Any:
+    """Convert ``value`` (often a string from the command line) to the field type ``typ``."""
+    origin = typing.get_origin(typ)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        return None if value is None or value in ("", "none", "None") else coerce(value, args[0], name)
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name}: expected true/false, got {value!r}")
+    if typ in (list, tuple) or origin in (list, tuple):
+        if isinstance(value, str):
+            value = [v for v in value.replace("x", ",").split(",") if v.strip()]
+        return [int(v) if str(v).strip().lstrip("-").isdigit() else v for v in value]
+    try:
+        return typ(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name}: cannot read {value!r} as {getattr(typ, '__name__', typ)}") from e
+
+
+def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a nested dict; unknown keys raise with a suggestion."""
+    if not isinstance(data, dict):
+        raise ValueError(f"config section {prefix or '<root>'} must be a mapping, got {type(data).__name__}")
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise _unknown(key, list(fields), prefix)
+        typ = hints[key]
+        if _is_dataclass_type(typ):
+            kwargs[key] = from_dict(typ, value or {}, f"{prefix}{key}.")
+        else:
+            choices = fields[key].metadata.get("choices")
+            kwargs[key] = coerce(value, typ, prefix + key)
+            if choices and kwargs[key] not in choices:
+                raise ValueError(f"{prefix}{key}: {kwargs[key]!r} is not one of {choices}")
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """Dataclass tree to a plain nested dict."""
+    return dataclasses.asdict(obj)
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``update`` wins."""
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c = value`` in a nested dict."""
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        tree = tree.setdefault(p, {})
+    tree[leaf] = value
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; a clear error naming the file otherwise."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML ({e})") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the top level must be a mapping of sections")
+    return data
+
+
+def resolve(cls: type, yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Any:
+    """Defaults <- YAML file <- dotted ``overrides`` (``{"optim.lr": "0.01"}``) -> dataclass."""
+    tree: dict[str, Any] = load_yaml(yaml_path) if yaml_path else {}
+    for dotted, value in (overrides or {}).items():
+        set_dotted(tree, dotted, value)
+    return from_dict(cls, tree)
+
+
+def save_yaml(obj: Any, path: str | Path) -> None:
+    """Save a resolved dataclass tree as YAML (atomically)."""
+    import yaml
+
+    from .utils.io import atomic_write
+
+    with atomic_write(path, "w") as f:
+        yaml.safe_dump(to_dict(obj), f, sort_keys=False)
+
+
+def leaf_fields(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field, Any]]:
+    """All leaf fields of a dataclass tree as (dotted name, field, type)."""
+    out = []
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        typ = hints[f.name]
+        if _is_dataclass_type(typ):
+            out += leaf_fields(typ, f"{prefix}{f.name}.")
+        else:
+            out.append((prefix + f.name, f, typ))
+    return out
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Declare one flag per leaf field (``--section.key`` plus its alias); defaults stay unset."""
+    group = parser.add_argument_group("config (YAML keys; flags override the file)")
+    for dotted, f, typ in leaf_fields(cls):
+        names = [f"--{dotted}"] + ([f.metadata["alias"]] if f.metadata.get("alias") else [])
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        choices = f.metadata.get("choices")
+        extra = f" {{{','.join(choices)}}}" if choices else ""
+        group.add_argument(*names, dest=f"cfg:{dotted}", default=argparse.SUPPRESS, metavar=getattr(typ, "__name__", "V").upper(),
+                           help=f"{f.metadata.get('help', '')}{extra} (default: {default})")
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The dotted overrides a user gave on the command line."""
+    return {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg:")}

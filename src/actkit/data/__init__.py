@@ -1,0 +1,1 @@
+"""Datasets, decoding, sampling, transforms and synthetic data."""

@@ -1,0 +1,1 @@
+"""Engine: trainer, evaluator, exporter, predictor and benchmarks."""

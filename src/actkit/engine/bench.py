@@ -1,0 +1,150 @@
+"""Side-by-side latency and throughput benchmark of crop models under ONNX Runtime.
+
+All models are measured in ONE run, interleaved round-robin (model A, B, C, A, B, C, ...),
+so machine noise and frequency drift hit every model alike; results are reported as ratios
+to the first model. Batch-1 latency uses 1 intra-op thread and all threads; batched
+throughput is per crop.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path) -> dict[str, Any]:
+    """A model spec (registry name, .pt or .onnx) -> an ONNX path plus facts about it."""
+    from ..models import count_params, create_model
+    from .checkpoint import model_from_checkpoint
+    from .exporter import export_model, read_metadata
+
+    path = Path(spec)
+    if path.suffix == ".onnx":
+        if not path.is_file():
+            raise FileNotFoundError(f"model not found: {path}")
+        meta = read_metadata(path)
+        size = tuple(meta["data_cfg"]["input_size"])
+        chans = 1 if meta["data_cfg"]["colour"] == "y" else 3
+        return {"name": path.name, "onnx": path, "params": None, "input": size, "chans": chans}
+    if path.suffix == ".pt":
+        model, ckpt = model_from_checkpoint(path)
+        names = ckpt["class_names"]
+    else:
+        kw = {"num_classes": 1}
+        if input_size:
+            kw["input_size"] = input_size
+        model, names = create_model(spec, **kw), ["neg", "pos"]
+    onnx_path = folder / f"{path.stem if path.suffix else spec}.onnx"
+    report = export_model(model.eval(), names, onnx_path)
+    return {"name": spec if not path.suffix else path.name, "onnx": onnx_path, "params": count_params(model),
+            "input": tuple(model.data_cfg.input_size), "chans": model.data_cfg.in_chans, "bytes": report["bytes"],
+            "parity": report["parity_max_abs"]}
+
+
+def _stats(ms: np.ndarray) -> dict[str, float]:
+    return {"min": float(ms.min()), "median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean())}
+
+
+def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: int = 2000, rounds: int = 10,
+          batch: int = 256, threads: tuple[int, ...] = (1, 0), seed: int = 0) -> dict[str, Any]:
+    """Benchmark ``models`` side by side; returns a JSON-ready dict (see :func:`format_table`).
+
+    Args:
+        models: registry names (random weights), ``.pt`` checkpoints or ``.onnx`` files.
+        input_size: (H, W) for registry names (default: each model's own).
+        iters: batch-1 calls per model per thread setting, split over ``rounds`` interleaved rounds.
+        rounds: how many times the models take turns.
+        batch: batch size for the throughput measurement.
+        threads: intra-op thread settings to measure (0 = all cores).
+        seed: input data seed.
+    """
+    from .exporter import INPUT_NAME, ort_session
+
+    if not models:
+        raise ValueError("no models to benchmark: pass --models a,b,...")
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory(prefix="actkit-bench-") as tmp:
+        entries = [_prepare(m, input_size, Path(tmp)) for m in models]
+        results: dict[str, Any] = {"machine": machine_info(), "batch": batch, "iters": iters, "models": []}
+        for e in entries:
+            e["x1"] = rng.random((1, e["chans"], *e["input"]), dtype=np.float32)
+            e["xb"] = rng.random((batch, e["chans"], *e["input"]), dtype=np.float32)
+            e["sess"] = {t: ort_session(e["onnx"], t) for t in threads}
+            e["times"] = {t: [] for t in threads}
+            for t in threads:  # warm-up: first calls allocate and pick kernels
+                for _ in range(50):
+                    e["sess"][t].run(None, {INPUT_NAME: e["x1"]})
+        per_round = max(1, iters // rounds)
+        for _ in range(rounds):
+            for t in threads:
+                for e in entries:
+                    run, feed = e["sess"][t].run, {INPUT_NAME: e["x1"]}
+                    ts = e["times"][t]
+                    for _ in range(per_round):
+                        t0 = time.perf_counter_ns()
+                        run(None, feed)
+                        ts.append(time.perf_counter_ns() - t0)
+        for e in entries:
+            sess = e["sess"][threads[0]]
+            feed = {INPUT_NAME: e["xb"]}
+            sess.run(None, feed)
+            reps, t0 = 0, time.perf_counter()
+            while reps < 3 or time.perf_counter() - t0 < 0.5:
+                sess.run(None, feed)
+                reps += 1
+            per_crop_ms = (time.perf_counter() - t0) / (reps * batch) * 1e3
+            row = {"name": e["name"], "params": e["params"], "input": list(e["input"]), "onnx_bytes": e.get("bytes"),
+                   "latency_ms": {("all" if t == 0 else f"{t}thread"): _stats(np.array(e["times"][t]) / 1e6) for t in threads},
+                   "batched": {"batch": batch, "threads": threads[0], "ms_per_crop": per_crop_ms, "crops_per_s": 1e3 / per_crop_ms}}
+            b1 = row["latency_ms"]["all" if threads[0] == 0 else f"{threads[0]}thread"]["median"]
+            row["batched"]["speedup_vs_batch1"] = b1 / per_crop_ms
+            results["models"].append(row)
+    first = results["models"][0]
+    for row in results["models"]:
+        row["ratio_to_first"] = {k: row["latency_ms"][k]["median"] / first["latency_ms"][k]["median"] for k in row["latency_ms"]}
+    return results
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, core count and library versions, for the record."""
+    import platform
+
+    import onnxruntime
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "onnxruntime": onnxruntime.__version__, "python": platform.python_version()}
+
+
+def format_table(res: dict[str, Any]) -> str:
+    """A Markdown table of a :func:`bench` result."""
+    keys = list(res["models"][0]["latency_ms"])
+    head = ["model", "params", "input"]
+    for k in keys:
+        head += [f"{k} min ms", f"{k} median ms", f"{k} p99 ms", f"{k} ratio"]
+    head += [f"batch {res['batch']} crops/s", "batched x batch-1"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in res["models"]:
+        cells = [r["name"], f"{r['params']:,}" if r["params"] else "-", "x".join(map(str, r["input"]))]
+        for k in keys:
+            s = r["latency_ms"][k]
+            cells += [f"{s['min']:.4f}", f"{s['median']:.4f}", f"{s['p99']:.4f}", f"{r['ratio_to_first'][k]:.2f}"]
+        cells += [f"{r['batched']['crops_per_s']:,.0f}", f"{r['batched']['speedup_vs_batch1']:.1f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    m = res["machine"]
+    lines.append(f"\n{m['cpu']}, {m['cores']} cores, ONNX Runtime {m['onnxruntime']}; {res['iters']} batch-1 calls per model "
+                 "and thread setting, interleaved round-robin; ratio = median / first model's median.")
+    return "\n".join(lines)

@@ -1,0 +1,128 @@
+"""Self-describing checkpoints: everything needed to rebuild, resume or deploy a model.
+
+A checkpoint holds the model name and config, label names, preprocessing (``data_cfg``),
+weights, optimiser / scheduler / scaler and RNG state, the epoch, the tuned threshold and
+the resolved run config (like nanoGPT's ``model_args``). Loading needs nothing else.
+Writes are atomic; ``CheckpointRotation`` keeps the last N and the best N.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..models import DataConfig, create_model
+from ..models._base import ActkitModel
+from ..utils.io import atomic_path
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, numpy and torch (CPU and CUDA) RNG state."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` saved."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def model_meta(model: ActkitModel, class_names: list[str], threshold: float | None = None) -> dict[str, Any]:
+    """The part of a checkpoint that describes the model (shared with ONNX metadata)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_name": model.model_name,
+        "model_config": model.config_dict(),
+        "class_names": list(class_names),
+        "data_cfg": model.data_cfg.to_dict(),
+        "threshold": threshold,
+    }
+
+
+def save_checkpoint(path: str | Path, model: ActkitModel, class_names: list[str], **extra: Any) -> Path:
+    """Write a checkpoint atomically (``extra``: optimizer, scheduler, scaler, epoch, config, ...)."""
+    ckpt = model_meta(model, class_names, extra.pop("threshold", None))
+    ckpt["state_dict"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    ckpt.update(extra)
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+    return Path(path)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint dict; a clear error naming the file if it is missing or not one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        # weights_only=False: our checkpoints hold RNG state (numpy arrays, tuples).
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many types for a truncated or foreign file
+        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(ckpt, dict) or "model_name" not in ckpt or "state_dict" not in ckpt:
+        raise ValueError(f"{path}: not an actkit checkpoint (no model_name/state_dict)")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> tuple[ActkitModel, dict[str, Any]]:
+    """Rebuild the model from a checkpoint (dict or path) and load its weights; returns (model, ckpt)."""
+    if not isinstance(ckpt, dict):
+        ckpt = read_checkpoint(ckpt)
+    model = create_model(ckpt["model_name"], **ckpt["model_config"])
+    model.data_cfg = DataConfig.from_dict(ckpt["data_cfg"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval(), ckpt
+
+
+class CheckpointRotation:
+    """Keeps ``last.pt`` / ``best.pt`` plus the last ``keep_last`` and best ``keep_best`` epochs."""
+
+    def __init__(self, folder: str | Path, keep_last: int = 3, keep_best: int = 3) -> None:
+        self.folder = Path(folder)
+        self.keep_last, self.keep_best = keep_last, keep_best
+        self.last: list[Path] = sorted(self.folder.glob("epoch_*.pt"))
+        self.best: list[tuple[float, Path]] = []
+        for p in self.folder.glob("best_*.pt"):
+            try:
+                self.best.append((float(p.stem.rsplit("_", 1)[1]), p))
+            except ValueError:
+                continue
+        self.best.sort(key=lambda t: -t[0])
+
+    def save(self, epoch: int, score: float, write: Any) -> bool:
+        """Call ``write(path)`` for the epoch file, last.pt and (if among the best) best files.
+
+        Returns:
+            True when this epoch is the best so far.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"epoch_{epoch:03d}.pt"
+        write(path)
+        write(self.folder / "last.pt")
+        self.last.append(path)
+        while len(self.last) > self.keep_last:
+            self.last.pop(0).unlink(missing_ok=True)
+        is_best = not self.best or score > self.best[0][0]
+        if len(self.best) < self.keep_best or score > self.best[-1][0]:
+            bp = self.folder / f"best_{epoch:03d}_{score:.6f}.pt"
+            write(bp)
+            self.best.append((score, bp))
+            self.best.sort(key=lambda t: -t[0])
+            while len(self.best) > self.keep_best:
+                self.best.pop()[1].unlink(missing_ok=True)
+        if is_best:
+            write(self.folder / "best.pt")
+        return is_best

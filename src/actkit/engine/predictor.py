@@ -1,0 +1,203 @@
+"""Prediction with a ``.pt`` checkpoint or an ``.onnx`` file, on images, folders, Parquet or video.
+
+``actkit.load(path).predict(x)`` is the Python API; ``actkit predict`` calls :func:`predict`.
+Both backends share preprocessing (:func:`actkit.data.transforms.crop_to_input`) read from the
+model's own metadata, and return :class:`actkit.results.Results`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..data.transforms import crop_to_input
+from ..models import DataConfig
+from ..results import Results
+
+log = logging.getLogger(__name__)
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+
+
+class Predictor:
+    """A loaded model ready to classify crops.
+
+    Args:
+        path: ``.pt`` checkpoint or ``.onnx`` file exported by actkit.
+        threads: CPU threads (0: library default).
+        device: torch device for checkpoints (``cpu`` / ``cuda``); ONNX runs on CPU.
+    """
+
+    def __init__(self, path: str | Path, threads: int = 0, device: str = "cpu") -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"model not found: {self.path}")
+        if self.path.suffix == ".onnx":
+            from .exporter import INPUT_NAME, ort_session, read_metadata
+
+            meta = read_metadata(self.path)
+            self._session, self._input = ort_session(self.path, threads), INPUT_NAME
+            self.backend = "onnx"
+        else:
+            import torch
+
+            from .checkpoint import model_from_checkpoint
+
+            if threads:
+                torch.set_num_threads(threads)
+            self._model, meta = model_from_checkpoint(self.path)
+            self._device = torch.device(device)
+            self._model.to(self._device)
+            self.backend = "torch"
+        self.class_names: list[str] = list(meta["class_names"])
+        self.data_cfg = DataConfig.from_dict(meta["data_cfg"])
+        self.threshold: float | None = meta.get("threshold")
+        self.model_name: str = meta["model_name"]
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Preprocessed (N, C, H, W) float32 -> probabilities (N, num_classes >= 2)."""
+        if self.backend == "onnx":
+            p = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
+            return np.concatenate([1 - p, p], 1) if p.shape[1] == 1 else p
+        import torch
+
+        from ..models import probabilities
+
+        with torch.no_grad():
+            return probabilities(self._model(torch.from_numpy(batch).to(self._device))).cpu().numpy()
+
+    def predict(self, x: Any, boxes: Sequence[Sequence[float]] | None = None, source: str | None = None,
+                frame: int | None = None) -> list[Results]:
+        """Classify one image (path or HxWx3 uint8 RGB array), once per box (whole image if none)."""
+        t0 = time.perf_counter()
+        img = load_image(x) if isinstance(x, (str, Path)) else np.asarray(x)
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise ValueError(f"{source or 'input'}: expected an HxWx3 uint8 RGB image, got {img.dtype} {img.shape}")
+        h, w = img.shape[:2]
+        boxes_px = [None] if boxes is None or len(boxes) == 0 else [tuple(map(float, b)) for b in boxes]
+        rel = [None if b is None else np.array(b, np.float32) / np.array([w, h, w, h], np.float32) for b in boxes_px]
+        batch = np.stack([crop_to_input(img, r, self.data_cfg) for r in rel])
+        t1 = time.perf_counter()
+        probs = self.infer(batch)
+        t2 = time.perf_counter()
+        timings = {"preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3}
+        src = source or (str(x) if isinstance(x, (str, Path)) else None)
+        return [Results(p, self.class_names, self.threshold, src, b, frame, timings=timings) for p, b in zip(probs, boxes_px)]
+
+
+def load(path: str | Path, threads: int = 0, device: str = "cpu") -> Predictor:
+    """Load a ``.pt`` checkpoint or ``.onnx`` model for prediction (``actkit.load``)."""
+    return Predictor(path, threads, device)
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as HxWx3 uint8 RGB; a clear error naming the file otherwise."""
+    from ..data.schema import decode_image
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image not found: {path}")
+    return decode_image(path.read_bytes(), str(path))
+
+
+def read_box_file(path: str | Path) -> dict[str, list[tuple[float, ...]]]:
+    """CSV boxes keyed by image name or frame index: header ``image|frame,x0,y0,x1,y1[,track_id]``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"box file not found: {path}")
+    boxes: dict[str, list[tuple[float, ...]]] = defaultdict(list)
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        key = next((k for k in ("image", "frame") if k in (reader.fieldnames or [])), None)
+        if key is None or not {"x0", "y0", "x1", "y1"} <= set(reader.fieldnames or []):
+            raise ValueError(f"{path}: box file needs a header image|frame,x0,y0,x1,y1 (got {reader.fieldnames})")
+        for i, row in enumerate(reader, start=2):
+            try:
+                box = tuple(float(row[k]) for k in ("x0", "y0", "x1", "y1"))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{path}:{i}: bad box {row}") from e
+            if box[2] <= box[0] or box[3] <= box[1]:
+                raise ValueError(f"{path}:{i}: empty box {box}")
+            boxes[str(row[key]).strip()].append(box)
+    return dict(boxes)
+
+
+def iter_video(path: str | Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode a video's frames as (index, HxWx3 uint8 RGB); ValueError naming the file if unreadable."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: cannot open video")
+    i, n = 0, 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if i % every == 0:
+                n += 1
+                yield i, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            i += 1
+    finally:
+        cap.release()
+    if i == 0:
+        raise ValueError(f"{path}: no decodable frames (empty or corrupt video)")
+
+
+def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str | Path | None = None,
+                     split: str | None = None, every: int = 1) -> Iterator[Results]:
+    """Results for every image of a file / folder / Parquet, or every ``every``-th video frame."""
+    source = Path(source)
+    boxes = read_box_file(boxes_file) if boxes_file else None
+    if not source.exists():
+        raise FileNotFoundError(f"source not found: {source}")
+    if source.suffix == ".parquet":
+        from ..data.crops import read_crops_table
+        from ..data.schema import decode_image
+
+        table = read_crops_table(source)
+        idx = np.flatnonzero(table.splits == split) if split else np.arange(len(table))
+        for i in idx:
+            img = decode_image(table.images[i], f"{source}[{i}]")
+            h, w = img.shape[:2]
+            box = table.boxes[i] * np.array([w, h, w, h])
+            yield from predictor.predict(img, [box], source=f"{source}[{i}]")
+        return
+    if source.suffix.lower() in VIDEO_EXTS:
+        for i, frame in iter_video(source, every):
+            yield from predictor.predict(frame, _boxes_for(boxes, str(i)), source=str(source), frame=i)
+        return
+    files: Iterable[Path] = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTS) if source.is_dir() else [source]
+    for f in files:
+        try:
+            img = load_image(f)
+        except ValueError as e:  # one bad file in a folder must not end the run
+            log.warning("skipped %s", e)
+            continue
+        key = str(f.relative_to(source)) if source.is_dir() else f.name
+        yield from predictor.predict(img, _boxes_for(boxes, key) or _boxes_for(boxes, f.name), source=str(f))
+
+
+def _boxes_for(boxes: dict[str, list] | None, key: str) -> list | None:
+    return None if boxes is None else boxes.get(key)
+
+
+def predict(source: str | Path, model: str | Path, boxes: str | Path | None = None, out: str | Path | None = None,
+            split: str | None = None, every: int = 1, threads: int = 0) -> list[Results]:
+    """Run a model over ``source`` and optionally write JSON lines to ``out`` (the `actkit predict` verb)."""
+    predictor = load(model, threads)
+    results = list(iter_predictions(predictor, source, boxes, split, every))
+    if out:
+        from ..utils.io import atomic_write
+
+        with atomic_write(out, "w") as f:
+            for r in results:
+                f.write(json.dumps(r.to_dict()) + "\n")
+    return results

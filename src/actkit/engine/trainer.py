@@ -1,0 +1,334 @@
+"""Training: plain ``train_one_epoch`` / ``evaluate`` functions and a ``train(cfg)`` driver.
+
+The driver does what a careful person would do by hand: build the model from the registry,
+correct class imbalance exactly once (loss weights OR a balanced sampler), pick the
+checkpoint on the validation split only, and evaluate the held-out test split once, at the
+end, with the best checkpoint and the threshold tuned on validation.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..config import TrainConfig, save_yaml, to_dict
+from ..data.crops import CropTable, read_crops_table
+from ..data.splits import grouped_stratified_split
+from ..data.transforms import CropAugment
+from ..models import create_model, probabilities
+from ..utils.io import atomic_write_json
+from ..utils.progress import progress
+from .checkpoint import CheckpointRotation, model_from_checkpoint, read_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .data import CropDataset
+from .metrics import classification_report
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Events:
+    """Hooks for logging and integrations; each is a list of callables."""
+
+    on_epoch_end: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    on_checkpoint: list[Callable[[Path], None]] = field(default_factory=list)
+
+    def emit(self, name: str, arg: Any) -> None:
+        for fn in getattr(self, name):
+            fn(arg)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} asked for, but CUDA is not available here")
+    return torch.device(name)
+
+
+def make_loss(num_logits: int, class_counts: np.ndarray, imbalance: str, label_smoothing: float = 0.0) -> nn.Module:
+    """BCE (one logit) or cross-entropy; class weights only when ``imbalance == "loss"``."""
+    counts = np.maximum(class_counts.astype(np.float64), 1)
+    if num_logits == 1:
+        pos_weight = torch.tensor([counts[0] / counts[1]], dtype=torch.float32) if imbalance == "loss" else None
+        return _BCE(pos_weight)
+    weight = torch.tensor(counts.sum() / (len(counts) * counts), dtype=torch.float32) if imbalance == "loss" else None
+    return nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing)
+
+
+class _BCE(nn.BCEWithLogitsLoss):
+    def __init__(self, pos_weight: torch.Tensor | None) -> None:
+        super().__init__(pos_weight=pos_weight)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return super().forward(logits.squeeze(-1), target.float())
+
+
+def make_loader(ds: CropDataset, batch_size: int, shuffle: bool, seed: int, epoch: int, workers: int, balanced: bool = False) -> torch.utils.data.DataLoader:
+    """A DataLoader whose order depends only on (seed, epoch): reproducible and resumable."""
+    g = torch.Generator().manual_seed(seed * 1000003 + epoch)
+    sampler = None
+    if balanced:
+        counts = np.bincount(ds.labels, minlength=ds.labels.max() + 1)
+        w = 1.0 / counts[ds.labels]
+        sampler = torch.utils.data.WeightedRandomSampler(torch.as_tensor(w, dtype=torch.double), len(ds), generator=g)
+        shuffle = False
+    return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=shuffle, sampler=sampler, generator=g,
+                                       num_workers=workers, drop_last=False, persistent_workers=False)
+
+
+def _autocast(device: torch.device, enabled: bool):
+    if device.type == "cuda" and enabled:
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+    return torch.autocast("cpu", enabled=False)
+
+
+def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
+                    scheduler: Any, scaler: Any, device: torch.device, amp: bool, grad_clip: float = 0.0, desc: str = "train") -> dict[str, float]:
+    """One pass over ``loader``; returns mean loss and throughput."""
+    model.train()
+    total, n, t0 = 0.0, 0, time.perf_counter()
+    bar = progress(loader, desc=desc, unit="batch")
+    for batch in bar:
+        x = batch["image"].to(device, non_blocking=True)
+        y = batch["label"].to(device, non_blocking=True)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, amp):
+            loss = loss_fn(model(x).float(), y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} (lower the learning rate?)")
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if grad_clip:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        total += loss.item() * len(y)
+        n += len(y)
+        bar.set_postfix(loss=f"{total / n:.4f}")
+    dt = time.perf_counter() - t0
+    return {"train_loss": total / max(n, 1), "train_samples_per_s": n / max(dt, 1e-9)}
+
+
+@torch.no_grad()
+def predict_loader(model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, amp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (N, C>=2) and labels for everything in ``loader``."""
+    model.eval()
+    probs, labels = [], []
+    for batch in loader:
+        x = batch["image"].to(device)
+        with _autocast(device, amp):
+            probs.append(probabilities(model(x).float()).cpu().numpy())
+        labels.append(batch["label"].numpy())
+    return np.concatenate(probs), np.concatenate(labels)
+
+
+def evaluate(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, class_names: list[str],
+             device: torch.device, threshold: float | None = None) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Metrics on ``loader``: (report dict with ``loss``, probabilities, labels)."""
+    probs, labels = predict_loader(model, loader, device)
+    report = classification_report(labels, probs, class_names, threshold=threshold)
+    p = torch.as_tensor(probs).clamp(1e-7, 1 - 1e-7)
+    logits = torch.logit(p[:, 1:]) if len(class_names) == 2 and model.num_classes == 1 else torch.log(p)
+    report["loss"] = float(loss_fn(logits.to(device), torch.as_tensor(labels).to(device)).item())
+    return report, probs, labels
+
+
+def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up then cosine decay to 1% of the peak, per step."""
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
+
+
+def load_task_table(cfg: TrainConfig) -> CropTable:
+    """Read the dataset, apply the binary view, and make sure a validation split exists."""
+    if not cfg.data.path:
+        raise ValueError("no dataset given: pass --data PATH.parquet (see `actkit data crops` / `actkit synth postures`)")
+    table = read_crops_table(cfg.data.path)
+    if cfg.data.positive:
+        table = table.binary(cfg.data.positive)
+    if not np.any(table.splits == "train"):
+        raise ValueError(f"{cfg.data.path}: no rows in the train split")
+    if not np.any(table.splits == "val"):
+        # Never pick checkpoints on the test split: carve a grouped validation split from train.
+        log.warning("%s has no val split: holding out 10%% of train groups for validation", cfg.data.path)
+        tr = np.flatnonzero(table.splits == "train")
+        sub = grouped_stratified_split(table.labels[tr], table.groups[tr], {"train": 0.9, "val": 0.1}, seed=cfg.run.seed)
+        splits = table.splits.copy()
+        splits[tr] = sub
+        table.splits = splits
+    return table
+
+
+def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
+    """Train a crop classifier as configured; returns the summary (also written to ``summary.json``).
+
+    The run folder gets ``config.yaml`` (resolved), ``checkpoints/`` (last-N, best-N, last.pt,
+    best.pt), ``history.json``, ``summary.json``, ``plots/`` and ``tb/`` (TensorBoard).
+    """
+    events = events or Events()
+    out = Path(cfg.run.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.run.threads:
+        torch.set_num_threads(cfg.run.threads)
+    device = pick_device(cfg.run.device)
+    seed_everything(cfg.run.seed)
+    table = load_task_table(cfg)
+    class_names = table.class_names
+    num_logits = 1 if len(class_names) == 2 else len(class_names)
+    overrides: dict[str, Any] = {"num_classes": num_logits, "colour": cfg.model.colour}
+    if cfg.model.input_size:
+        if len(cfg.model.input_size) != 2:
+            raise ValueError(f"model.input_size must be H,W, got {cfg.model.input_size}")
+        overrides["input_size"] = tuple(int(v) for v in cfg.model.input_size)
+    model = create_model(cfg.model.name, **overrides).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    aug = CropAugment(cfg.data.box_jitter, cfg.data.scale_jitter, cfg.data.hflip, cfg.data.colour_jitter)
+    ds = {s: CropDataset(table.select(s), model.data_cfg, aug if s == "train" else None, cfg.run.seed)
+          for s in ("train", "val", "test") if np.any(table.splits == s)}
+    counts = ds["train"].table.class_counts()
+    if np.any(counts == 0):
+        missing = [n for n, c in zip(class_names, counts) if c == 0]
+        raise ValueError(f"{cfg.data.path}: classes with no training rows: {missing}")
+    loss_fn = make_loss(num_logits, counts, cfg.data.imbalance, cfg.optim.label_smoothing).to(device)
+    eval_loaders = {s: make_loader(d, 512, False, 0, 0, cfg.data.workers) for s, d in ds.items() if s != "train"}
+    steps_per_epoch = math.ceil(len(ds["train"]) / cfg.data.batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    scheduler = cosine_schedule(optimizer, cfg.optim.epochs * steps_per_epoch, int(cfg.optim.warmup_epochs * steps_per_epoch))
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.run.amp and not torch.cuda.is_bf16_supported())
+    rotation = CheckpointRotation(out / "checkpoints", cfg.run.keep_last, cfg.run.keep_best)
+    history: list[dict[str, Any]] = []
+    start_epoch, best_score = 0, -1.0
+
+    resume = cfg.run.resume
+    if resume == "auto":
+        resume = str(out / "checkpoints" / "last.pt") if (out / "checkpoints" / "last.pt").exists() else ""
+    if resume:
+        ckpt = read_checkpoint(resume)
+        if ckpt["model_name"] != cfg.model.name or ckpt["class_names"] != class_names:
+            raise ValueError(f"{resume}: checkpoint is {ckpt['model_name']} on {ckpt['class_names']}, "
+                             f"the run asks for {cfg.model.name} on {class_names}")
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt["rng"])
+        start_epoch, history, best_score = ckpt["epoch"] + 1, ckpt.get("history", []), ckpt.get("best_score", -1.0)
+        log.info("resumed from %s at epoch %d", resume, start_epoch)
+    save_yaml(cfg, out / "config.yaml")
+
+    tb = _tensorboard(out / "tb") if cfg.run.tensorboard else None
+    log.info("training %s on %d train / %d val crops, classes %s, device %s", cfg.model.name,
+             len(ds["train"]), len(ds["val"]), class_names, device)
+    for epoch in range(start_epoch, cfg.optim.epochs):
+        ds["train"].set_epoch(epoch)
+        loader = make_loader(ds["train"], cfg.data.batch_size, True, cfg.run.seed, epoch, cfg.data.workers,
+                             balanced=cfg.data.imbalance == "sampler")
+        t0 = time.perf_counter()
+        stats = train_one_epoch(model, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
+                                cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}")
+        report, probs, labels = evaluate(model, eval_loaders["val"], loss_fn, class_names, device)
+        row = {"epoch": epoch, **stats, "val_loss": report["loss"], "val_accuracy": report["accuracy"],
+               "val_macro_f1": report["macro_f1"], "val_roc_auc": report.get("roc_auc"), "val_ece": report["ece"],
+               "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": time.perf_counter() - t0}
+        history.append(row)
+        log.info("epoch %d: loss %.4f val macro-F1 %.4f acc %.4f", epoch + 1, row["train_loss"], row["val_macro_f1"], row["val_accuracy"])
+        if tb is not None:
+            for k, v in row.items():
+                if k != "epoch" and isinstance(v, (int, float)):
+                    tb.add_scalar(k.replace("_", "/", 1), v, epoch)
+            tb.flush()
+        if cfg.run.plots:
+            _epoch_plots(out / "plots", f"epoch_{epoch + 1:03d}", report, probs, labels, class_names)
+        score = float(report["macro_f1"])
+        best_score = max(best_score, score)
+        is_best = rotation.save(epoch, score, lambda p: save_checkpoint(
+            p, model, class_names, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+            scaler=scaler.state_dict(), rng=rng_state(), epoch=epoch, history=history, best_score=best_score,
+            config=to_dict(cfg), val_report=report))
+        events.emit("on_checkpoint", out / "checkpoints" / "last.pt")
+        row["is_best"] = is_best
+        atomic_write_json(out / "history.json", history)
+        events.emit("on_epoch_end", row)
+    if tb is not None:
+        tb.close()
+    if not history:
+        raise ValueError(f"nothing to train: epochs={cfg.optim.epochs} and the run already finished {start_epoch}")
+    return finish(out, class_names, history, loss_fn, eval_loaders, device, cfg)
+
+
+def finish(out: Path, class_names: list[str], history: list[dict[str, Any]], loss_fn: nn.Module,
+           loaders: dict[str, torch.utils.data.DataLoader], device: torch.device, cfg: TrainConfig) -> dict[str, Any]:
+    """Best checkpoint -> tuned threshold on val -> one evaluation of the test split -> summary."""
+    best_path = out / "checkpoints" / "best.pt"
+    model, ckpt = model_from_checkpoint(best_path)
+    model.to(device)
+    val_report, _, _ = evaluate(model, loaders["val"], loss_fn, class_names, device)
+    threshold = val_report.get("tuned_threshold") if len(class_names) == 2 else None
+    # Store the tuned threshold in the checkpoint so export and predict use it.
+    ckpt["threshold"] = threshold
+    from ..utils.io import atomic_path
+    with atomic_path(best_path) as tmp:
+        torch.save(ckpt, tmp)
+    summary: dict[str, Any] = {
+        "model": cfg.model.name, "class_names": class_names, "best_epoch": int(ckpt["epoch"]) + 1,
+        "epochs": len(history), "best_checkpoint": str(best_path), "threshold": threshold,
+        "val": val_report, "train_seconds": float(sum(h["epoch_seconds"] for h in history)),
+    }
+    if "test" in loaders:
+        test_report, probs, labels = evaluate(model, loaders["test"], loss_fn, class_names, device, threshold=threshold)
+        summary["test"] = test_report
+        if cfg.run.plots:
+            _epoch_plots(out / "plots", "test_best", test_report, probs, labels, class_names, reliability=True)
+        log.info("test (best epoch %d, threshold %s): macro-F1 %.4f accuracy %.4f", summary["best_epoch"],
+                 threshold, test_report["macro_f1"], test_report["accuracy"])
+    if cfg.run.plots:
+        from .plots import plot_history
+        plot_history(history, out / "plots" / "history.png", title=f"{cfg.model.name} training")
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def _epoch_plots(folder: Path, stem: str, report: dict[str, Any], probs: np.ndarray, labels: np.ndarray,
+                 class_names: list[str], reliability: bool = False) -> None:
+    from .plots import plot_confusion, plot_pr, plot_reliability, plot_roc
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_confusion(np.asarray(report["confusion"]), class_names, folder / f"{stem}_confusion.png", title=stem)
+    plot_roc(labels, probs, class_names, folder / f"{stem}_roc.png", title=stem)
+    plot_pr(labels, probs, class_names, folder / f"{stem}_pr.png", title=stem)
+    if reliability:
+        plot_reliability(labels, probs, folder / f"{stem}_reliability.png", title=stem)
+
+
+def _tensorboard(folder: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        log.warning("tensorboard is not installed: no TensorBoard scalars (pip install tensorboard)")
+        return None
+    return SummaryWriter(str(folder))

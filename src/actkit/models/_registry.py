@@ -1,0 +1,93 @@
+"""The one name-keyed model registry (after torchvision ``models/_api.py`` and timm ``_registry.py``).
+
+Every model family registers a builder per named size; builders are three lines that fill a
+dataclass config and call the family's private constructor. ``create_model(name, **overrides)``
+replaces config fields, so a user can ask for ``create_model("sc_s", head="transformer")``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch.nn as nn
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """What the registry knows about a model name."""
+
+    name: str
+    family: str
+    task: str
+    builder: Callable[..., nn.Module]
+    doc: str
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(family: str, task: str = "crop") -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator registering a builder under its function name; duplicate names are refused."""
+
+    def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        name = fn.__name__
+        if name in _REGISTRY:
+            raise ValueError(f"model name {name!r} is already registered (by family {_REGISTRY[name].family!r})")
+        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        _REGISTRY[name] = ModelEntry(name, family, task, fn, doc)
+        return fn
+
+    return wrap
+
+
+def list_models(pattern: str = "*", task: str | None = None) -> list[str]:
+    """Registered model names matching a glob ``pattern`` (and ``task`` if given), sorted."""
+    _import_families()
+    return sorted(n for n, e in _REGISTRY.items()
+                  if fnmatch.fnmatch(n, pattern) and (task is None or e.task == task))
+
+
+def model_entry(name: str) -> ModelEntry:
+    """The registry entry for ``name``; KeyError with close matches if unknown."""
+    _import_families()
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"unknown model {name!r}.{hint} See `actkit models` for the list.")
+    return _REGISTRY[name]
+
+
+def create_model(name: str, **overrides: Any) -> nn.Module:
+    """Build a registered model, replacing fields of its config with ``overrides``.
+
+    Args:
+        name: a name from :func:`list_models`.
+        **overrides: config fields, e.g. ``num_classes=3, input_size=(24, 40)``.
+    """
+    model = model_entry(name).builder(**overrides)
+    model.model_name = name
+    return model
+
+
+def build_config(cfg_cls: type, base: dict[str, Any], overrides: dict[str, Any]) -> Any:
+    """Fill ``cfg_cls`` from ``base`` then ``overrides``; unknown keys get a close-match error."""
+    names = {f.name for f in dataclasses.fields(cfg_cls)}
+    for key in overrides:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(f"{cfg_cls.__name__} has no field {key!r}{hint}")
+    merged = {**base, **overrides}
+    for key in ("input_size", "token_grid", "widths", "depths"):
+        if key in merged and isinstance(merged[key], list):
+            merged[key] = tuple(merged[key])
+    return cfg_cls(**merged)
+
+
+def _import_families() -> None:
+    # Families register themselves on import; importing here keeps list_models() complete
+    # no matter which module the caller imported first.
+    from . import crop_fast, crop_ref  # noqa: F401

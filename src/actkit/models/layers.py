@@ -1,0 +1,123 @@
+"""Building blocks shared by the crop model families."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: type[nn.Module] | None = nn.ReLU) -> nn.Sequential:
+    """Conv (no bias) + BatchNorm (+ activation): the unit that folds to one Conv at export."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    if act is not None:
+        layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over channels of an NCHW tensor."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps).permute(0, 3, 1, 2)
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation (Hu et al., 2018) with biases, reduction on the block's width."""
+
+    def __init__(self, channels: int, reduction: int = 8) -> None:
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.fc1 = nn.Conv2d(channels, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = x.mean((2, 3), keepdim=True)
+        return x * torch.sigmoid(self.fc2(F.silu(self.fc1(s))))
+
+
+def grid_pool(x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """Average-pool an NCHW map to a ``grid`` of tokens, for ANY input size -> (N, gh*gw, C).
+
+    Bins follow adaptive pooling (start=floor(i*H/g), end=ceil((i+1)*H/g)), computed from the
+    static shape with plain slices, so it exports to ONNX even when H is not divisible by the
+    grid (the reference family crashes there). A grid larger than the map repeats cells.
+    """
+    n, c, h, w = x.shape
+    gh, gw = grid
+    tokens = []
+    for i in range(gh):
+        y0, y1 = (i * h) // gh, -((-(i + 1) * h) // gh)
+        for j in range(gw):
+            x0, x1 = (j * w) // gw, -((-(j + 1) * w) // gw)
+            tokens.append(x[:, :, y0:y1, x0:x1].mean((2, 3)))
+    return torch.stack(tokens, dim=1)
+
+
+class PreNormEncoderLayer(nn.Module):
+    """Pre-norm transformer encoder layer with GELU; plain ops so it exports to ONNX as is."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 2.0, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(), nn.Dropout(dropout), nn.Linear(int(dim * mlp_ratio), dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, t, c = x.shape
+        q, k, v = self.qkv(self.norm1(x)).reshape(n, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        attn = torch.softmax(q @ k.transpose(-2, -1) * (c // self.heads) ** -0.5, dim=-1)
+        x = x + self.proj((attn @ v).transpose(1, 2).reshape(n, t, c))
+        return x + self.mlp(self.norm2(x))
+
+
+class MixerLayer(nn.Module):
+    """MLP-Mixer layer (Tolstikhin et al., 2021): token MLP then channel MLP, both at x2."""
+
+    def __init__(self, tokens: int, dim: int, ratio: int = 2) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.token_mlp = nn.Sequential(nn.Linear(tokens, tokens * ratio), nn.GELU(), nn.Linear(tokens * ratio, tokens))
+        self.norm2 = nn.LayerNorm(dim)
+        self.channel_mlp = nn.Sequential(nn.Linear(dim, dim * ratio), nn.GELU(), nn.Linear(dim * ratio, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.token_mlp(self.norm1(x).transpose(1, 2)).transpose(1, 2)
+        return x + self.channel_mlp(self.norm2(x))
+
+
+class ClassifierHead(nn.Module):
+    """The four reference heads: ``avg``, ``avgmax_mlp``, ``transformer``, ``mlp_mixer``."""
+
+    def __init__(self, kind: str, channels: int, num_classes: int, dropout: float = 0.3, token_grid: tuple[int, int] = (2, 2)) -> None:
+        super().__init__()
+        self.kind, self.token_grid = kind, tuple(token_grid)
+        if kind == "avg":
+            self.norm = nn.BatchNorm1d(channels)
+            self.drop = nn.Dropout(dropout)
+            self.fc = nn.Linear(channels, num_classes)
+        elif kind == "avgmax_mlp":
+            hidden = max(16, channels)
+            self.norm = nn.BatchNorm1d(2 * channels)
+            self.mlp = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * channels, hidden), nn.ReLU(), nn.Dropout(dropout))
+            self.fc = nn.Linear(hidden, num_classes)
+        elif kind in ("transformer", "mlp_mixer"):
+            t = self.token_grid[0] * self.token_grid[1]
+            heads = max(1, channels // 32)
+            self.layers = nn.Sequential(*[PreNormEncoderLayer(channels, heads) if kind == "transformer" else MixerLayer(t, channels) for _ in range(2)])
+            self.norm = nn.LayerNorm(channels)
+            self.drop = nn.Dropout(dropout)
+            self.fc = nn.Linear(channels, num_classes)
+        else:
+            raise ValueError(f"unknown head {kind!r}: use avg, avgmax_mlp, transformer or mlp_mixer")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "avg":
+            return self.fc(self.drop(self.norm(x.mean((2, 3)))))
+        if self.kind == "avgmax_mlp":
+            pooled = torch.cat([x.mean((2, 3)), x.amax((2, 3))], dim=1)
+            return self.fc(self.mlp(self.norm(pooled)))
+        tokens = self.layers(grid_pool(x, self.token_grid))
+        return self.fc(self.drop(self.norm(tokens.mean(1))))

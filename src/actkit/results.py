@@ -1,0 +1,67 @@
+"""One results type shared by the CLI, the Python API, the studio and the stream loop."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Results:
+    """The prediction for one input (an image, a crop of it, or a video frame).
+
+    Attributes:
+        probs: class probabilities, shape (C,), C >= 2 (binary models give [1-p, p]).
+        names: class names, aligned with ``probs``.
+        threshold: binary decision threshold on ``probs[1]`` (None: argmax).
+        source: where the input came from (path, ``path[frame]``, camera id).
+        box: the crop box in pixels ``(x0, y0, x1, y1)`` or None for the whole image.
+        frame: frame index for video sources.
+        track_id: tracker identity, when a tracker produced the box.
+        timings: milliseconds per stage (``preprocess``, ``inference``, ``postprocess``).
+    """
+
+    probs: np.ndarray
+    names: list[str]
+    threshold: float | None = None
+    source: str | None = None
+    box: tuple[float, float, float, float] | None = None
+    frame: int | None = None
+    track_id: int | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def index(self) -> int:
+        """Index of the decided class (threshold rule for binary models)."""
+        if len(self.probs) == 2 and self.threshold is not None:
+            return int(self.probs[1] >= self.threshold)
+        return int(np.argmax(self.probs))
+
+    @property
+    def label(self) -> str:
+        return self.names[self.index]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probs[self.index])
+
+    def topk(self, k: int = 5) -> list[tuple[str, float]]:
+        """The k most probable classes as (name, probability), most probable first."""
+        order = np.argsort(-self.probs)[:k]
+        return [(self.names[i], float(self.probs[i])) for i in order]
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"label": self.label, "confidence": self.confidence,
+                             "probs": {n: float(p) for n, p in zip(self.names, self.probs)},
+                             "topk": self.topk(min(5, len(self.names))), "timings_ms": dict(self.timings)}
+        for key in ("source", "frame", "track_id", "threshold"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
+        if self.box is not None:
+            d["box"] = [float(v) for v in self.box]
+        return d
+
+    def __repr__(self) -> str:
+        where = f" {self.source}" if self.source else ""
+        return f"Results({self.label} {self.confidence:.3f}{where})"

@@ -1,0 +1,1 @@
+"""The web studio (record, annotate, train, try): planned, see the issues."""
