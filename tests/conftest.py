@@ -7,6 +7,17 @@ import pytest
 from actkit.data.schema import encode_png
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on a shared 2-core box, OpenMP spin-waiting makes tiny models 100x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def make_shape(kind: str, rng: np.random.Generator, h: int = 40, w: int = 30) -> np.ndarray:
     """A noisy crop with a bright vertical bar, horizontal bar or blob: learnable in a few epochs."""
     img = (rng.random((h, w, 3)) * 60).astype(np.uint8)
@@ -51,3 +62,54 @@ def write_shapes_parquet(path, classes=("blob", "tall", "wide"), per_class: int 
 @pytest.fixture(scope="session")
 def shapes_parquet(tmp_path_factory):
     return write_shapes_parquet(tmp_path_factory.mktemp("data") / "shapes.parquet")
+
+
+# --------------------------------------------------------------------------- engine fixtures
+
+TINY_TRAIN = {
+    "model.name": "fastcrop_p", "optim.epochs": 3, "optim.lr": 0.01, "data.batch_size": 8,
+    "run.plots": False, "run.tensorboard": False, "run.keep_last": 1, "run.keep_best": 1, "run.device": "cpu",
+}
+
+
+def train_tiny(data, out, **overrides):
+    """Train a tiny model on ``data`` into ``out`` (a few seconds on 2 cores); returns (cfg, summary).
+
+    ``overrides`` are dotted config keys with ``__`` for ``.`` (``optim__epochs=2``).
+    """
+    from actkit.config import TrainConfig, resolve
+    from actkit.engine.trainer import train
+
+    o = {**TINY_TRAIN, "data.path": str(data), "run.out": str(out)}
+    o.update({k.replace("__", "."): v for k, v in overrides.items()})
+    cfg = resolve(TrainConfig, None, o)
+    return cfg, train(cfg)
+
+
+@pytest.fixture(scope="session")
+def trained_run(shapes_parquet, tmp_path_factory):
+    """Run folder of one tiny 3-class training, shared by the export / predict / CLI tests."""
+    out = tmp_path_factory.mktemp("run3")
+    train_tiny(shapes_parquet, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def binary_run(shapes_parquet, tmp_path_factory):
+    """Run folder of one tiny binary (``tall`` vs the rest) training."""
+    out = tmp_path_factory.mktemp("runbin")
+    train_tiny(shapes_parquet, out, data__positive="tall")
+    return out
+
+
+def write_video(path, frames, fourcc: str = "mp4v", fps: float = 10.0):
+    """Write RGB ``frames`` (list of HxWx3 uint8) as a video with OpenCV; returns the path."""
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert vw.isOpened(), f"OpenCV cannot write {fourcc} here"
+    for f in frames:
+        vw.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    vw.release()
+    return path

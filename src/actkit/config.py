@@ -168,7 +168,11 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``a.b.c = value`` in a nested dict."""
     *parents, leaf = dotted.split(".")
     for p in parents:
-        tree = tree.setdefault(p, {})
+        if tree.get(p) is None:  # an empty YAML section (`optim:`) reads as None
+            tree[p] = {}
+        tree = tree[p]
+        if not isinstance(tree, dict):
+            raise ValueError(f"config key {dotted!r}: {p!r} is a value, not a section")
     tree[leaf] = value
 
 

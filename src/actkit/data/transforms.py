@@ -75,13 +75,12 @@ def convert_colour(rgb: np.ndarray, mode: str) -> np.ndarray:
 
 def colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
     """Brightness, contrast and saturation jitter on float RGB in [0, 1], one draw per crop."""
-    b = rng.uniform(-strength, strength) * 0.5
-    c = 1 + rng.uniform(-strength, strength)
-    s = 1 + rng.uniform(-strength, strength)
-    grey = rgb.mean(axis=2, keepdims=True)
-    rgb = grey + (rgb - grey) * s
-    rgb = (rgb - rgb.mean()) * c + rgb.mean() + b
-    return np.clip(rgb, 0, 1)
+    b, c, s = rng.uniform(-strength, strength, 3) * np.array([0.5, 1, 1]) + np.array([0, 1, 1])
+    grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    mean = float(grey.mean())
+    # saturation (blend with grey), then contrast around the mean, then brightness: one pass
+    out = (rgb * s + grey[..., None] * (1 - s) - mean) * c + (mean + b)
+    return np.clip(out, 0, 1, out=out).astype(np.float32, copy=False)
 
 
 def crop_to_input(img: np.ndarray, box_rel: np.ndarray | None, data_cfg: DataConfig,

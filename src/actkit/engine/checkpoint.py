@@ -101,9 +101,15 @@ class CheckpointRotation:
             except ValueError:
                 continue
         self.best.sort(key=lambda t: -t[0])
+        # Tracked apart from the kept files: with keep_best=0 there are none to read it from.
+        self.best_score = self.best[0][0] if self.best else float("-inf")
 
-    def save(self, epoch: int, score: float, write: Any) -> bool:
+    def save(self, epoch: int, score: float, write: Any, is_best: bool | None = None) -> bool:
         """Call ``write(path)`` for the epoch file, last.pt and (if among the best) best files.
+
+        Args:
+            is_best: the caller's decision (a resumed trainer knows the best score so far);
+                None: ``score`` beats every score this rotation has seen.
 
         Returns:
             True when this epoch is the best so far.
@@ -115,8 +121,10 @@ class CheckpointRotation:
         self.last.append(path)
         while len(self.last) > self.keep_last:
             self.last.pop(0).unlink(missing_ok=True)
-        is_best = not self.best or score > self.best[0][0]
-        if len(self.best) < self.keep_best or score > self.best[-1][0]:
+        if is_best is None:
+            is_best = score > self.best_score
+        self.best_score = max(self.best_score, score)
+        if self.keep_best > 0 and (len(self.best) < self.keep_best or score > self.best[-1][0]):
             bp = self.folder / f"best_{epoch:03d}_{score:.6f}.pt"
             write(bp)
             self.best.append((score, bp))

@@ -265,13 +265,14 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         if cfg.run.plots:
             _epoch_plots(out / "plots", f"epoch_{epoch + 1:03d}", report, probs, labels, class_names)
         score = float(report["macro_f1"])
+        # Set before the checkpoint is written, so a resumed history keeps it too.
+        row["is_best"] = score > best_score
         best_score = max(best_score, score)
-        is_best = rotation.save(epoch, score, lambda p: save_checkpoint(
+        rotation.save(epoch, score, lambda p: save_checkpoint(
             p, model, class_names, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
             scaler=scaler.state_dict(), rng=rng_state(), epoch=epoch, history=history, best_score=best_score,
-            config=to_dict(cfg), val_report=report))
+            config=to_dict(cfg), val_report=report), is_best=row["is_best"])
         events.emit("on_checkpoint", out / "checkpoints" / "last.pt")
-        row["is_best"] = is_best
         atomic_write_json(out / "history.json", history)
         events.emit("on_epoch_end", row)
     if tb is not None:

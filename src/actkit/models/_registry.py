@@ -81,7 +81,7 @@ def build_config(cfg_cls: type, base: dict[str, Any], overrides: dict[str, Any])
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise TypeError(f"{cfg_cls.__name__} has no field {key!r}{hint}")
     merged = {**base, **overrides}
-    for key in ("input_size", "token_grid", "widths", "depths"):
+    for key in ("input_size", "token_grid", "widths", "depths", "strides"):
         if key in merged and isinstance(merged[key], list):
             merged[key] = tuple(merged[key])
     return cfg_cls(**merged)

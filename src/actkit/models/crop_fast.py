@@ -35,6 +35,7 @@ class FastCropConfig:
     stem: int = 16
     widths: tuple[int, ...] = (32, 64)
     depths: tuple[int, ...] = (1, 1)
+    strides: tuple[int, ...] = ()
     num_classes: int = 1
     input_size: tuple[int, int] = (32, 24)
     colour: str = "rgb"
@@ -60,15 +61,16 @@ class FastCropNet(ActkitModel):
 
     def __init__(self, cfg: FastCropConfig) -> None:
         super().__init__()
-        if len(cfg.widths) != len(cfg.depths):
-            raise ValueError(f"widths {cfg.widths} and depths {cfg.depths} must have the same length")
+        strides = tuple(cfg.strides) or (2,) * len(cfg.widths)
+        if not len(cfg.widths) == len(cfg.depths) == len(strides):
+            raise ValueError(f"widths {cfg.widths}, depths {cfg.depths} and strides {strides} must have the same length")
         self.cfg = cfg
         self.data_cfg = DataConfig(input_size=cfg.input_size, colour=cfg.colour)
         self.stem = conv_bn(self.data_cfg.in_chans, cfg.stem, 3, 2)
         blocks, c = [], cfg.stem
-        for width, depth in zip(cfg.widths, cfg.depths):
+        for width, depth, stride in zip(cfg.widths, cfg.depths, strides):
             for i in range(depth):
-                blocks.append(_SepBlock(c, width, 2 if i == 0 else 1))
+                blocks.append(_SepBlock(c, width, stride if i == 0 else 1))
                 c = width
         self.blocks = nn.Sequential(*blocks)
         self.num_features = c

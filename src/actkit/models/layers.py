@@ -41,14 +41,16 @@ def grid_pool(x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     Bins follow adaptive pooling (start=floor(i*H/g), end=ceil((i+1)*H/g)), computed from the
     static shape with plain slices, so it exports to ONNX even when H is not divisible by the
     grid (the reference family crashes there). A grid larger than the map repeats cells.
+    Only non-negative integer division is used: the traced sizes become ONNX ``Div``, which
+    truncates toward zero, so Python's ``-(-a // b)`` ceiling trick would export wrong bins.
     """
     n, c, h, w = x.shape
     gh, gw = grid
     tokens = []
     for i in range(gh):
-        y0, y1 = (i * h) // gh, -((-(i + 1) * h) // gh)
+        y0, y1 = (i * h) // gh, ((i + 1) * h + gh - 1) // gh
         for j in range(gw):
-            x0, x1 = (j * w) // gw, -((-(j + 1) * w) // gw)
+            x0, x1 = (j * w) // gw, ((j + 1) * w + gw - 1) // gw
             tokens.append(x[:, :, y0:y1, x0:x1].mean((2, 3)))
     return torch.stack(tokens, dim=1)
 

@@ -1,0 +1,11 @@
+"""Synthetic data rendered from the pybullet humanoid (motion capture and procedural poses).
+
+* :mod:`.mocap`: pybullet's 15 motion-capture clips as poses (pure numpy).
+* :mod:`.render`: :class:`~.render.HumanoidRenderer`, one headless pybullet scene per process.
+* :mod:`.postures`: :func:`~.postures.render_postures`, the standing / sitting / lying crop set.
+
+pybullet is imported only when a renderer is created (``pip install 'actkit[synth]'``).
+"""
+from .postures import render_postures
+
+__all__ = ["render_postures"]

@@ -1,0 +1,467 @@
+"""Headless rendering of the pybullet humanoid: poses, clothes, props, ground, light, camera.
+
+One :class:`HumanoidRenderer` owns one pybullet ``DIRECT`` connection and renders any number
+of frames (stills or video) with the CPU TinyRenderer. The world is Y-up, in metres; the
+humanoid (``humanoid/humanoid.urdf`` at ``globalScaling=0.25``) faces +x with its right side
+at +z in its rest pose, matching :mod:`actkit.data.synth.mocap`.
+
+Everything a frame depends on (pose, outfit, prop, ground texture, light, camera, background)
+is set explicitly before each :meth:`HumanoidRenderer.render`, so a frame never depends on
+what the same renderer drew before: that is what makes worker-parallel datasets reproducible.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .mocap import Pose, cross3, quat_axis_angle
+
+logger = logging.getLogger(__name__)
+
+SCALE = 0.25  # DeepMimic's scale for humanoid.urdf: the clips' root heights are in metres at this scale
+NUM_LINKS = 15
+LINKS = ("root", "chest", "neck", "right_hip", "right_knee", "right_ankle", "right_shoulder", "right_elbow",
+         "right_wrist", "left_hip", "left_knee", "left_ankle", "left_shoulder", "left_elbow", "left_wrist")
+LINK = {name: i for i, name in enumerate(LINKS)}  # link index == joint index with URDF_MAINTAIN_LINK_ORDER
+LEFT_LINKS = frozenset(i for i, name in enumerate(LINKS) if name.startswith("left_"))
+PROPS = ("chair", "stool", "box", "bench")
+PROP_PARK = (0.0, -50.0, 0.0)  # unused props wait far below the ground, outside every view
+
+
+@contextlib.contextmanager
+def _quiet_native_output() -> Iterator[None]:
+    """Silence C-level stdout/stderr (pybullet prints its build time and URDF warnings there)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+def import_pybullet():
+    """Import pybullet quietly, or raise an ImportError naming the install command."""
+    from actkit.utils import require
+
+    if "pybullet" in sys.modules:
+        return sys.modules["pybullet"]
+    with _quiet_native_output():
+        return require("pybullet")
+
+
+# ----------------------------------------------------------------------------- procedural images
+
+def smooth_noise(rng: np.random.Generator, height: int, width: int, cells: int) -> np.ndarray:
+    """Value noise in [0, 1] (float32): a ``cells`` x ``cells`` random grid upsampled bilinearly."""
+    grid = rng.random((cells + 1, cells + 1), dtype=np.float32)
+    ys = np.linspace(0, cells, height, endpoint=False, dtype=np.float32)
+    xs = np.linspace(0, cells, width, endpoint=False, dtype=np.float32)
+    y0, x0 = ys.astype(int), xs.astype(int)
+    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
+    top, bottom = grid[y0], grid[y0 + 1]
+    g = top[:, x0] * (1 - fx) + top[:, x0 + 1] * fx
+    h = bottom[:, x0] * (1 - fx) + bottom[:, x0 + 1] * fx
+    return g * (1 - fy) + h * fy
+
+
+def _to_uint8(base: np.ndarray, other: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Blend two RGB colours (in [0, 1]) by the HxWx1 weight ``m`` in [0, 1] into an HxWx3 uint8 image."""
+    base, other = (np.asarray(c, np.float32) * 255 for c in (base, other))
+    return (base + np.clip(np.asarray(m, np.float32), 0, 1) * (other - base)).astype(np.uint8)
+
+
+def pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 -> HxW uint32 holding opaque RGBA bytes (the layout of a pybullet image row)."""
+    rgb = rgb.astype(np.uint32)
+    return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16) | np.uint32(0xFF000000)
+
+
+def make_ground_texture(rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    """A floor texture (tiles, planks, stripes, carpet noise or grass), HxWx3 uint8."""
+    base = rng.uniform(0.15, 0.85, 3)
+    other = np.clip(base + rng.uniform(-0.35, 0.35, 3), 0, 1)
+    yy, xx = np.ogrid[0:size, 0:size]
+    yy, xx = yy / size, xx / size
+    kind = rng.integers(5)
+    if kind == 0:  # checker / tiles
+        n = int(rng.choice([2, 4]))
+        m = (np.floor(yy * n) + np.floor(xx * n)) % 2
+    elif kind == 1:  # planks with grain
+        n = int(rng.choice([4, 6, 8]))
+        m = (np.floor(yy * n) % 2) * 0.5 + 0.5 * smooth_noise(rng, size, size, 16) ** 2
+    elif kind == 2:  # stripes
+        m = 0.5 + 0.5 * np.sin(2 * np.pi * (xx + yy) * int(rng.choice([2, 4])))
+    elif kind == 3:  # carpet / concrete
+        m = 0.6 * smooth_noise(rng, size, size, 8) + 0.4 * rng.random((size, size))
+    else:  # grass / gravel
+        m = 0.5 * smooth_noise(rng, size, size, 4) + 0.5 * rng.random((size, size))
+    return _to_uint8(base, other, np.broadcast_to(m, (size, size))[..., None])
+
+
+def make_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A random backdrop (sky gradient, wall with noise, stripes or blotches), HxWx3 uint8.
+
+    Drawn at half resolution and upscaled: a quarter of the pixel work, and smoother images
+    compress faster to PNG.
+    """
+    from PIL import Image
+
+    h, w = max(1, height // 2), max(1, width // 2)
+    c0, c1 = rng.uniform(0.05, 0.95, 3), rng.uniform(0.05, 0.95, 3)
+    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    kind = rng.integers(4)
+    if kind == 0:  # vertical gradient
+        m = np.broadcast_to(yy, (h, w))
+    elif kind == 1:  # diagonal gradient plus noise
+        a = rng.uniform(0, 2 * np.pi)
+        m = np.float32(np.cos(a)) * xx + np.float32(np.sin(a)) * yy
+        m = (m - m.min()) / (m.max() - m.min() + 1e-6) * 0.7 + 0.3 * rng.random((h, w), dtype=np.float32)
+    elif kind == 2:  # vertical stripes (shelves, curtains, fences)
+        period = rng.uniform(3, 15) / w
+        m = 0.8 * (np.sin(2 * np.pi * xx / np.float32(period)) > 0) + 0.2 * rng.random((h, w), dtype=np.float32)
+    else:  # blotches
+        m = smooth_noise(rng, h, w, int(rng.integers(2, 8)))
+    small = Image.fromarray(_to_uint8(c0, c1, m[..., None]))
+    return np.asarray(small.resize((width, height), Image.BILINEAR))
+
+
+# ----------------------------------------------------------------------------- appearance
+
+@dataclass
+class Outfit:
+    """Colours (RGB in [0, 1]) of a rendered person.
+
+    Attributes:
+        shirt: chest and upper arms (and forearms with ``long_sleeves``).
+        trousers: pelvis and thighs (and shins unless ``shorts``).
+        skin: head, hands and bare limbs.
+        shoes: feet.
+        long_sleeves: forearms wear the shirt colour.
+        shorts: shins show skin.
+        left_shade: brightness factor of the left side, so a mirrored body looks different.
+    """
+
+    shirt: tuple[float, float, float]
+    trousers: tuple[float, float, float]
+    skin: tuple[float, float, float]
+    shoes: tuple[float, float, float]
+    long_sleeves: bool = True
+    shorts: bool = False
+    left_shade: float = 0.82
+
+    def link_colors(self) -> list[tuple[float, float, float]]:
+        """RGB per link index."""
+        part = {"root": self.trousers, "chest": self.shirt, "neck": self.skin, "hip": self.trousers,
+                "knee": self.skin if self.shorts else self.trousers, "ankle": self.shoes, "shoulder": self.shirt,
+                "elbow": self.shirt if self.long_sleeves else self.skin, "wrist": self.skin}
+        colors = []
+        for i, name in enumerate(LINKS):
+            rgb = part[name.split("_")[-1]]
+            colors.append(tuple(min(1.0, c * (self.left_shade if i in LEFT_LINKS else 1.0)) for c in rgb))
+        return colors
+
+
+@dataclass
+class Light:
+    """TinyRenderer lighting for one frame (``shadow`` stays off: it doubles the render time)."""
+
+    direction: tuple[float, float, float] = (0.4, 1.0, 0.3)
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    ambient: float = 0.6
+    diffuse: float = 0.35
+    specular: float = 0.05
+
+
+@dataclass
+class Camera:
+    """A look-at camera: ``azimuth`` and ``elevation`` in degrees, azimuth about +y from +x towards +z."""
+
+    target: tuple[float, float, float]
+    distance: float
+    azimuth: float
+    elevation: float
+    fov: float = 45.0
+
+    def eye(self) -> np.ndarray:
+        """Camera position in world coordinates."""
+        az, el = np.radians(self.azimuth), np.radians(self.elevation)
+        direction = np.array([np.cos(el) * np.cos(az), np.sin(el), np.cos(el) * np.sin(az)])
+        return np.asarray(self.target, dtype=np.float64) + self.distance * direction
+
+
+# ----------------------------------------------------------------------------- renderer
+
+class HumanoidRenderer:
+    """A pybullet scene with one kinematic humanoid, optional seats, a textured ground and a camera.
+
+    The ground plane y = 0 is not a pybullet body: TinyRenderer shades every ground pixel
+    (a textured plane took 5 of 7.5 ms per 128 px frame), so it is ray-cast in numpy instead,
+    using the depth buffer for occlusion (feet or prop legs below y = 0 are hidden). Its
+    textures are a pool generated once per renderer and selected by index (no ``loadTexture``,
+    whose memory pybullet never frees).
+
+    Args:
+        texture_seed: seed of the procedurally generated ground-texture pool.
+        num_textures: size of that pool.
+        texture_size: side of each ground texture in pixels.
+
+    Example:
+        >>> with HumanoidRenderer() as r:
+        ...     r.set_pose(load_clip("walk").pose_at(0.5))
+        ...     r.set_camera(Camera(target=(0, 0.9, 0), distance=3, azimuth=30, elevation=10))
+        ...     rgb, box = r.render(128, 128)
+    """
+
+    NEAR, FAR = 0.05, 60.0
+
+    def __init__(self, texture_seed: int = 0, num_textures: int = 12, texture_size: int = 64):
+        self.p = p = import_pybullet()
+        from actkit.utils import require
+
+        data_path = require("pybullet_data", extra="synth").getDataPath()
+        self.cid = p.connect(p.DIRECT)
+        try:
+            with _quiet_native_output():  # the URDF lacks axis tags on spherical joints: harmless warnings
+                self.body = p.loadURDF(str(Path(data_path) / "humanoid" / "humanoid.urdf"), [0, 0.9, 0],
+                                       globalScaling=SCALE, useFixedBase=True,
+                                       flags=p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=self.cid)
+            self.props = {name: self._make_prop(name) for name in PROPS}
+        except BaseException:
+            self.close()
+            raise
+        if texture_size & (texture_size - 1):  # texel lookup wraps with a bit mask
+            raise ValueError(f"texture_size must be a power of two, got {texture_size}")
+        self.textures = [make_ground_texture(np.random.default_rng(ss), texture_size).astype(np.float32)
+                         for ss in np.random.SeedSequence(texture_seed).spawn(num_textures)]
+        self._texture_means = [tex.mean(axis=(0, 1)) for tex in self.textures]
+        self._dither_cache: np.ndarray | None = None
+        self._joint_ids = [i for i in range(NUM_LINKS) if i not in (0, 8, 14)]  # fixed joints carry no state
+        self.camera = Camera(target=(0.0, 0.9, 0.0), distance=3.0, azimuth=0.0, elevation=10.0)
+        self.light = Light()
+        self.background: np.ndarray | None = None
+        self.set_ground_texture(0)
+        self.set_outfit(Outfit((0.2, 0.4, 0.8), (0.2, 0.2, 0.25), (0.8, 0.6, 0.5), (0.1, 0.1, 0.1)))
+        self.hide_props()
+
+    # -- lifecycle
+    def close(self) -> None:
+        """Disconnect (idempotent)."""
+        if getattr(self, "cid", None) is not None and self.p.isConnected(physicsClientId=self.cid):
+            self.p.disconnect(physicsClientId=self.cid)
+        self.cid = None
+
+    def __enter__(self) -> "HumanoidRenderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- scene construction
+    def _make_prop(self, name: str) -> int:
+        """A seat whose top surface is at the body origin; legs reach 1 m down so any seat height works
+        (the part below the ground is hidden by it)."""
+        p = self.p
+        box, cyl = p.GEOM_BOX, p.GEOM_CYLINDER
+        up = quat_axis_angle("x", -np.pi / 2).tolist()  # cylinders are z-aligned; seats are Y-up
+        ident = [0, 0, 0, 1]
+        if name == "chair":
+            legs = [(sx * 0.19, -0.53, sz * 0.2) for sx in (-1, 1) for sz in (-1, 1)]
+            shapes = [(box, (0.22, 0.025, 0.23), (0, -0.025, 0), ident)]
+            shapes += [(box, (0.02, 0.5, 0.02), leg, ident) for leg in legs]
+            shapes += [(box, (0.02, 0.2, 0.22), (-0.24, 0.32, 0), ident),
+                       (box, (0.02, 0.17, 0.02), (-0.24, 0.09, 0.2), ident),
+                       (box, (0.02, 0.17, 0.02), (-0.24, 0.09, -0.2), ident)]
+        elif name == "stool":
+            shapes = [(cyl, (0.19, 0.05), (0, -0.025, 0), up), (cyl, (0.035, 1.0), (0, -0.5, 0), up)]
+        elif name == "box":
+            shapes = [(box, (0.24, 0.5, 0.27), (0, -0.5, 0), ident)]
+        elif name == "bench":
+            shapes = [(box, (0.22, 0.03, 0.7), (0, -0.03, 0), ident),
+                      (box, (0.18, 0.5, 0.03), (0, -0.53, 0.6), ident),
+                      (box, (0.18, 0.5, 0.03), (0, -0.53, -0.6), ident)]
+        else:
+            raise ValueError(f"unknown prop {name!r}; known: {PROPS}")
+        kinds, extents, frames, orns = zip(*shapes)
+        vs = p.createVisualShapeArray(
+            shapeTypes=list(kinds),
+            halfExtents=[list(e) if k == box else [0, 0, 0] for k, e in zip(kinds, extents)],
+            radii=[e[0] if k == cyl else 0 for k, e in zip(kinds, extents)],
+            lengths=[e[1] if k == cyl else 0 for k, e in zip(kinds, extents)],
+            visualFramePositions=[list(f) for f in frames], visualFrameOrientations=[list(o) for o in orns],
+            physicsClientId=self.cid)
+        return p.createMultiBody(0, -1, vs, PROP_PARK, physicsClientId=self.cid)
+
+    # -- per-frame state
+    def set_pose(self, pose: Pose) -> None:
+        """Place the humanoid kinematically (no physics step)."""
+        p = self.p
+        p.resetBasePositionAndOrientation(self.body, np.asarray(pose.root_pos).tolist(),
+                                          np.asarray(pose.root_orn).tolist(), physicsClientId=self.cid)
+        ids = [j for j in self._joint_ids if j in pose.joints]
+        p.resetJointStatesMultiDof(self.body, ids, [np.asarray(pose.joints[j]).tolist() for j in ids],
+                                   physicsClientId=self.cid)
+
+    def set_outfit(self, outfit: Outfit) -> None:
+        """Colour every link from ``outfit``."""
+        for link, rgb in enumerate(outfit.link_colors()):
+            self.p.changeVisualShape(self.body, link, rgbaColor=[*rgb, 1.0], physicsClientId=self.cid)
+
+    def set_ground_texture(self, index: int | None, tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
+                           tile: float = 1.5, offset: tuple[float, float] = (0.0, 0.0)) -> None:
+        """Draw the ground with texture ``index`` of the pool (``None``: no ground), multiplied by ``tint``,
+        one texture repeat per ``tile`` metres, shifted by ``offset`` metres in (x, z)."""
+        self.ground = None if index is None else (index, np.asarray(tint, np.float32), float(tile), offset)
+
+    def place_prop(self, name: str, position: tuple[float, float, float], yaw: float = 0.0,
+                   color: tuple[float, float, float] = (0.5, 0.35, 0.2)) -> None:
+        """Show prop ``name`` with its seat top at ``position``, front towards ``yaw`` (radians about +y
+        from +x); hide the other props."""
+        self.hide_props()
+        body = self.props[name]
+        self.p.resetBasePositionAndOrientation(body, list(position), quat_axis_angle("y", yaw).tolist(),
+                                               physicsClientId=self.cid)
+        self.p.changeVisualShape(body, -1, rgbaColor=[*color, 1.0], physicsClientId=self.cid)
+
+    def hide_props(self) -> None:
+        """Move every prop out of sight."""
+        for body in self.props.values():
+            self.p.resetBasePositionAndOrientation(body, PROP_PARK, [0, 0, 0, 1], physicsClientId=self.cid)
+
+    def set_camera(self, camera: Camera) -> None:
+        """Use ``camera`` for the next renders."""
+        self.camera = camera
+
+    def set_light(self, light: Light) -> None:
+        """Use ``light`` for the next renders."""
+        self.light = light
+
+    def set_background(self, image: np.ndarray | None) -> None:
+        """Paste ``image`` (HxWx3 uint8, the render size) where nothing was drawn; ``None`` leaves it white."""
+        self.background = image
+
+    # -- geometry
+    def link_frames(self) -> np.ndarray:
+        """(15, 3) world positions of the link frames, i.e. the joint pivots (hip, knee, ...), by link index."""
+        states = self.p.getLinkStates(self.body, list(range(NUM_LINKS)), computeForwardKinematics=1,
+                                      physicsClientId=self.cid)
+        return np.array([s[4] for s in states])
+
+    def link_aabbs(self) -> np.ndarray:
+        """(15, 2, 3) world axis-aligned bounds (min, max) of every link's collision shape."""
+        return np.array([self.p.getAABB(self.body, i, physicsClientId=self.cid) for i in range(NUM_LINKS)])
+
+    def lowest_point(self) -> float:
+        """Height of the lowest point of the body (metres; 0 is the ground)."""
+        return float(self.link_aabbs()[:, 0, 1].min())
+
+    # -- rendering
+    def render(self, width: int, height: int) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+        """Render one frame.
+
+        Returns:
+            ``(rgb, box)``: the HxWx3 uint8 image and the humanoid's visible pixel box ``(x0, y0, x1, y1)``
+            (``x1``/``y1`` exclusive) from the segmentation mask, or ``None`` when no pixel of it shows.
+        """
+        p, cam, light = self.p, self.camera, self.light
+        eye = cam.eye()
+        view = p.computeViewMatrix(eye.tolist(), list(cam.target), [0, 1, 0])
+        proj = p.computeProjectionMatrixFOV(cam.fov, width / height, self.NEAR, self.FAR)
+        _, _, rgba, depth, seg = p.getCameraImage(
+            width, height, view, proj, lightDirection=list(light.direction), lightColor=list(light.color),
+            shadow=0, lightAmbientCoeff=light.ambient, lightDiffuseCoeff=light.diffuse,
+            lightSpecularCoeff=light.specular, renderer=p.ER_TINY_RENDERER, physicsClientId=self.cid)
+        rgba = np.ascontiguousarray(np.reshape(rgba, (height, width, 4)), dtype=np.uint8)
+        # Composite on whole RGBA pixels viewed as uint32: a third of the work of per-channel masking.
+        px = rgba.view(np.uint32)[..., 0]
+        seg = np.reshape(seg, (height, width))
+        empty = seg < 0
+        person = seg == self.body
+        if self.ground is not None:
+            ground = self._draw_ground(px, eye, np.reshape(depth, (height, width)), empty)
+            empty &= ~ground
+            person &= ~ground
+        if self.background is not None:
+            if self.background.shape != (height, width, 3):
+                raise ValueError(f"background is {self.background.shape}, render is {(height, width, 3)}")
+            np.copyto(px, pack_rgb(self.background), where=empty)
+        rgb = np.ascontiguousarray(rgba[..., :3])
+        cols, rows = np.flatnonzero(person.any(axis=0)), np.flatnonzero(person.any(axis=1))
+        if len(cols) == 0:
+            return rgb, None
+        return rgb, (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+
+    def _draw_ground(self, px: np.ndarray, eye: np.ndarray, depth: np.ndarray, empty: np.ndarray) -> np.ndarray:
+        """Ray-cast the plane y = 0 into the packed image ``px`` where it is nearer than what was drawn;
+        return that mask."""
+        cam, (index, tint, tile, offset) = self.camera, self.ground
+        h, w = depth.shape
+        f32 = np.float32
+        fwd = np.asarray(cam.target, dtype=np.float64) - eye
+        fwd /= np.linalg.norm(fwd)
+        right = np.array([-fwd[2], 0.0, fwd[0]])  # fwd x (0, 1, 0)
+        right /= np.linalg.norm(right)
+        up = cross3(right, fwd)
+        tan = np.tan(np.radians(cam.fov) / 2)
+        # Rays fwd + nx*right + ny*up have unit forward component, so the ray parameter t is the
+        # linear depth; right is horizontal, so where a ray meets the floor depends on its row only.
+        ny = (1 - (np.arange(h) + 0.5) / h * 2) * tan
+        dy = fwd[1] + ny * up[1]
+        with np.errstate(divide="ignore"):
+            t_row = np.where(dy < -1e-6, -eye[1] / np.minimum(dy, -1e-6), np.inf)
+        mask = np.zeros((h, w), dtype=bool)
+        below = np.flatnonzero(t_row < self.FAR)
+        if len(below) == 0:
+            return mask
+        r0 = below[0]  # rows that see the floor form one block at the bottom
+        near, far = self.NEAR, self.FAR
+        t = t_row[r0:, None].astype(f32)
+        drawn = far * near / (far - (far - near) * depth[r0:])  # depth buffer -> linear depth
+        sub = (t < far) & (empty[r0:] | (t < drawn))
+        mask[r0:] = sub
+        tex = self._shaded_texture(index, tint)
+        size = self.textures[index].shape[0]
+        nx = (((np.arange(w) + 0.5) / w * 2 - 1) * tan * w / h).astype(f32)[None, :]
+        nyr = ny[r0:, None].astype(f32)
+        k = f32(size / tile)
+        # A positive shift of a whole number of tiles keeps texel indices >= 0 before the wrap.
+        x0, z0 = f32(eye[0] + offset[0] + 1000 * tile), f32(eye[2] + offset[1] + 1000 * tile)
+        ix = (x0 + t * (f32(fwd[0]) + nyr * f32(up[0]) + nx * f32(right[0]))) * k
+        iz = (z0 + t * (f32(fwd[2]) + nyr * f32(up[2]) + nx * f32(right[2]))) * k
+        texel = tex[((iz.astype(np.int32) & (size - 1)) * size) | (ix.astype(np.int32) & (size - 1))]
+        # Far away the texture aliases into noise: fade it to its mean colour like haze, dithered
+        # (a per-pixel threshold) so the fade costs one comparison instead of a blend.
+        fade = np.clip((t - 4.0) / 16.0, 0.0, 1.0)
+        texel = np.where(fade > self._dither(h, w)[r0:], tex[-1], texel)
+        np.copyto(px[r0:], texel, where=sub)
+        return mask
+
+    def _shaded_texture(self, index: int, tint: np.ndarray) -> np.ndarray:
+        """Texture ``index`` lit by the current light and tinted, packed to uint32 and flattened, with its
+        mean colour appended as the last element."""
+        light = self.light
+        ldir = np.asarray(light.direction, dtype=np.float64)
+        shade = min(1.2, 1.1 * (light.ambient + light.diffuse * max(0.0, ldir[1] / np.linalg.norm(ldir))))
+        gain = (tint * np.asarray(light.color, np.float32) * shade).astype(np.float32)
+        tex = self.textures[index]
+        lit = np.clip(np.concatenate([tex.reshape(-1, 3), self._texture_means[index][None]]) * gain, 0, 255)
+        return pack_rgb(lit.astype(np.uint8))
+
+    def _dither(self, h: int, w: int) -> np.ndarray:
+        if self._dither_cache is None or self._dither_cache.shape != (h, w):
+            self._dither_cache = np.random.default_rng(1234).random((h, w), dtype=np.float32)
+        return self._dither_cache

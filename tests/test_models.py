@@ -1,0 +1,225 @@
+"""Registry-driven model tests: every registered model gets forward, backward, export and metadata checks."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from actkit.engine.exporter import INPUT_NAME, export_model, ort_session, read_metadata
+from actkit.models import count_params, create_model, list_models, model_entry, register_model
+from actkit.models._registry import _REGISTRY
+
+MODELS = list_models()
+REFERENCE_PARAMS = {"sc_p": 26_609, "sc_n": 40_769, "sc_t": 65_425, "sc_s": 118_321,
+                    "sc_c": 212_689, "sc_m": 416_785, "sc_l": 1_587_153}
+
+
+def test_registry_holds_both_families():
+    assert set(REFERENCE_PARAMS) <= set(MODELS)
+    assert {"fastcrop_p", "fastcrop_s", "fastcrop_m", "fastcrop_l", "sc_baseline", "sc_convnext"} <= set(MODELS)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("num_classes", [1, 3])
+@pytest.mark.parametrize("size", [(32, 24), (24, 40)])
+def test_forward_shape(name, num_classes, size):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=num_classes, input_size=size).eval()
+    assert model.model_name == name
+    assert model.num_classes == num_classes
+    assert model.data_cfg.input_size == size
+    x = torch.rand(2, model.data_cfg.in_chans, *size)
+    with torch.no_grad():
+        y = model(x)
+        assert torch.equal(y, model.forward_head(model.forward_features(x)))
+    assert y.shape == (2, num_classes)
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_backward_gives_finite_grads_everywhere(name):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=3).train()
+    x = torch.rand(4, 3, 32, 24)
+    loss = torch.nn.functional.cross_entropy(model(x), torch.tensor([0, 1, 2, 0]))
+    loss.backward()
+    for pname, p in model.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None, f"{name}.{pname} gets no gradient (unused parameter?)"
+            assert torch.isfinite(p.grad).all(), f"{name}.{pname} has a non-finite gradient"
+    assert any(p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_reset_classifier(name):
+    model = create_model(name, num_classes=3).eval()
+    model.reset_classifier(5)
+    assert model.num_classes == 5
+    assert model.config_dict()["num_classes"] == 5
+    with torch.no_grad():
+        assert model(torch.rand(2, 3, 32, 24)).shape == (2, 5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_colour_y_has_one_input_channel(name):
+    model = create_model(name, colour="y").eval()
+    assert model.data_cfg.in_chans == 1
+    assert len(model.data_cfg.mean) == len(model.data_cfg.std) == 1
+    first_conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first_conv.in_channels == 1
+    with torch.no_grad():
+        assert model(torch.rand(2, 1, 32, 24)).shape == (2, 1)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_PARAMS))
+def test_reference_param_counts_are_exact(name):
+    assert count_params(create_model(name)) == REFERENCE_PARAMS[name]
+
+
+# --------------------------------------------------------------------------- ONNX export
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """Export every registered model once (binary, with a threshold); tests share the files."""
+    folder = tmp_path_factory.mktemp("onnx")
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            torch.manual_seed(0)
+            model = create_model(name, num_classes=1).eval()
+            _randomise_bn_stats(model)
+            report = export_model(model, ["not_tall", "tall"], folder / f"{name}.onnx", threshold=0.37)
+            cache[name] = (model, report)
+        return cache[name]
+
+    return get
+
+
+def _randomise_bn_stats(model):
+    # Fresh BatchNorm stats are mean 0 / var 1, so folding them is trivially right; make folding count.
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_export_parity_and_no_batchnorm(name, exported):
+    _, report = exported(name)
+    assert report["parity_max_abs"] < 1e-4
+    assert report["batchnorm_nodes"] == 0
+    assert report["output"] == "prob_tall"
+    assert report["bytes"] > 0 and report["nodes"] > 0
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_export_dynamic_batch(name, exported):
+    model, report = exported(name)
+    sess = ort_session(report["path"])
+    x = torch.rand(5, 3, 32, 24, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = torch.sigmoid(model(x)).numpy()
+    for n in (1, 5):
+        got = sess.run(None, {INPUT_NAME: x[:n].numpy()})[0]
+        assert got.shape == (n, 1)
+        np.testing.assert_allclose(got, ref[:n], atol=1e-4)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_export_metadata_round_trip(name, exported):
+    model, report = exported(name)
+    meta = read_metadata(report["path"])
+    assert meta["model_name"] == name
+    assert meta["class_names"] == ["not_tall", "tall"]
+    assert meta["data_cfg"] == model.data_cfg.to_dict()
+    assert meta["threshold"] == pytest.approx(0.37)
+    assert meta["model_config"]["num_classes"] == 1
+
+
+def test_export_colour_y_input_has_one_channel(tmp_path):
+    model = create_model("fastcrop_p", num_classes=3, colour="y").eval()
+    report = export_model(model, ["a", "b", "c"], tmp_path / "y.onnx")
+    assert report["parity_max_abs"] < 1e-4
+    sess = ort_session(report["path"])
+    assert sess.get_inputs()[0].shape[1:] == [1, 32, 24]
+    assert sess.run(None, {INPUT_NAME: np.zeros((3, 1, 32, 24), np.float32)})[0].shape == (3, 3)
+    assert read_metadata(report["path"])["data_cfg"]["colour"] == "y"
+
+
+ARCHS = ("baseline", "inverted_se", "convnext")
+HEADS = ("avg", "avgmax_mlp", "transformer", "mlp_mixer")
+
+
+@pytest.mark.parametrize("arch,head", list(itertools.product(ARCHS, HEADS)))
+def test_every_arch_and_head_at_non_divisible_size(arch, head, tmp_path):
+    """17x13 with a 3x3 token grid: feature maps are odd and smaller than the grid."""
+    torch.manual_seed(0)
+    model = create_model("sc_t", arch=arch, head=head, num_classes=3, input_size=(17, 13), token_grid=(3, 3)).eval()
+    with torch.no_grad():
+        assert model(torch.rand(2, 3, 17, 13)).shape == (2, 3)
+    if head in ("transformer", "mlp_mixer") or arch == "convnext":
+        report = export_model(model, ["a", "b", "c"], tmp_path / "m.onnx")
+        assert report["parity_max_abs"] < 1e-4
+        assert report["batchnorm_nodes"] == 0
+
+
+def test_token_grid_bins_cover_odd_maps_like_adaptive_pooling():
+    from actkit.models.layers import grid_pool
+
+    x = torch.rand(2, 4, 5, 3)
+    tokens = grid_pool(x, (2, 2))
+    ref = torch.nn.functional.adaptive_avg_pool2d(x, (2, 2)).flatten(2).transpose(1, 2)
+    torch.testing.assert_close(tokens, ref)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def test_duplicate_name_is_refused_and_registry_untouched():
+    before = dict(_REGISTRY)
+
+    def sc_p(**kw):  # same name as the reference SC-P
+        raise AssertionError("must never be registered")
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("throwaway")(sc_p)
+    assert _REGISTRY == before
+    assert model_entry("sc_p").family == "sc"
+    assert count_params(create_model("sc_p")) == REFERENCE_PARAMS["sc_p"]
+
+
+def test_unknown_model_suggests_close_name():
+    with pytest.raises(KeyError, match="sc_p") as e:
+        create_model("sc_pp")
+    assert "Did you mean" in str(e.value)
+
+
+def test_unknown_override_suggests_field():
+    with pytest.raises(TypeError, match="num_classes"):
+        create_model("sc_p", num_clases=3)
+    with pytest.raises(TypeError, match="widths"):
+        create_model("fastcrop_p", width=(8, 16))
+
+
+def test_list_models_pattern_and_task():
+    sc = list_models("sc_*")
+    assert sc and all(n.startswith("sc_") for n in sc)
+    assert list_models("fastcrop_*") == ["fastcrop_l", "fastcrop_m", "fastcrop_p", "fastcrop_s"]
+    assert list_models("nothing_like_this*") == []
+    assert list_models(task="crop") == MODELS
+    assert list_models(task="video") == []
+    assert MODELS == sorted(MODELS)
+
+
+def test_bad_arch_or_head_is_a_clear_error():
+    with pytest.raises(ValueError, match="arch"):
+        create_model("sc_p", arch="resnet")
+    with pytest.raises(ValueError, match="head"):
+        create_model("sc_p", head="gap")
+    with pytest.raises(ValueError, match="colour"):
+        create_model("sc_p", colour="hsv")
