@@ -19,7 +19,7 @@ def _yaml(tmp_path, text):
 def test_defaults():
     cfg = resolve(TrainConfig)
     assert cfg == TrainConfig()
-    assert cfg.optim.epochs == 15 and cfg.data.imbalance == "loss" and cfg.model.input_size == []
+    assert cfg.optim.epochs == 30 and cfg.optim.lr == 1e-2 and cfg.data.batch_size == 64 and cfg.data.imbalance == "loss" and cfg.model.input_size == []
 
 
 def test_yaml_then_overrides_precedence(tmp_path):

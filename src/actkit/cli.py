@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = verb("demo", cmd_demo, "render postures, train, evaluate, export, bench and write a report")
     sp.add_argument("--out", default="runs/demo")
     sp.add_argument("--n", type=int, default=4000, help="crops to render")
-    sp.add_argument("--epochs", type=int, default=12)
+    sp.add_argument("--epochs", type=int, default=30)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--workers", type=int, default=2)
     return p

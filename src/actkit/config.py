@@ -31,7 +31,7 @@ class DataSection:
 
     path: str = _opt("", "Parquet crop dataset (actkit or reference format)", alias="--data")
     positive: str = _opt("", "binary view: this class vs the rest (e.g. sitting)", alias="--positive")
-    batch_size: int = _opt(128, "batch size", alias="--batch-size")
+    batch_size: int = _opt(64, "batch size", alias="--batch-size")
     workers: int = _opt(0, "DataLoader worker processes")
     imbalance: str = _opt("loss", "correct class imbalance ONCE: by loss weights, by a balanced sampler, or not",
                           choices=("loss", "sampler", "none"))
@@ -54,8 +54,8 @@ class ModelSection:
 class OptimSection:
     """Optimiser and schedule."""
 
-    epochs: int = _opt(15, "training epochs", alias="--epochs")
-    lr: float = _opt(3e-3, "peak learning rate (AdamW, cosine schedule)", alias="--lr")
+    epochs: int = _opt(30, "training epochs", alias="--epochs")
+    lr: float = _opt(1e-2, "peak learning rate (AdamW, cosine schedule)", alias="--lr")
     weight_decay: float = _opt(0.02, "AdamW weight decay")
     warmup_epochs: float = _opt(1.0, "linear warm-up length in epochs")
     label_smoothing: float = _opt(0.0, "label smoothing (multi-class only)")

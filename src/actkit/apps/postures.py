@@ -15,7 +15,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def run_demo(out: str | Path = "runs/demo", n: int = 4000, epochs: int = 12, seed: int = 0, workers: int = 2,
+def run_demo(out: str | Path = "runs/demo", n: int = 4000, epochs: int = 30, seed: int = 0, workers: int = 2,
              model: str = "fastcrop_p", bench_models: tuple[str, ...] = ("fastcrop_p", "sc_p", "sc_c")) -> Path:
     """Render, train, evaluate, export, bench; returns the path of ``report.md``."""
     from ..config import TrainConfig, resolve
@@ -39,7 +39,7 @@ def run_demo(out: str | Path = "runs/demo", n: int = 4000, epochs: int = 12, see
 
     t = time.perf_counter()
     cfg = resolve(TrainConfig, overrides={"data.path": str(data), "model.name": model, "optim.epochs": epochs,
-                                          "run.out": str(out / "train"), "run.seed": seed, "data.batch_size": 64})
+                                          "run.out": str(out / "train"), "run.seed": seed})
     summary = train(cfg)
     times["train"] = time.perf_counter() - t
 

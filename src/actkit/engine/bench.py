@@ -82,8 +82,10 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
                 for _ in range(50):
                     e["sess"][t].run(None, {INPUT_NAME: e["x1"]})
         per_round = max(1, iters // rounds)
-        for _ in range(rounds):
-            for t in threads:
+        # One thread setting at a time: idle spinning workers of an all-threads session must not
+        # steal the core from a 1-thread measurement. Within a setting, models take turns.
+        for t in threads:
+            for _ in range(rounds):
                 for e in entries:
                     run, feed = e["sess"][t].run, {INPUT_NAME: e["x1"]}
                     ts = e["times"][t]

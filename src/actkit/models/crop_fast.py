@@ -36,6 +36,8 @@ class FastCropConfig:
     widths: tuple[int, ...] = (32, 64)
     depths: tuple[int, ...] = (1, 1)
     strides: tuple[int, ...] = ()
+    expand: int = 1
+    head_dim: int = 0
     num_classes: int = 1
     input_size: tuple[int, int] = (32, 24)
     colour: str = "rgb"
@@ -43,16 +45,22 @@ class FastCropConfig:
 
 
 class _SepBlock(nn.Module):
-    """Depthwise 3x3 + pointwise 1x1, each conv-BN(-ReLU); residual when the shape is kept."""
+    """[1x1 expand] + depthwise 3x3 + pointwise 1x1, each conv-BN(-ReLU); residual when the shape is kept.
 
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
+    ``expand == 1`` is a plain depthwise-separable block (MobileNet); ``expand > 1`` an inverted
+    residual (MobileNetV2, Sandler et al. 2018), which adds capacity at low resolution for one node.
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1) -> None:
         super().__init__()
         self.residual = stride == 1 and cin == cout
-        self.dw = conv_bn(cin, cin, 3, stride, groups=cin)
-        self.pw = conv_bn(cin, cout, 1, act=None if self.residual else nn.ReLU)
+        mid = cin * expand
+        self.expand = conv_bn(cin, mid, 1) if expand > 1 else nn.Identity()
+        self.dw = conv_bn(mid, mid, 3, stride, groups=mid)
+        self.pw = conv_bn(mid, cout, 1, act=None if self.residual else nn.ReLU)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.pw(self.dw(x))
+        y = self.pw(self.dw(self.expand(x)))
         return F.relu(x + y) if self.residual else y
 
 
@@ -70,8 +78,12 @@ class FastCropNet(ActkitModel):
         blocks, c = [], cfg.stem
         for width, depth, stride in zip(cfg.widths, cfg.depths, strides):
             for i in range(depth):
-                blocks.append(_SepBlock(c, width, stride if i == 0 else 1))
+                blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand))
                 c = width
+        if cfg.head_dim:
+            # A wide 1x1 conv on the small final map: much capacity for one fused node.
+            blocks.append(conv_bn(c, cfg.head_dim, 1))
+            c = cfg.head_dim
         self.blocks = nn.Sequential(*blocks)
         self.num_features = c
         self.drop = nn.Dropout(cfg.dropout)
@@ -94,23 +106,23 @@ def _create(base: dict[str, Any], overrides: dict[str, Any]) -> FastCropNet:
 
 @register_model("fastcrop")
 def fastcrop_p(**kw: Any) -> FastCropNet:
-    """actkit fast crop P: stem 16, stages 32/64, 1+1 blocks."""
-    return _create(dict(stem=16, widths=(32, 64), depths=(1, 1)), kw)
+    """actkit fast crop P: stem 24, stages 48/96 (2+3 blocks), 1x1 head conv 256."""
+    return _create(dict(stem=24, widths=(48, 96), depths=(2, 3), head_dim=256), kw)
 
 
 @register_model("fastcrop")
 def fastcrop_s(**kw: Any) -> FastCropNet:
-    """actkit fast crop S: stem 24, stages 48/96, 1+2 blocks."""
-    return _create(dict(stem=24, widths=(48, 96), depths=(1, 2)), kw)
+    """actkit fast crop S: stem 32, stages 64/128 (2+3 blocks), 1x1 head conv 384."""
+    return _create(dict(stem=32, widths=(64, 128), depths=(2, 3), head_dim=384), kw)
 
 
 @register_model("fastcrop")
 def fastcrop_m(**kw: Any) -> FastCropNet:
-    """actkit fast crop M: stem 32, stages 64/128, 2+2 blocks."""
-    return _create(dict(stem=32, widths=(64, 128), depths=(2, 2)), kw)
+    """actkit fast crop M: stem 32, stages 48/96/192 (1+2+2 blocks, first at stride 1), head conv 512."""
+    return _create(dict(stem=32, widths=(48, 96, 192), depths=(1, 2, 2), strides=(1, 2, 2), head_dim=512), kw)
 
 
 @register_model("fastcrop")
 def fastcrop_l(**kw: Any) -> FastCropNet:
-    """actkit fast crop L: stem 32, stages 64/128/256, 2+3+2 blocks."""
-    return _create(dict(stem=32, widths=(64, 128, 256), depths=(2, 3, 2)), kw)
+    """actkit fast crop L: stem 32, stages 64/128/256 (2+3+2 inverted residuals x2), head conv 768."""
+    return _create(dict(stem=32, widths=(64, 128, 256), depths=(2, 3, 2), strides=(1, 2, 2), expand=2, head_dim=768), kw)
