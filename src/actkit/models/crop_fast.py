@@ -9,8 +9,10 @@ Design notes (why it is fast at 32x24 / 24x40 on one CPU thread):
   the conv by ONNX Runtime), so a block costs two fused kernels.
 * Stages are depthwise-separable (MobileNet, Howard et al. 2017): the first block of a stage
   downsamples with a stride-2 depthwise conv, the rest are residual.
-* The head concatenates average and max pooling (max pooling keeps thin limbs and eyelid
-  edges that averaging washes out) and is a single linear layer.
+* Residuals are linear (no ReLU after the add, as in MobileNetV2) and the head is a wide 1x1
+  conv on the final 4x3 map, average pooling and one linear layer: capacity where it is cheap
+  (12 positions), few graph nodes. Measured on postures, removing the max-pool branch and the
+  post-add ReLUs cost no accuracy and 8% latency.
 
 Works for any input size and any number of classes (``num_classes=1`` is binary sigmoid).
 """
@@ -38,6 +40,8 @@ class FastCropConfig:
     strides: tuple[int, ...] = ()
     expand: int = 1
     head_dim: int = 0
+    residual_relu: bool = False
+    pool: str = "avg"
     num_classes: int = 1
     input_size: tuple[int, int] = (32, 24)
     colour: str = "rgb"
@@ -51,9 +55,10 @@ class _SepBlock(nn.Module):
     residual (MobileNetV2, Sandler et al. 2018), which adds capacity at low resolution for one node.
     """
 
-    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1, residual_relu: bool = True) -> None:
         super().__init__()
         self.residual = stride == 1 and cin == cout
+        self.residual_relu = residual_relu
         mid = cin * expand
         self.expand = conv_bn(cin, mid, 1) if expand > 1 else nn.Identity()
         self.dw = conv_bn(mid, mid, 3, stride, groups=mid)
@@ -61,7 +66,9 @@ class _SepBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.pw(self.dw(self.expand(x)))
-        return F.relu(x + y) if self.residual else y
+        if not self.residual:
+            return y
+        return F.relu(x + y) if self.residual_relu else x + y
 
 
 class FastCropNet(ActkitModel):
@@ -78,7 +85,7 @@ class FastCropNet(ActkitModel):
         blocks, c = [], cfg.stem
         for width, depth, stride in zip(cfg.widths, cfg.depths, strides):
             for i in range(depth):
-                blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand))
+                blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu))
                 c = width
         if cfg.head_dim:
             # A wide 1x1 conv on the small final map: much capacity for one fused node.
@@ -87,13 +94,16 @@ class FastCropNet(ActkitModel):
         self.blocks = nn.Sequential(*blocks)
         self.num_features = c
         self.drop = nn.Dropout(cfg.dropout)
-        self.fc = nn.Linear(2 * c, cfg.num_classes)
+        if cfg.pool not in ("avg", "avgmax"):
+            raise ValueError(f"pool must be avg or avgmax, got {cfg.pool!r}")
+        self.fc = nn.Linear(2 * c if cfg.pool == "avgmax" else c, cfg.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.drop(torch.cat([x.mean((2, 3)), x.amax((2, 3))], dim=1)))
+        pooled = x.mean((2, 3)) if self.cfg.pool == "avg" else torch.cat([x.mean((2, 3)), x.amax((2, 3))], dim=1)
+        return self.fc(self.drop(pooled))
 
     def reset_classifier(self, num_classes: int) -> None:
         self.cfg.num_classes = num_classes
