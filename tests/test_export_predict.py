@@ -215,6 +215,7 @@ def test_predict_folder_with_boxes(trained_run, images, tmp_path):
         by_src.setdefault(r.source, []).append(r.box)
     assert by_src[str(images / "blob.png")] == [(0, 0, 20, 20), (5, 5, 30, 40)]
     assert by_src[str(images / "sub/wide.png")] == [(1, 1, 29, 39)]
+    assert str(images / "tall.png") not in by_src  # not in the box file: nobody to classify
 
 
 def test_predict_parquet_split(trained_run, shapes_parquet):
@@ -249,6 +250,8 @@ def test_predict_video_one_result_per_box(trained_run, video, tmp_path):
     assert all(r.source == str(video) for r in results)
     every2 = predict(video, trained_run / "checkpoints" / "best.pt", boxes=csv, every=2)
     assert [r.frame for r in every2] == [0, 0, 2, 4]
+    csv.write_text("frame,x0,y0,x1,y1\n1,10,8,40,48\n4,10,8,40,48\n")
+    assert [r.frame for r in predict(video, trained_run / "checkpoints" / "best.pt", boxes=csv)] == [1, 4]
 
 
 def test_predict_video_whole_frames_without_boxes(trained_run, video):

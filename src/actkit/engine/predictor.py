@@ -172,7 +172,10 @@ def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str |
         return
     if source.suffix.lower() in VIDEO_EXTS:
         for i, frame in iter_video(source, every):
-            yield from predictor.predict(frame, _boxes_for(boxes, str(i)), source=str(source), frame=i)
+            frame_boxes = _boxes_for(boxes, str(i))
+            if frame_boxes is not None and not frame_boxes:
+                continue  # a box file lists detections: a frame without boxes has nobody to classify
+            yield from predictor.predict(frame, frame_boxes, source=str(source), frame=i)
         return
     files: Iterable[Path] = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTS) if source.is_dir() else [source]
     for f in files:
@@ -182,11 +185,16 @@ def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str |
             log.warning("skipped %s", e)
             continue
         key = str(f.relative_to(source)) if source.is_dir() else f.name
-        yield from predictor.predict(img, _boxes_for(boxes, key) or _boxes_for(boxes, f.name), source=str(f))
+        img_boxes = _boxes_for(boxes, key) or _boxes_for(boxes, f.name)
+        if img_boxes is not None and not img_boxes:
+            log.info("%s: not in the box file, skipped", f)
+            continue
+        yield from predictor.predict(img, img_boxes, source=str(f))
 
 
 def _boxes_for(boxes: dict[str, list] | None, key: str) -> list | None:
-    return None if boxes is None else boxes.get(key)
+    """None: no box file (whole image); []: a box file that lists nothing for ``key`` (skip)."""
+    return None if boxes is None else boxes.get(key, [])
 
 
 def predict(source: str | Path, model: str | Path, boxes: str | Path | None = None, out: str | Path | None = None,
