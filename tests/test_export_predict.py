@@ -348,6 +348,8 @@ def test_bench_two_registry_models():
         assert set(m["batched"]) == {"1thread", "all"}
         for b in m["batched"].values():
             assert b["crops_per_s"] > 0 and b["ms_per_crop"] == pytest.approx(1e3 / b["crops_per_s"])
+        best_b1 = min(s["median"] for s in m["latency_ms"].values())
+        assert m["batched_gain"] == pytest.approx(max(b["crops_per_s"] for b in m["batched"].values()) * best_b1 / 1e3)
     assert first["ratio_to_first"] == {"1thread": 1.0, "all": 1.0}
     assert second["ratio_to_first"]["1thread"] == pytest.approx(
         second["latency_ms"]["1thread"]["median"] / first["latency_ms"]["1thread"]["median"])
@@ -371,3 +373,12 @@ def test_bench_errors(tmp_path):
         bench(["fastcrop_pp"], iters=2, rounds=1)
     with pytest.raises(FileNotFoundError, match="none.onnx"):
         bench([str(tmp_path / "none.onnx")])
+
+
+def test_as_class_probs_renormalises_int8_softmax():
+    from actkit.engine.exporter import as_class_probs
+
+    p = as_class_probs(np.array([[0.5, 0.3, 0.25], [0.0, 1.02, 0.0]], np.float32))
+    assert np.allclose(p.sum(1), 1) and p.min() >= 0 and p[1, 1] == 1
+    b = as_class_probs(np.array([[0.2], [0.9]], np.float32))
+    assert np.allclose(b, [[0.8, 0.2], [0.1, 0.9]])

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="output .onnx (default: beside the checkpoint)")
     sp.add_argument("--int8", action="store_true", help="also write a static int8 model calibrated on the val split")
     sp.add_argument("--data", help="Parquet for int8 calibration/check (default: the training data)")
-    sp.add_argument("--calib", type=int, default=256, help="calibration crops for int8")
+    sp.add_argument("--calib", type=int, default=1024, help="calibration crops for int8")
 
     sp = verb("predict", cmd_predict, "classify an image, folder, Parquet file or video")
     sp.add_argument("source", help="image, folder of images, .parquet or video file")
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--models", required=True, help="comma-separated registry names, .pt or .onnx files")
     sp.add_argument("--input", type=_size, help="input HxW for registry names, e.g. 32x24")
     sp.add_argument("--iters", type=int, default=2000, help="batch-1 calls per model and thread setting")
-    sp.add_argument("--batch", type=int, default=256, help="batch size for throughput")
+    sp.add_argument("--batch", type=int, default=64, help="batch size for throughput")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     dp = sub.add_parser("data", help="build and fix crop datasets").add_subparsers(dest="data_verb", metavar="DATA_VERB", required=True)

@@ -180,8 +180,16 @@ def check_parity(model: nn.Module, onnx_path: str | Path, batch: int = 8, seed: 
     return float(np.abs(ref - got).max())
 
 
+def as_class_probs(p: np.ndarray) -> np.ndarray:
+    """Graph output -> (N, C>=2) probabilities; renormalised because int8 softmax rows drift off 1."""
+    p = np.clip(p.astype(np.float32, copy=False), 0.0, 1.0)
+    if p.shape[1] == 1:
+        return np.concatenate([1 - p, p], 1)
+    return p / np.maximum(p.sum(1, keepdims=True), 1e-12)
+
+
 def export_onnx(checkpoint: str | Path, out: str | Path | None = None, *, int8: bool = False, data: str | None = None,
-                calib_samples: int = 256, opset: int = 17) -> dict[str, Any]:
+                calib_samples: int = 1024, opset: int = 17) -> dict[str, Any]:
     """Export a checkpoint to ONNX (and optionally a static int8 model calibrated on the val split).
 
     Args:
@@ -229,9 +237,13 @@ def _split_inputs(data: str, positive: str, split: str, data_cfg: Any, limit: in
     return x, sub.class_ids[idx]
 
 
-def quantize_int8(onnx_path: str | Path, data: str, positive: str = "", calib_samples: int = 256) -> dict[str, Any]:
-    """Static int8 (QDQ, per-channel) quantisation calibrated on ``val``; F1 change measured on ``test``."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+def quantize_int8(onnx_path: str | Path, data: str, positive: str = "", calib_samples: int = 1024) -> dict[str, Any]:
+    """Static int8 (QDQ, per-channel) quantisation calibrated on ``val``; F1 change measured on ``test``.
+
+    Activation ranges use the 99.999th percentile rather than min/max: one outlier crop in the
+    calibration set otherwise stretches a range and costs resolution for every other crop.
+    """
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from ..models import DataConfig
@@ -256,15 +268,15 @@ def quantize_int8(onnx_path: str | Path, data: str, positive: str = "", calib_sa
     with atomic_path(out) as tmp, atomic_path(onnx_path.with_name(onnx_path.stem + ".pre.onnx")) as pre:
         quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
         quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.Percentile)
         write_metadata(tmp, meta)
     onnx_path.with_name(onnx_path.stem + ".pre.onnx").unlink(missing_ok=True)
     x, y = _split_inputs(data, positive, "test", data_cfg)
     names, thr = meta["class_names"], meta.get("threshold")
     res = {}
     for tag, path in (("fp32", onnx_path), ("int8", out)):
-        p = ort_session(path, threads=0).run(None, {INPUT_NAME: x})[0]
-        probs = np.concatenate([1 - p, p], 1) if p.shape[1] == 1 else p
+        probs = as_class_probs(ort_session(path, threads=0).run(None, {INPUT_NAME: x})[0])
         r = classification_report(y, probs, names, threshold=thr if len(names) == 2 else None)
         res[tag] = {"macro_f1": r["macro_f1"], "accuracy": r["accuracy"], "f1": r.get("f1")}
     delta = (res["int8"]["macro_f1"] - res["fp32"]["macro_f1"]) * 100

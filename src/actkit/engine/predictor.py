@@ -63,8 +63,9 @@ class Predictor:
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Preprocessed (N, C, H, W) float32 -> probabilities (N, num_classes >= 2)."""
         if self.backend == "onnx":
-            p = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
-            return np.concatenate([1 - p, p], 1) if p.shape[1] == 1 else p
+            from .exporter import as_class_probs
+
+            return as_class_probs(self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0])
         import torch
 
         from ..models import probabilities
