@@ -7,7 +7,9 @@ preprocessing live in the file's ``metadata_props``, so an ONNX file needs nothi
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 import logging
 import time
@@ -267,9 +269,10 @@ def quantize_int8(onnx_path: str | Path, data: str, positive: str = "", calib_sa
     t0 = time.perf_counter()
     with atomic_path(out) as tmp, atomic_path(onnx_path.with_name(onnx_path.stem + ".pre.onnx")) as pre:
         quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.Percentile)
+        with contextlib.redirect_stdout(io.StringIO()):  # the calibrator prints its progress
+            quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.Percentile)
         write_metadata(tmp, meta)
     onnx_path.with_name(onnx_path.stem + ".pre.onnx").unlink(missing_ok=True)
     x, y = _split_inputs(data, positive, "test", data_cfg)
