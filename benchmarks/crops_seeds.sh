@@ -16,7 +16,7 @@ import json, pathlib, statistics, sys
 out = pathlib.Path(sys.argv[1])
 runs = {"fastcrop_p": [out / "postures_fastcrop_p"], "sc_c": [out / "postures_sc_c"]}
 for d in sorted((out / "seeds").glob("postures_*_s*")):
-    runs[d.name.split("_s")[0].replace("postures_", "")].append(d)
+    runs[d.name.rsplit("_s", 1)[0].replace("postures_", "", 1)].append(d)
 print("| model | seeds | test macro-F1 per seed | mean | val macro-F1 mean |")
 print("|---|---|---|---|---|")
 for m, dirs in runs.items():

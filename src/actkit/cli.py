@@ -99,6 +99,16 @@ def cmd_synth_postures(a: argparse.Namespace) -> Any:
     return s
 
 
+def cmd_synth_actions(a: argparse.Namespace) -> Any:
+    from .data.synth.actions import render_actions
+
+    classes = tuple(c for c in a.classes.split(",") if c) if a.classes else None
+    s = render_actions(a.out, clips_per_class=a.clips_per_class, frames=a.frames, size=a.size, fps=a.fps,
+                       seed=a.seed, workers=a.workers, sheet=a.sheet, classes=classes)
+    print(json.dumps(s, indent=1, default=str))
+    return s
+
+
 def cmd_models(a: argparse.Namespace) -> Any:
     from .models import count_params, create_model, list_models, model_entry
 
@@ -192,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--n", type=int, default=3000, help="number of crops to render")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--workers", type=int, default=2, help="render processes")
+    sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
+
+    sp = syp.add_parser("actions", help="the 15 motion-capture clips as 15 action classes, as mp4 clips in UCF-101 layout")
+    sp.set_defaults(fn=cmd_synth_actions)
+    sp.add_argument("--out", required=True, help="output folder (re-running resumes: finished clips are kept)")
+    sp.add_argument("--clips-per-class", type=int, default=20)
+    sp.add_argument("--frames", type=int, default=32, help="frames per clip")
+    sp.add_argument("--size", type=int, default=112, help="frame size in pixels (square)")
+    sp.add_argument("--fps", type=int, default=16)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--workers", type=int, default=2, help="render processes")
+    sp.add_argument("--classes", help="comma-separated clip names (default: all 15)")
     sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
 
     sp = verb("models", cmd_models, "list registered models with parameter counts")

@@ -3,9 +3,11 @@
 * :mod:`.mocap`: pybullet's 15 motion-capture clips as poses (pure numpy).
 * :mod:`.render`: :class:`~.render.HumanoidRenderer`, one headless pybullet scene per process.
 * :mod:`.postures`: :func:`~.postures.render_postures`, the standing / sitting / lying crop set.
+* :mod:`.actions`: :func:`~.actions.render_actions`, the 15 clips as action videos in UCF-101 layout.
 
 pybullet is imported only when a renderer is created (``pip install 'actkit[synth]'``).
 """
+from .actions import render_actions
 from .postures import render_postures
 
-__all__ = ["render_postures"]
+__all__ = ["render_actions", "render_postures"]

@@ -1,0 +1,527 @@
+"""``actkit synth actions``: the 15 motion-capture clips as a 15-class video set in UCF-101 layout.
+
+Every video shows one of pybullet's clips (:mod:`actkit.data.synth.mocap`) played by the
+humanoid, with the variety a single take allows: camera, appearance, time window, playback
+speed, mirroring and a little joint noise.
+
+**Output** (``out/``), readable by any UCF-101 reader:
+
+* ``videos/<Class>/v_<Class>_g<NN>_c<KK>.mp4``: class names in CamelCase (``Backflip``, ``DanceA``,
+  ``GetupFacedown`` ...); ``gNN`` is a scene group (appearance, light, ground, backdrop, camera
+  sector), ``cKK`` a clip within it. Groups hold :data:`CLIPS_PER_GROUP` clips and never straddle
+  splits.
+* ``classInd.txt`` (``1 Backflip``), ``trainlist01.txt`` and ``vallist01.txt``
+  (``Backflip/v_Backflip_g01_c01.mp4 1``), ``testlist01.txt`` (path only).
+* ``manifest.csv``: ``path,label,group,split,frames,fps,mirror,speed,camera_sector,palette``
+  (``label`` is the class name, ``group`` the ``<Class>_gNN`` scene id).
+* ``boxes/<Class>/<video stem>.json``: ``{"frames": [[x0, y0, x1, y1] | null, ...]}``, the person's
+  visible pixel box per frame (``x1``, ``y1`` exclusive) from the segmentation mask.
+* ``summary.json`` (counts, codec, speed in frames/s) and ``render_config.json`` (the arguments;
+  a re-run into the same folder with other arguments is refused).
+
+**Clips and windows.** Walk and run loop seamlessly: a random start phase, time wraps and the
+body keeps travelling. The other 13 are one-shot (their loops jump). For those the *active part*
+is where 5 %..95 % of the clip's motion (summed joint rotation and root travel) happens, and
+the window is drawn so that the active part lies inside it, or, when the active part is longer
+than the window, the window lies inside the active part; for the short events (backflip,
+cartwheel, jump, kick, punch, spinkick, getups, roll) playback is sped up (up to 2x) when
+needed so the whole event fits. Frame ``j`` shows clip time ``start + speed * j / fps``.
+The camera target follows the smoothed root position (tightly for travelling clips, loosely
+for the rest), so travelling bodies stay in frame; distance is set so the body fits in every
+frame, and azimuth, elevation and distance drift slowly over the clip.
+
+**Honest splits.** Group ``g`` (0-based) of class ``c`` goes to ``SPLIT_CYCLE[(g + c) % 10]``
+(6 train, 2 val, 2 test in every 10 groups, so 20 clips per class give 12 / 4 / 4). The split
+then fixes, as in :mod:`actkit.data.synth.postures`:
+
+* the camera azimuth sector, measured from the body's facing at the start of the window
+  (8 sectors of 45 deg, 0 in front): train {0, 2, 4, 6}, val {3, 5}, test {1, 7} (both mirror
+  images of a held-out diagonal are held out, so mirroring cannot leak a test viewpoint);
+* the clothes palette family: train {0, 1, 2, 4, 5, 7, 8, 10}, val {3, 9}, test {6, 11};
+* the ground texture (pool of 12 generated from the seed): train 0-7, val 8-9, test 10-11;
+* the playback speed: train 0.9-1.12x, val and test 0.8-0.9x or 1.12-1.25x.
+
+Light, backdrop, skin tone and the in-sector camera are drawn freely for every split; mirroring
+(50 %) and joint noise (up to 4 deg per joint, fixed over a clip) are per clip.
+
+**Determinism and resuming.** Group-level draws use ``SeedSequence(seed, spawn_key=(GROUP_KEY, c, g))``,
+clip draws ``SeedSequence(seed, spawn_key=(i,))`` with ``i = c * clips_per_class + k`` (``c`` the
+class index among all 15; of each, child 0 draws the plan, child 1 the rendering), and every
+piece of renderer state is set per clip, so output does not depend on ``workers`` or on which
+clips were rendered before. Each video is written to a temporary file and renamed (its boxes
+file first), so an existing video is complete: a re-run skips it (boxes too; a missing boxes
+file makes the clip render again).
+The lists, manifest and summary are rewritten at the end.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import logging
+import math
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .mocap import CLIP_NAMES, LOOPING_CLIPS, MocapClip, Pose, load_clip, quat_rotate
+from .postures import NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES
+from .postures import _light as draw_light
+from .postures import _outfit as draw_outfit
+from .render import Camera, HumanoidRenderer, make_background
+
+logger = logging.getLogger(__name__)
+
+CLASS_NAMES = {name: "".join(part.capitalize() for part in name.split("_")) for name in CLIP_NAMES}
+SPLITS = ("train", "val", "test")
+SPLIT_CYCLE = ("train", "val", "test", "train", "train", "test", "train", "val", "train", "train")
+SPLIT_SPEEDS = {"train": ((0.9, 1.12),), "val": ((0.8, 0.9), (1.12, 1.25)), "test": ((0.8, 0.9), (1.12, 1.25))}
+CLIPS_PER_GROUP = 2
+GROUP_KEY = 1 << 30  # spawn_key prefix of group-level draws, disjoint from clip indices
+TRAVELLING = frozenset({"walk", "run", "crawl", "roll", "cartwheel", "jump", "backflip", "punch", "kick",
+                        "dance_a", "spin"})
+EVENTS = frozenset({"backflip", "cartwheel", "jump", "kick", "punch", "spinkick", "getup_facedown",
+                    "getup_faceup", "roll"})
+MAX_EVENT_SPEED = 2.0
+JOINT_NOISE_DEG = 4.0
+MANIFEST_COLUMNS = ("path", "label", "group", "split", "frames", "fps", "mirror", "speed", "camera_sector",
+                    "palette")
+
+
+# ----------------------------------------------------------------------------- timing
+
+@functools.lru_cache(maxsize=None)
+def active_part(name: str) -> tuple[float, float]:
+    """``(t0, t1)`` seconds of clip ``name`` between 5 % and 95 % of its cumulative motion."""
+    clip = load_clip(name)
+    dq = np.abs(np.sum(clip.quats[1:] * clip.quats[:-1], axis=-1)).clip(0, 1)
+    energy = 2 * np.arccos(dq).sum(axis=1) + np.abs(np.diff(clip.angles, axis=0)).sum(axis=1)
+    energy += 3.0 * np.linalg.norm(np.diff(clip.root_pos, axis=0), axis=1)
+    dro = np.abs(np.sum(clip.root_orn[1:] * clip.root_orn[:-1], axis=-1)).clip(0, 1)
+    energy += 2 * 2 * np.arccos(dro)
+    cum = np.concatenate([[0.0], np.cumsum(energy)])
+    cum /= max(cum[-1], 1e-9)
+    return float(np.interp(0.05, cum, clip.times)), float(np.interp(0.95, cum, clip.times))
+
+
+def choose_window(rng: np.random.Generator, clip: MocapClip, frames: int, fps: int,
+                  speed: float) -> tuple[float, float]:
+    """Draw ``(start, speed)``: frame ``j`` shows clip time ``start + speed * j / fps``."""
+    if clip.loop:
+        return float(rng.uniform(0, clip.duration)), speed
+    t0, t1 = active_part(clip.name)
+    span = (frames - 1) / fps
+    if clip.name in EVENTS and speed * span < t1 - t0:
+        speed = min(MAX_EVENT_SPEED, (t1 - t0) / span)
+    width = speed * span
+    lo, hi = sorted((t1 - width, t0))  # active part inside the window, or the window inside it
+    return float(rng.uniform(lo, hi)), float(speed)
+
+
+# ----------------------------------------------------------------------------- plan
+
+@dataclass
+class ClipPlan:
+    """Everything that decides one video (drawn without a renderer, so resuming is cheap)."""
+
+    index: int
+    clip: str
+    cls: str
+    group: int
+    member: int
+    split: str
+    sector: int
+    palette: int
+    texture: int
+    mirror: bool
+    speed: float
+    start: float
+    yaw: float
+    group_seed: tuple
+    clip_seed: tuple
+
+    @property
+    def stem(self) -> str:
+        return f"v_{self.cls}_g{self.group:02d}_c{self.member:02d}"
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.cls}/{self.stem}.mp4"
+
+
+def plan_clip(seed: int, clip_name: str, k: int, clips_per_class: int, frames: int, fps: int) -> ClipPlan:
+    """The plan of clip ``k`` of class ``clip_name`` (deterministic in its arguments)."""
+    c = CLIP_NAMES.index(clip_name)
+    g = k // CLIPS_PER_GROUP
+    split = SPLIT_CYCLE[(g + c) % len(SPLIT_CYCLE)]
+    group_key = (GROUP_KEY, c, g)
+    grng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=group_key).spawn(2)[0])
+    sector = int(grng.choice(SPLIT_SECTORS[split]))
+    palette = int(grng.choice(SPLIT_PALETTES[split]))
+    texture = int(grng.choice(SPLIT_TEXTURES[split]))
+    i = c * clips_per_class + k
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)).spawn(2)[0])
+    ranges = SPLIT_SPEEDS[split]
+    speed = float(rng.uniform(*ranges[int(rng.integers(len(ranges)))]))
+    mirror = bool(rng.random() < 0.5)
+    start, speed = choose_window(rng, load_clip(clip_name), frames, fps, speed)
+    return ClipPlan(i, clip_name, CLASS_NAMES[clip_name], g + 1, k % CLIPS_PER_GROUP + 1, split, sector, palette,
+                    texture, mirror, round(speed, 4), start, float(rng.uniform(0, 2 * np.pi)), group_key, (i,))
+
+
+# ----------------------------------------------------------------------------- rendering one clip
+
+def _facing(pose: Pose) -> np.ndarray:
+    """Horizontal facing of the pelvis: perpendicular to its right (+z) axis."""
+    right = quat_rotate(pose.root_orn, np.array([0.0, 0.0, 1.0]))
+    fwd = np.array([right[2], 0.0, -right[0]])
+    n = np.linalg.norm(fwd)
+    if n < 1e-3:  # hips stacked vertically: use the pelvis forward axis
+        fwd = quat_rotate(pose.root_orn, np.array([1.0, 0.0, 0.0])) * np.array([1.0, 0.0, 1.0])
+        n = np.linalg.norm(fwd) + 1e-12
+    return fwd / n
+
+
+def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 (edge-padded), ``sigma`` in samples."""
+    if sigma <= 0:
+        return x
+    r = int(math.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.concatenate([np.repeat(x[:1], r, 0), x, np.repeat(x[-1:], r, 0)])
+    return np.stack([np.convolve(pad[:, d], k, mode="valid") for d in range(x.shape[1])], axis=1)
+
+
+def render_clip(renderer: HumanoidRenderer, plan: ClipPlan, seed: int, frames: int, size: int,
+                fps: int) -> tuple[list[np.ndarray], list[list[int] | None]]:
+    """Render the frames of ``plan``: a list of HxWx3 uint8 RGB images and the per-frame person boxes."""
+    clip = load_clip(plan.clip)
+    # The second child of each seed: the first one drew the plan.
+    grng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=plan.group_seed).spawn(2)[1])
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=plan.clip_seed).spawn(2)[1])
+    noise_seed = int(rng.integers(1 << 31))
+
+    times = plan.start + plan.speed * np.arange(frames) / fps
+    poses = []
+    first = clip.pose_at(float(times[0]), mirror=plan.mirror)
+    origin = first.root_pos * np.array([1.0, 0.0, 1.0])
+    for t in times:
+        pose = clip.pose_at(float(t), mirror=plan.mirror)
+        pose = pose.jittered(np.random.default_rng(noise_seed), JOINT_NOISE_DEG)  # same offsets every frame
+        pose.root_pos = pose.root_pos - origin
+        poses.append(pose.transformed(plan.yaw))
+    lows, roots, corners = [], [], []
+    for pose in poses:
+        renderer.set_pose(pose)
+        aabbs = renderer.link_aabbs()
+        lows.append(aabbs[:, 0, 1].min())
+        roots.append(pose.root_pos.copy())
+        corners.append(np.concatenate([aabbs[:, 0], aabbs[:, 1]]))
+    lift = max(0.0, -min(lows))  # some keyframes sink a few cm into the floor
+    roots = np.array(roots) + [0.0, lift, 0.0]
+    sigma = (0.25 if plan.clip in TRAVELLING else 0.8) * fps
+    targets = _smooth(roots, sigma)
+    targets[:, 1] = float(np.clip(roots[:, 1].mean(), 0.35, 1.0))
+    reach = max(float(np.linalg.norm(c + [0.0, lift, 0.0] - tgt, axis=1).max()) for c, tgt in zip(corners, targets))
+
+    fwd = _facing(poses[0])
+    az_rel = plan.sector * 360.0 / NUM_SECTORS + rng.uniform(-0.5, 0.5) * 360.0 / NUM_SECTORS
+    azimuth = math.degrees(math.atan2(fwd[2], fwd[0])) + az_rel
+    fov = rng.uniform(35, 60)
+    distance = reach / (rng.uniform(0.8, 1.0) * math.tan(math.radians(fov) / 2))
+    elevation = rng.uniform(-2, 30)
+    drift = rng.uniform(-15, 15), rng.uniform(-5, 5), rng.uniform(0.92, 1.08)
+
+    renderer.set_outfit(draw_outfit(grng, plan.palette))
+    renderer.set_light(draw_light(grng))
+    tile = grng.uniform(0.8, 2.5)
+    renderer.set_ground_texture(plan.texture, tuple(grng.uniform(0.8, 1.1, 3)), tile, tuple(grng.uniform(0, tile, 2)))
+    renderer.set_background(make_background(grng, size, size))
+    renderer.hide_props()
+
+    images, boxes = [], []
+    for j, pose in enumerate(poses):
+        u = j / max(1, frames - 1)
+        pose.root_pos = pose.root_pos + [0.0, lift, 0.0]
+        renderer.set_pose(pose)
+        dist = distance * (1 + (drift[2] - 1) * u)
+        el = elevation + drift[1] * u
+        # Keep the eye at least 0.4 m above the floor.
+        min_el = math.degrees(math.asin(min(1.0, max(-1.0, (0.4 - targets[j, 1]) / dist))))
+        renderer.set_camera(Camera(tuple(targets[j]), dist, azimuth + drift[0] * u, max(el, min_el), fov))
+        rgb, box = renderer.render(size, size)
+        images.append(rgb)
+        boxes.append(None if box is None else list(box))
+    return images, boxes
+
+
+# ----------------------------------------------------------------------------- encoding
+
+@functools.lru_cache(maxsize=None)
+def pick_codec(h264: bool | None = None) -> str:
+    """The video codec: ``"mp4v"`` by default, H.264 when asked for (``h264=True`` or ACTKIT_H264=1).
+
+    H.264 is ``"h264-pyav"`` if PyAV with libx264 is installed, else OpenCV's ``"avc1"`` if its
+    FFmpeg can encode it. Default is ``"mp4v"`` (MPEG-4 Part 2, what pip's opencv wheels can
+    always write) because it is byte-identical run to run: libx264 through PyAV was seen to
+    encode the same frames differently in different worker processes (even single-threaded),
+    which breaks "same seed, same frames". Open item: find why, then make H.264 the default.
+    """
+    if h264 is None:
+        h264 = os.environ.get("ACTKIT_H264", "0") not in ("0", "", "false")
+    if not h264:
+        return "mp4v"
+    try:
+        import av
+
+        av.codec.Codec("libx264", "w")
+        return "h264-pyav"
+    except Exception:  # noqa: BLE001 - missing package or encoder both mean: try the next one
+        pass
+    import tempfile
+
+    import cv2
+
+    from .render import _quiet_native_output
+
+    with tempfile.TemporaryDirectory() as d, _quiet_native_output():
+        w = cv2.VideoWriter(str(Path(d) / "probe.mp4"), cv2.VideoWriter_fourcc(*"avc1"), 16, (64, 64))
+        ok = w.isOpened()
+        if ok:
+            w.write(np.zeros((64, 64, 3), np.uint8))
+        w.release()
+    return "avc1" if ok else "mp4v"
+
+
+def write_video(path: str | Path, images: list[np.ndarray], fps: int, codec: str) -> None:
+    """Encode RGB ``images`` to an mp4 at ``path`` atomically (temporary file, then rename)."""
+    from actkit.utils.io import atomic_path
+
+    h, w = images[0].shape[:2]
+    with atomic_path(path) as tmp:
+        if codec == "h264-pyav":
+            import av
+
+            with av.open(str(tmp), "w", format="mp4") as container:
+                # One encoder thread: x264's threaded modes make output depend on timing, and
+                # the same seed must give the same bytes.
+                stream = container.add_stream("libx264", rate=fps, options={"crf": "20", "threads": "1", "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0"})
+                stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+                stream.codec_context.thread_count = 1
+                stream.codec_context.thread_type = "NONE"
+                for img in images:
+                    container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+                container.mux(stream.encode())
+        else:
+            import cv2
+
+            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*codec), fps, (w, h))
+            if not writer.isOpened():
+                raise RuntimeError(f"OpenCV cannot write {codec!r} video to {tmp}")
+            for img in images:
+                writer.write(np.ascontiguousarray(img[..., ::-1]))
+            writer.release()
+        if tmp.stat().st_size == 0:
+            raise RuntimeError(f"encoder wrote nothing for {path}")
+
+
+# ----------------------------------------------------------------------------- workers
+
+_RENDERER: HumanoidRenderer | None = None
+
+
+def _init_worker(seed: int) -> None:
+    global _RENDERER
+    _RENDERER = HumanoidRenderer(texture_seed=seed, num_textures=NUM_TEXTURES)
+
+
+def _close_worker() -> None:
+    global _RENDERER
+    if _RENDERER is not None:
+        _RENDERER.close()
+        _RENDERER = None
+
+
+def _render_job(args: tuple) -> tuple[int, int, float]:
+    plan, out, seed, frames, size, fps, codec = args
+    start = time.perf_counter()
+    images, boxes = render_clip(_RENDERER, plan, seed, frames, size, fps)
+    render_s = time.perf_counter() - start
+    from actkit.utils.io import atomic_write_json
+
+    # Boxes first: an existing video then always has its boxes.
+    atomic_write_json(Path(out) / "boxes" / plan.cls / f"{plan.stem}.json", {"frames": boxes}, indent=None)
+    write_video(Path(out) / "videos" / plan.relpath, images, fps, codec)
+    return plan.index, len(images), render_s
+
+
+# ----------------------------------------------------------------------------- the set
+
+def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32, size: int = 112, fps: int = 16,
+                   seed: int = 0, workers: int = 2, sheet: str | Path | None = None,
+                   progress: bool | None = None, classes: tuple[str, ...] | list[str] | None = None) -> dict:
+    """Render the mocap action videos into ``out`` in UCF-101 layout (see the module docstring).
+
+    Args:
+        out: output folder; an interrupted run into it resumes (finished videos are kept).
+        clips_per_class: videos per class.
+        frames: frames per video.
+        size: video side in pixels (even).
+        fps: frame rate written into the video and used for timing.
+        seed: dataset seed; same seed and arguments give the same videos for any ``workers``.
+        workers: rendering processes (spawned, one pybullet connection each); 1 renders in-process.
+        sheet: optional contact-sheet PNG: one row per class, 6 frames of its first video.
+        progress: show a progress bar (default: when stderr is a terminal).
+        classes: clip names to render (default: all 15, see :data:`CLASS_NAMES`).
+
+    Raises:
+        ValueError: for unknown classes or bad sizes, or when ``out`` holds a render made with
+            other arguments (its ``render_config.json`` differs).
+
+    Returns:
+        The summary also written to ``out/summary.json``: counts per split, ``rendered`` and
+        ``skipped`` videos, ``codec``, ``seconds``, ``frames_per_s`` (render + encode of the
+        rendered videos, all workers) and ``render_ms_per_frame`` (one process).
+    """
+    from actkit.utils import progress as progress_bar
+    from actkit.utils.io import atomic_write, atomic_write_json
+
+    names = tuple(CLIP_NAMES) if classes is None else tuple(n for n in CLIP_NAMES if n in set(classes))
+    unknown = set(classes or ()) - set(CLIP_NAMES)
+    if unknown or not names:
+        raise ValueError(f"unknown classes {sorted(unknown)}; known: {CLIP_NAMES}")
+    if clips_per_class < 1 or frames < 2 or workers < 1 or fps < 1 or size < 16 or size % 2:
+        raise ValueError("need clips_per_class >= 1, frames >= 2, workers >= 1, fps >= 1, even size >= 16")
+    out = Path(out)
+    config = {"clips_per_class": clips_per_class, "frames": frames, "size": size, "fps": fps, "seed": seed,
+              "classes": list(names)}
+    cfg_path = out / "render_config.json"
+    if cfg_path.is_file():
+        old = json.loads(cfg_path.read_text())
+        changed = {k for k in config if old.get(k) != config[k]}
+        if changed:
+            raise ValueError(f"{out} was rendered with other arguments ({sorted(changed)}): use a new folder")
+    atomic_write_json(cfg_path, config)
+
+    # Temporary files of an interrupted run (atomic_path names them ".<stem>.<random><suffix>").
+    for stale in [*out.glob("videos/*/.v_*.mp4"), *out.glob("boxes/*/.v_*.json")]:
+        stale.unlink(missing_ok=True)
+
+    start = time.perf_counter()
+    codec = pick_codec()
+    plans = [plan_clip(seed, n, k, clips_per_class, frames, fps) for n in names for k in range(clips_per_class)]
+    todo = [p for p in plans if not (out / "videos" / p.relpath).is_file()
+            or not (out / "boxes" / p.cls / f"{p.stem}.json").is_file()]
+    rendered_frames, render_s = 0, 0.0
+    if todo:
+        jobs = [(p, str(out), seed, frames, size, fps, codec) for p in todo]
+        workers = min(workers, len(jobs))
+        bar = progress_bar(total=len(jobs), desc="actions", unit="video", enable=progress)
+        pool = None
+        try:
+            if workers == 1:
+                _init_worker(seed)
+                results = map(_render_job, jobs)
+            else:
+                import multiprocessing as mp
+                from concurrent.futures import ProcessPoolExecutor, as_completed
+
+                # spawn, not fork: pybullet connections must not be copied into children.
+                pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                           initializer=_init_worker, initargs=(seed,))
+                results = (f.result() for f in as_completed([pool.submit(_render_job, j) for j in jobs]))
+            for _, n, s in results:
+                rendered_frames += n
+                render_s += s
+                bar.update(1)
+        finally:
+            bar.close()
+            _close_worker()
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+    seconds = time.perf_counter() - start
+
+    label_of = {CLASS_NAMES[n]: i + 1 for i, n in enumerate(names)}
+    with atomic_write(out / "classInd.txt", "w") as f:
+        f.writelines(f"{i} {c}\n" for c, i in label_of.items())
+    for split, name in (("train", "trainlist01.txt"), ("val", "vallist01.txt"), ("test", "testlist01.txt")):
+        with atomic_write(out / name, "w") as f:
+            for p in plans:
+                if p.split == split:
+                    f.write(f"{p.relpath} {label_of[p.cls]}\n" if split != "test" else f"{p.relpath}\n")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for p in plans:
+        writer.writerow([f"videos/{p.relpath}", p.cls, f"{p.cls}_g{p.group:02d}", p.split, frames, fps,
+                         int(p.mirror), p.speed, p.sector, p.palette])
+    with atomic_write(out / "manifest.csv", "w") as f:
+        f.write(buf.getvalue())
+
+    summary = {
+        "out": str(out), **config, "classes": [CLASS_NAMES[n] for n in names], "workers": workers,
+        "videos": len(plans), "rendered": len(todo), "skipped": len(plans) - len(todo),
+        "splits": dict(Counter(p.split for p in plans)),
+        "groups": {s: len({(p.cls, p.group) for p in plans if p.split == s}) for s in SPLITS},
+        "codec": codec, "container": "mp4", "boxes": "boxes/<Class>/<video stem>.json",
+        "seconds": round(seconds, 2),
+        "frames_per_s": round(rendered_frames / seconds, 1) if rendered_frames else None,
+        "render_ms_per_frame": round(1000 * render_s / rendered_frames, 2) if rendered_frames else None,
+        "sheet": None,
+    }
+    if sheet is not None:
+        write_contact_sheet(out, [next(p for p in plans if p.clip == n) for n in names], sheet)
+        summary["sheet"] = str(sheet)
+    atomic_write_json(out / "summary.json", summary)
+    logger.info("actions: %d videos in %s (%d rendered) in %.1f s, codec %s", len(plans), out, len(todo),
+                seconds, codec)
+    return summary
+
+
+def read_video(path: str | Path) -> list[np.ndarray]:
+    """Decode every frame of a video with OpenCV, as RGB uint8 arrays."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    images = []
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            images.append(frame[..., ::-1].copy())
+    finally:
+        cap.release()
+    return images
+
+
+def write_contact_sheet(out: str | Path, plans: list[ClipPlan], path: str | Path, per_row: int = 6,
+                        cell: int = 112) -> None:
+    """One row per class: ``per_row`` frames evenly across time of the video of each plan, labelled."""
+    from PIL import Image, ImageDraw
+
+    from actkit.utils.io import atomic_path
+
+    label_w = 110
+    sheet = Image.new("RGB", (label_w + per_row * cell, len(plans) * cell), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for r, plan in enumerate(plans):
+        images = read_video(Path(out) / "videos" / plan.relpath)
+        draw.text((4, r * cell + 4), plan.cls, fill=(0, 0, 0))
+        draw.text((4, r * cell + 20), f"{plan.split} s{plan.sector} x{plan.speed:.2f}", fill=(90, 90, 90))
+        draw.text((4, r * cell + 34), "mirrored" if plan.mirror else "", fill=(90, 90, 90))
+        for k, idx in enumerate(np.linspace(0, len(images) - 1, per_row).round().astype(int) if images else []):
+            img = Image.fromarray(images[idx]).resize((cell, cell), Image.BILINEAR)
+            sheet.paste(img, (label_w + k * cell, r * cell))
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG")
+
+
+__all__ = ["CLASS_NAMES", "SPLITS", "ClipPlan", "plan_clip", "render_actions", "render_clip", "read_video",
+           "pick_codec", "write_video", "active_part", "choose_window"]
