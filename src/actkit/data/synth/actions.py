@@ -55,6 +55,7 @@ The lists, manifest and summary are rewritten at the end.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -73,7 +74,7 @@ from .mocap import CLIP_NAMES, LOOPING_CLIPS, MocapClip, Pose, load_clip, quat_r
 from .postures import NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES
 from .postures import _light as draw_light
 from .postures import _outfit as draw_outfit
-from .render import Camera, HumanoidRenderer, make_background
+from .render import Camera, HumanoidRenderer, make_background, run_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -423,28 +424,14 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
         jobs = [(p, str(out), seed, frames, size, fps, codec) for p in todo]
         workers = min(workers, len(jobs))
         bar = progress_bar(total=len(jobs), desc="actions", unit="video", enable=progress)
-        pool = None
         try:
-            if workers == 1:
-                _init_worker(seed)
-                results = map(_render_job, jobs)
-            else:
-                import multiprocessing as mp
-                from concurrent.futures import ProcessPoolExecutor, as_completed
-
-                # spawn, not fork: pybullet connections must not be copied into children.
-                pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                                           initializer=_init_worker, initargs=(seed,))
-                results = (f.result() for f in as_completed([pool.submit(_render_job, j) for j in jobs]))
-            for _, n, s in results:
-                rendered_frames += n
-                render_s += s
-                bar.update(1)
+            with contextlib.closing(run_jobs(_render_job, jobs, workers, _init_worker, (seed,), _close_worker)) as results:
+                for _, n, s in results:
+                    rendered_frames += n
+                    render_s += s
+                    bar.update(1)
         finally:
             bar.close()
-            _close_worker()
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
     seconds = time.perf_counter() - start
 
     label_of = {CLASS_NAMES[n]: i + 1 for i, n in enumerate(names)}

@@ -54,6 +54,7 @@ itself, so the Parquet content does not depend on ``workers``.
 from __future__ import annotations
 
 import colorsys
+import contextlib
 import logging
 import math
 import time
@@ -64,7 +65,7 @@ from pathlib import Path
 import numpy as np
 
 from .mocap import CLIP_NAMES, Pose, load_clip, quat_axis_angle, quat_mul, quat_rotate
-from .render import LINK, Camera, HumanoidRenderer, Light, Outfit, make_background
+from .render import LINK, Camera, HumanoidRenderer, Light, Outfit, make_background, run_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -529,29 +530,14 @@ def render_postures(out: str | Path, n: int = 3000, seed: int = 0, workers: int 
     results: list[tuple[int, dict | None]] = []
     dropped: Counter = Counter()
     bar = progress_bar(total=n, desc="postures", unit="img", enable=progress)
-    pool = None
     try:
-        if workers == 1:
-            _init_worker(seed)
-            parts = map(_render_chunk, jobs)
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # spawn, not fork: pybullet connections and native state must not be copied into children.
-            # An executor (unlike multiprocessing.Pool) fails fast if a worker dies or its init raises.
-            pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                                       initializer=_init_worker, initargs=(seed,))
-            parts = (f.result() for f in as_completed([pool.submit(_render_chunk, job) for job in jobs]))
-        for rows, d in parts:
-            results.extend(rows)
-            dropped.update(d)
-            bar.update(len(rows))
+        with contextlib.closing(run_jobs(_render_chunk, jobs, workers, _init_worker, (seed,), _close_worker)) as parts:
+            for rows, d in parts:
+                results.extend(rows)
+                dropped.update(d)
+                bar.update(len(rows))
     finally:
         bar.close()
-        _close_worker()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     results.sort(key=lambda r: r[0])
     rows = [row for _, row in results if row is not None]
     if not rows:

@@ -17,7 +17,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -465,3 +465,29 @@ class HumanoidRenderer:
         if self._dither_cache is None or self._dither_cache.shape != (h, w):
             self._dither_cache = np.random.default_rng(1234).random((h, w), dtype=np.float32)
         return self._dither_cache
+
+
+def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, init: Callable[..., None], initargs: tuple,
+             close: Callable[[], None]) -> Iterator[Any]:
+    """Yield ``fn(job)`` for every job, in completion order: inline when ``workers <= 1``, else from
+    ``workers`` spawn processes. ``init(*initargs)`` runs once per process (it builds that process's
+    renderer); ``close()`` releases the inline one. Use with ``contextlib.closing`` so an error in
+    the caller's loop still shuts the pool down.
+    """
+    pool = None
+    try:
+        if workers <= 1:
+            init(*initargs)
+            yield from map(fn, jobs)
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # spawn, not fork: pybullet connections and native state must not be copied into children.
+            # An executor (unlike multiprocessing.Pool) fails fast if a worker dies or its init raises.
+            pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init, initargs=initargs)
+            yield from (f.result() for f in as_completed([pool.submit(fn, job) for job in jobs]))
+    finally:
+        close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
