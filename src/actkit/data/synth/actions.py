@@ -273,6 +273,9 @@ def pick_codec(h264: bool | None = None) -> str:
     always write) because it is byte-identical run to run: libx264 through PyAV was seen to
     encode the same frames differently in different worker processes (even single-threaded),
     which breaks "same seed, same frames". Open item: find why, then make H.264 the default.
+    Ruled out so far: encoder threads (pinned to 1, lookahead too), earlier encodes in the same
+    process, and cv2/PyAV import order (each bundles its own FFmpeg); rendered frames are
+    identical across workers (mp4v output is byte-identical). Next: explicit frame pts.
     """
     if h264 is None:
         h264 = os.environ.get("ACTKIT_H264", "0") not in ("0", "", "false")
