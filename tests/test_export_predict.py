@@ -382,3 +382,10 @@ def test_as_class_probs_renormalises_int8_softmax():
     assert np.allclose(p.sum(1), 1) and p.min() >= 0 and p[1, 1] == 1
     b = as_class_probs(np.array([[0.2], [0.9]], np.float32))
     assert np.allclose(b, [[0.8, 0.2], [0.1, 0.9]])
+
+
+def test_predict_single_corrupt_image_is_an_error(trained_run, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="bad.png"):
+        predict(bad, trained_run / "checkpoints" / "best.pt")

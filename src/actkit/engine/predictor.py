@@ -182,8 +182,10 @@ def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str |
     for f in files:
         try:
             img = load_image(f)
-        except ValueError as e:  # one bad file in a folder must not end the run
-            log.warning("skipped %s", e)
+        except ValueError as e:
+            if not source.is_dir():
+                raise  # the one file the user named is unreadable: that is the answer
+            log.warning("skipped %s", e)  # one bad file in a folder must not end the run
             continue
         key = str(f.relative_to(source)) if source.is_dir() else f.name
         img_boxes = _boxes_for(boxes, key) or _boxes_for(boxes, f.name)
