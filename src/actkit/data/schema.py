@@ -26,6 +26,7 @@ The reference family's files (``split``, ``label``, ``class_id``, ``image_bytes`
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 
@@ -54,4 +55,6 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         with Image.open(io.BytesIO(data)) as im:
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"{name}: not a readable image ({e})") from e
+        # PIL names the in-memory buffer ("<_io.BytesIO object at 0x...>"); the caller's name is the useful one.
+        reason = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(e)).strip() or type(e).__name__
+        raise ValueError(f"{name}: not a readable image ({reason})") from e
