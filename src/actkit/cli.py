@@ -109,6 +109,16 @@ def cmd_synth_actions(a: argparse.Namespace) -> Any:
     return s
 
 
+def cmd_synth_reps(a: argparse.Namespace) -> Any:
+    from .data.synth.reps import render_reps
+
+    exercises = tuple(e for e in a.exercises.split(",") if e) if a.exercises else None
+    s = render_reps(a.out, videos_per_exercise=a.videos_per_exercise, seconds=tuple(a.seconds), size=a.size,
+                    fps=a.fps, seed=a.seed, workers=a.workers, exercises=exercises, sheet=a.sheet)
+    print(json.dumps(s, indent=1, default=str))
+    return s
+
+
 def cmd_models(a: argparse.Namespace) -> Any:
     from .models import count_params, create_model, list_models, model_entry
 
@@ -214,6 +224,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--workers", type=int, default=2, help="render processes")
     sp.add_argument("--classes", help="comma-separated clip names (default: all 15)")
+    sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
+
+    sp = syp.add_parser("reps", help="exercise videos (squat, jumping jack, lunge, arm raise) with per-frame phase tags and true rep counts")
+    sp.set_defaults(fn=cmd_synth_reps)
+    sp.add_argument("--out", required=True, help="output folder (re-running resumes: finished videos are kept)")
+    sp.add_argument("--videos-per-exercise", type=int, default=8)
+    sp.add_argument("--seconds", type=float, nargs=2, default=(6.0, 12.0), metavar=("MIN", "MAX"), help="video length range")
+    sp.add_argument("--size", type=int, default=112, help="frame size in pixels (square)")
+    sp.add_argument("--fps", type=int, default=16)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--workers", type=int, default=2, help="render processes")
+    sp.add_argument("--exercises", help="comma-separated subset of squat,jumping_jack,lunge,arm_raise")
     sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
 
     sp = verb("models", cmd_models, "list registered models with parameter counts")

@@ -4,10 +4,12 @@
 * :mod:`.render`: :class:`~.render.HumanoidRenderer`, one headless pybullet scene per process.
 * :mod:`.postures`: :func:`~.postures.render_postures`, the standing / sitting / lying crop set.
 * :mod:`.actions`: :func:`~.actions.render_actions`, the 15 clips as action videos in UCF-101 layout.
+* :mod:`.reps`: :func:`~.reps.render_reps`, exercise videos with per-frame phase tags and rep counts.
 
 pybullet is imported only when a renderer is created (``pip install 'actkit[synth]'``).
 """
 from .actions import render_actions
 from .postures import render_postures
+from .reps import EXERCISES, render_reps
 
-__all__ = ["render_actions", "render_postures"]
+__all__ = ["EXERCISES", "render_actions", "render_postures", "render_reps"]
