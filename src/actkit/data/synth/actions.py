@@ -74,7 +74,7 @@ from .mocap import CLIP_NAMES, LOOPING_CLIPS, MocapClip, Pose, load_clip, quat_r
 from .postures import NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES
 from .postures import _light as draw_light
 from .postures import _outfit as draw_outfit
-from .render import Camera, HumanoidRenderer, make_background, run_jobs
+from .render import Camera, HumanoidRenderer, make_background, process_renderer, run_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -337,25 +337,10 @@ def write_video(path: str | Path, images: list[np.ndarray], fps: int, codec: str
 
 # ----------------------------------------------------------------------------- workers
 
-_RENDERER: HumanoidRenderer | None = None
-
-
-def _init_worker(seed: int) -> None:
-    global _RENDERER
-    _RENDERER = HumanoidRenderer(texture_seed=seed, num_textures=NUM_TEXTURES)
-
-
-def _close_worker() -> None:
-    global _RENDERER
-    if _RENDERER is not None:
-        _RENDERER.close()
-        _RENDERER = None
-
-
 def _render_job(args: tuple) -> tuple[int, int, float]:
     plan, out, seed, frames, size, fps, codec = args
     start = time.perf_counter()
-    images, boxes = render_clip(_RENDERER, plan, seed, frames, size, fps)
+    images, boxes = render_clip(process_renderer(), plan, seed, frames, size, fps)
     render_s = time.perf_counter() - start
     from actkit.utils.io import atomic_write_json
 
@@ -428,7 +413,7 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
         workers = min(workers, len(jobs))
         bar = progress_bar(total=len(jobs), desc="actions", unit="video", enable=progress)
         try:
-            with contextlib.closing(run_jobs(_render_job, jobs, workers, _init_worker, (seed,), _close_worker)) as results:
+            with contextlib.closing(run_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES))) as results:
                 for _, n, s in results:
                     rendered_frames += n
                     render_s += s

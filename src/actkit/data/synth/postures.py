@@ -65,7 +65,8 @@ from pathlib import Path
 import numpy as np
 
 from .mocap import CLIP_NAMES, Pose, load_clip, quat_axis_angle, quat_mul, quat_rotate
-from .render import LINK, Camera, HumanoidRenderer, Light, Outfit, make_background, run_jobs
+from .render import (LINK, Camera, HumanoidRenderer, Light, Outfit, init_process_renderer, make_background, process_renderer,
+                     run_jobs)
 
 logger = logging.getLogger(__name__)
 
@@ -466,13 +467,9 @@ def render_sample(renderer: HumanoidRenderer, seed: int, index: int,
 
 # ----------------------------------------------------------------------------- workers
 
-_RENDERER: HumanoidRenderer | None = None
-
-
-def _init_worker(seed: int) -> None:
-    global _RENDERER
-    _RENDERER = HumanoidRenderer(texture_seed=seed, num_textures=NUM_TEXTURES)
-    for name in CLIP_NAMES:
+def _init_worker(seed: int, num_textures: int) -> None:
+    init_process_renderer(seed, num_textures)
+    for name in CLIP_NAMES:  # parse the motion files once per process, not per sample
         load_clip(name)
 
 
@@ -480,7 +477,7 @@ def _render_chunk(args: tuple[int, list[int], int]) -> tuple[list[tuple[int, dic
     seed, indices, max_side = args
     rows, dropped = [], Counter()
     for i in indices:
-        row, d = render_sample(_RENDERER, seed, i, max_side)
+        row, d = render_sample(process_renderer(), seed, i, max_side)
         rows.append((i, row))
         dropped.update(d)
     return rows, dropped
@@ -531,7 +528,7 @@ def render_postures(out: str | Path, n: int = 3000, seed: int = 0, workers: int 
     dropped: Counter = Counter()
     bar = progress_bar(total=n, desc="postures", unit="img", enable=progress)
     try:
-        with contextlib.closing(run_jobs(_render_chunk, jobs, workers, _init_worker, (seed,), _close_worker)) as parts:
+        with contextlib.closing(run_jobs(_render_chunk, jobs, workers, (seed, NUM_TEXTURES), init=_init_worker)) as parts:
             for rows, d in parts:
                 results.extend(rows)
                 dropped.update(d)
@@ -560,13 +557,6 @@ def render_postures(out: str | Path, n: int = 3000, seed: int = 0, workers: int 
     logger.info("wrote %d crops to %s in %.1f s (%.0f/s): %s", len(rows), out, seconds,
                 summary["samples_per_s"], summary["labels"])
     return summary
-
-
-def _close_worker() -> None:
-    global _RENDERER
-    if _RENDERER is not None:
-        _RENDERER.close()
-        _RENDERER = None
 
 
 # ----------------------------------------------------------------------------- contact sheet

@@ -467,12 +467,41 @@ class HumanoidRenderer:
         return self._dither_cache
 
 
-def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, init: Callable[..., None], initargs: tuple,
-             close: Callable[[], None]) -> Iterator[Any]:
+# One renderer per process, used by the job functions that run_jobs calls: a pybullet connection
+# cannot be pickled, so every worker builds its own once and reuses it for all its jobs.
+_PROCESS_RENDERER: HumanoidRenderer | None = None
+
+
+def init_process_renderer(seed: int, num_textures: int = 12) -> None:
+    """Build this process's renderer (its texture pool drawn from ``seed``)."""
+    global _PROCESS_RENDERER
+    close_process_renderer()
+    _PROCESS_RENDERER = HumanoidRenderer(texture_seed=seed, num_textures=num_textures)
+
+
+def process_renderer() -> HumanoidRenderer:
+    """The renderer :func:`init_process_renderer` built in this process."""
+    if _PROCESS_RENDERER is None:
+        raise RuntimeError("no renderer in this process: run jobs through run_jobs (or call init_process_renderer)")
+    return _PROCESS_RENDERER
+
+
+def close_process_renderer() -> None:
+    """Release this process's renderer, if any."""
+    global _PROCESS_RENDERER
+    if _PROCESS_RENDERER is not None:
+        _PROCESS_RENDERER.close()
+        _PROCESS_RENDERER = None
+
+
+def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, initargs: tuple,
+             init: Callable[..., None] = init_process_renderer,
+             close: Callable[[], None] = close_process_renderer) -> Iterator[Any]:
     """Yield ``fn(job)`` for every job, in completion order: inline when ``workers <= 1``, else from
-    ``workers`` spawn processes. ``init(*initargs)`` runs once per process (it builds that process's
-    renderer); ``close()`` releases the inline one. Use with ``contextlib.closing`` so an error in
-    the caller's loop still shuts the pool down.
+    ``workers`` spawn processes. ``init(*initargs)`` runs once per process (by default it builds
+    the process renderer that ``fn`` gets from :func:`process_renderer`); ``close()`` releases the
+    inline one. Use with ``contextlib.closing`` so an error in the caller's loop still shuts the
+    pool down.
     """
     pool = None
     try:

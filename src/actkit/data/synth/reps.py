@@ -64,7 +64,7 @@ from .postures import (NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS,
                        SPLITS, _legs, _limb, _qz)
 from .postures import _light as draw_light
 from .postures import _outfit as draw_outfit
-from .render import LINK, Camera, HumanoidRenderer, make_background, run_jobs
+from .render import LINK, Camera, HumanoidRenderer, make_background, process_renderer, run_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -311,27 +311,12 @@ def label_record(plan: RepPlan, fps: int, boxes: list) -> dict:
 
 # ----------------------------------------------------------------------------- workers
 
-_RENDERER: HumanoidRenderer | None = None
-
-
-def _init_worker(seed: int) -> None:
-    global _RENDERER
-    _RENDERER = HumanoidRenderer(texture_seed=seed, num_textures=NUM_TEXTURES)
-
-
-def _close_worker() -> None:
-    global _RENDERER
-    if _RENDERER is not None:
-        _RENDERER.close()
-        _RENDERER = None
-
-
 def _render_job(args: tuple) -> tuple[int, int, float]:
     plan, out, seed, size, fps, codec = args
     from actkit.utils.io import atomic_write_json
 
     start = time.perf_counter()
-    images, boxes = render_video(_RENDERER, plan, seed, size, fps)
+    images, boxes = render_video(process_renderer(), plan, seed, size, fps)
     render_s = time.perf_counter() - start
     # Labels first: an existing video then always has its labels.
     atomic_write_json(Path(out) / "labels" / plan.exercise / f"{plan.stem}.json", label_record(plan, fps, boxes),
@@ -399,7 +384,7 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
         workers = min(workers, len(jobs))
         bar = progress_bar(total=len(jobs), desc="reps", unit="video", enable=progress)
         try:
-            pool = run_jobs(_render_job, jobs, workers, _init_worker, (seed,), _close_worker)
+            pool = run_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES))
             with contextlib.closing(pool) as results:
                 for _, n, s in results:
                     rendered_frames += n
