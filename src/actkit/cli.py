@@ -21,6 +21,11 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def _names(text: str | None) -> tuple[str, ...] | None:
+    """A comma-separated list flag; None when not given."""
+    return tuple(v for v in text.split(",") if v) if text else None
+
+
 def cmd_train(a: argparse.Namespace) -> Any:
     from .config import TrainConfig, overrides_from_args, resolve
     from .engine.trainer import train
@@ -69,7 +74,7 @@ def cmd_predict(a: argparse.Namespace) -> Any:
 def cmd_bench(a: argparse.Namespace) -> Any:
     from .engine.bench import bench, format_table
 
-    res = bench([m for m in a.models.split(",") if m], a.input, iters=a.iters, batch=a.batch)
+    res = bench(list(_names(a.models) or ()), a.input, iters=a.iters, batch=a.batch)
     print(json.dumps(res, indent=2) if a.json else format_table(res))
     return res
 
@@ -77,8 +82,9 @@ def cmd_bench(a: argparse.Namespace) -> Any:
 def cmd_data_crops(a: argparse.Namespace) -> Any:
     from .data.crops import build_crops
 
-    classes = [c for c in a.classes.split(",") if c] if a.classes else None
-    s = build_crops(a.source, a.out, val=a.val, test=a.test, seed=a.seed, group_regex=a.group_regex, classes=classes, plots=not a.no_plots)
+    classes = _names(a.classes)
+    s = build_crops(a.source, a.out, val=a.val, test=a.test, seed=a.seed, group_regex=a.group_regex,
+                    classes=list(classes) if classes else None, plots=not a.no_plots)
     print(f"{a.out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in s["counts"].items()) + f"; skipped {s['n_skipped']}")
     return s
 
@@ -102,9 +108,8 @@ def cmd_synth_postures(a: argparse.Namespace) -> Any:
 def cmd_synth_actions(a: argparse.Namespace) -> Any:
     from .data.synth.actions import render_actions
 
-    classes = tuple(c for c in a.classes.split(",") if c) if a.classes else None
     s = render_actions(a.out, clips_per_class=a.clips_per_class, frames=a.frames, size=a.size, fps=a.fps,
-                       seed=a.seed, workers=a.workers, sheet=a.sheet, classes=classes)
+                       seed=a.seed, workers=a.workers, sheet=a.sheet, classes=_names(a.classes))
     print(json.dumps(s, indent=1, default=str))
     return s
 
@@ -112,9 +117,8 @@ def cmd_synth_actions(a: argparse.Namespace) -> Any:
 def cmd_synth_reps(a: argparse.Namespace) -> Any:
     from .data.synth.reps import render_reps
 
-    exercises = tuple(e for e in a.exercises.split(",") if e) if a.exercises else None
     s = render_reps(a.out, videos_per_exercise=a.videos_per_exercise, seconds=tuple(a.seconds), size=a.size,
-                    fps=a.fps, seed=a.seed, workers=a.workers, exercises=exercises, sheet=a.sheet)
+                    fps=a.fps, seed=a.seed, workers=a.workers, exercises=_names(a.exercises), sheet=a.sheet)
     print(json.dumps(s, indent=1, default=str))
     return s
 

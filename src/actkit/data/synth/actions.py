@@ -55,11 +55,9 @@ The lists, manifest and summary are rewritten at the end.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import io
-import json
 import logging
 import math
 import os
@@ -70,11 +68,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .mocap import CLIP_NAMES, LOOPING_CLIPS, MocapClip, Pose, load_clip, quat_rotate
+from .mocap import CLIP_NAMES, MocapClip, Pose, load_clip, quat_rotate
 from .postures import NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES
 from .postures import _light as draw_light
 from .postures import _outfit as draw_outfit
-from .render import Camera, HumanoidRenderer, make_background, process_renderer, run_jobs
+from .render import Camera, HumanoidRenderer, claim_output, make_background, process_renderer, render_video_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -378,7 +376,6 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
         ``skipped`` videos, ``codec``, ``seconds``, ``frames_per_s`` (render + encode of the
         rendered videos, all workers) and ``render_ms_per_frame`` (one process).
     """
-    from actkit.utils import progress as progress_bar
     from actkit.utils.io import atomic_write, atomic_write_json
 
     names = tuple(CLIP_NAMES) if classes is None else tuple(n for n in CLIP_NAMES if n in set(classes))
@@ -390,36 +387,16 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
     out = Path(out)
     config = {"clips_per_class": clips_per_class, "frames": frames, "size": size, "fps": fps, "seed": seed,
               "classes": list(names)}
-    cfg_path = out / "render_config.json"
-    if cfg_path.is_file():
-        old = json.loads(cfg_path.read_text())
-        changed = {k for k in config if old.get(k) != config[k]}
-        if changed:
-            raise ValueError(f"{out} was rendered with other arguments ({sorted(changed)}): use a new folder")
-    atomic_write_json(cfg_path, config)
-
-    # Temporary files of an interrupted run (atomic_path names them ".<stem>.<random><suffix>").
-    for stale in [*out.glob("videos/*/.v_*.mp4"), *out.glob("boxes/*/.v_*.json")]:
-        stale.unlink(missing_ok=True)
+    # Temporary files of an interrupted run are named ".<stem>.<random><suffix>" (atomic_path).
+    claim_output(out, config, ("videos/*/.v_*.mp4", "boxes/*/.v_*.json"))
 
     start = time.perf_counter()
     codec = pick_codec()
     plans = [plan_clip(seed, n, k, clips_per_class, frames, fps) for n in names for k in range(clips_per_class)]
     todo = [p for p in plans if not (out / "videos" / p.relpath).is_file()
             or not (out / "boxes" / p.cls / f"{p.stem}.json").is_file()]
-    rendered_frames, render_s = 0, 0.0
-    if todo:
-        jobs = [(p, str(out), seed, frames, size, fps, codec) for p in todo]
-        workers = min(workers, len(jobs))
-        bar = progress_bar(total=len(jobs), desc="actions", unit="video", enable=progress)
-        try:
-            with contextlib.closing(run_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES))) as results:
-                for _, n, s in results:
-                    rendered_frames += n
-                    render_s += s
-                    bar.update(1)
-        finally:
-            bar.close()
+    jobs = [(p, str(out), seed, frames, size, fps, codec) for p in todo]
+    rendered_frames, render_s = render_video_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES), "actions", progress)
     seconds = time.perf_counter() - start
 
     label_of = {CLASS_NAMES[n]: i + 1 for i, n in enumerate(names)}

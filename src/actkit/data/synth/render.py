@@ -520,3 +520,50 @@ def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, initargs: tuple
         close()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def claim_output(out: Path, config: dict[str, Any], stale: tuple[str, ...]) -> None:
+    """Make ``out`` a resumable render folder for ``config``.
+
+    A folder rendered with other arguments is refused (mixing them would corrupt the set); the
+    arguments are recorded in ``render_config.json``; temporary files an interrupted run left
+    behind (globs ``stale``, relative to ``out``) are removed.
+    """
+    import json
+
+    from ...utils.io import atomic_write_json
+
+    cfg_path = out / "render_config.json"
+    if cfg_path.is_file():
+        old = json.loads(cfg_path.read_text())
+        changed = {k for k in config if old.get(k) != config[k]}
+        if changed:
+            raise ValueError(f"{out} was rendered with other arguments ({sorted(changed)}): use a new folder")
+    atomic_write_json(cfg_path, config)
+    for pattern in stale:
+        for path in out.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
+def render_video_jobs(fn: Callable[[Any], tuple[int, int, float]], jobs: list, workers: int, initargs: tuple,
+                      desc: str, progress: bool | None = None) -> tuple[int, float]:
+    """Run video jobs (each returns ``(index, frames, render_seconds)``) with a progress bar.
+
+    Returns:
+        Total frames rendered and total render seconds (summed over workers).
+    """
+    from ...utils import progress as progress_bar
+
+    frames, seconds = 0, 0.0
+    if not jobs:
+        return frames, seconds
+    bar = progress_bar(total=len(jobs), desc=desc, unit="video", enable=progress)
+    try:
+        with contextlib.closing(run_jobs(fn, jobs, min(workers, len(jobs)), initargs)) as results:
+            for _, n, s in results:
+                frames += n
+                seconds += s
+                bar.update(1)
+    finally:
+        bar.close()
+    return frames, seconds

@@ -45,7 +45,6 @@ video (atomically), so an existing video always has its labels and a re-run skip
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -64,7 +63,7 @@ from .postures import (NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS,
                        SPLITS, _legs, _limb, _qz)
 from .postures import _light as draw_light
 from .postures import _outfit as draw_outfit
-from .render import LINK, Camera, HumanoidRenderer, make_background, process_renderer, run_jobs
+from .render import LINK, Camera, HumanoidRenderer, claim_output, make_background, process_renderer, render_video_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -348,7 +347,6 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
     Returns:
         The summary also written to ``out/summary.json``.
     """
-    from actkit.utils import progress as progress_bar
     from actkit.utils.io import atomic_write, atomic_write_json
 
     names = EXERCISES if exercises is None else tuple(e for e in EXERCISES if e in set(exercises))
@@ -362,15 +360,7 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
     out = Path(out)
     config = {"videos_per_exercise": videos_per_exercise, "seconds": [lo_s, hi_s], "size": size, "fps": fps,
               "seed": seed, "exercises": list(names)}
-    cfg_path = out / "render_config.json"
-    if cfg_path.is_file():
-        old = json.loads(cfg_path.read_text())
-        changed = {k for k in config if old.get(k) != config[k]}
-        if changed:
-            raise ValueError(f"{out} was rendered with other arguments ({sorted(changed)}): use a new folder")
-    atomic_write_json(cfg_path, config)
-    for stale in [*out.glob("videos/*/.*.mp4"), *out.glob("labels/*/.*.json")]:
-        stale.unlink(missing_ok=True)
+    claim_output(out, config, ("videos/*/.*.mp4", "labels/*/.*.json"))
 
     start = time.perf_counter()
     codec = pick_codec()
@@ -378,20 +368,8 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
              for e in names for k in range(videos_per_exercise)]
     todo = [p for p in plans if not (out / "videos" / p.exercise / f"{p.stem}.mp4").is_file()
             or not (out / "labels" / p.exercise / f"{p.stem}.json").is_file()]
-    rendered_frames, render_s = 0, 0.0
-    if todo:
-        jobs = [(p, str(out), seed, size, fps, codec) for p in todo]
-        workers = min(workers, len(jobs))
-        bar = progress_bar(total=len(jobs), desc="reps", unit="video", enable=progress)
-        try:
-            pool = run_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES))
-            with contextlib.closing(pool) as results:
-                for _, n, s in results:
-                    rendered_frames += n
-                    render_s += s
-                    bar.update(1)
-        finally:
-            bar.close()
+    jobs = [(p, str(out), seed, size, fps, codec) for p in todo]
+    rendered_frames, render_s = render_video_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES), "reps", progress)
     seconds_taken = time.perf_counter() - start
 
     buf = io.StringIO()
