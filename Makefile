@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,synth
+EXTRAS ?= dev,synth,video,transformers
 
 .PHONY: demo test test-all bench install clean
 

@@ -16,7 +16,7 @@ from actkit.engine.trainer import Events, load_task_table, make_loader, make_los
 from conftest import TINY_TRAIN, train_tiny
 
 # Timing fields differ between runs by nature; everything else in a history row must not.
-TIMING = ("epoch_seconds", "train_samples_per_s")
+TIMING = ("epoch_seconds", "train_samples_per_s", "data_wait_share")
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,14 @@ def _opt(default: Any, help: str, alias: str | None = None, choices: tuple[str, 
 
 @dataclass
 class DataSection:
-    """Where the crops come from and how they are sampled and augmented."""
+    """Where the samples come from and how they are sampled and augmented.
 
-    path: str = _opt("", "Parquet crop dataset (actkit or reference format)", alias="--data")
-    positive: str = _opt("", "binary view: this class vs the rest (e.g. sitting)", alias="--positive")
+    Fields marked (crop) apply to ``task: crop`` only, (clip) to ``task: clip`` only.
+    """
+
+    path: str = _opt("", "crop task: Parquet crop dataset; clip task: a video dataset (folder, UCF-101/HMDB51/"
+                         "Diving48 root, Kinetics or generic CSV)", alias="--data")
+    positive: str = _opt("", "(crop) binary view: this class vs the rest (e.g. sitting)", alias="--positive")
     batch_size: int = _opt(64, "batch size", alias="--batch-size")
     workers: int = _opt(0, "DataLoader worker processes")
     imbalance: str = _opt("loss", "correct class imbalance ONCE: by loss weights, by a balanced sampler, or not",
@@ -39,6 +43,15 @@ class DataSection:
     scale_jitter: float = _opt(0.12, "random scale of the crop box (+/- fraction)")
     hflip: bool = _opt(True, "random horizontal flip")
     colour_jitter: float = _opt(0.25, "brightness/contrast/saturation jitter strength")
+    format: str = _opt("auto", "(clip) dataset format", choices=("auto", "folder", "ucf101", "hmdb51", "kinetics",
+                                                                 "diving48", "csv"))
+    split_index: int = _opt(1, "(clip) which official split (UCF-101 / HMDB51: 1-3)")
+    sampler: str = _opt("random_window", "(clip) training frame sampler", choices=("random_window", "uniform"))
+    frame_stride: int = _opt(1, "(clip) frame stride of the random window")
+    eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
+    cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")
+    mixup: float = _opt(0.0, "(clip) mixup alpha (0: off)")
+    cutmix: float = _opt(0.0, "(clip) spatio-temporal cutmix alpha (0: off)")
 
 
 @dataclass
@@ -48,6 +61,9 @@ class ModelSection:
     name: str = _opt("fastcrop_p", "registered model name (see `actkit models`)", alias="--model")
     input_size: list = _opt([], "input HxW, e.g. 32,24 (default: the model's)", alias="--input")
     colour: str = _opt("rgb", "colour mode fed to the model", choices=("rgb", "y", "lab", "luv"))
+    num_frames: int = _opt(0, "(clip) frames per clip (0: the model's)", alias="--frames")
+    pretrained: str = _opt("", "weights: a local file/folder, or a hub name where a network exists")
+    head: str = _opt("", "classifier head override, e.g. 'factorised' for multi-part labels (Diving48)")
 
 
 @dataclass
@@ -82,7 +98,8 @@ class RunSection:
 class TrainConfig:
     """Everything `actkit train` needs."""
 
-    task: str = _opt("crop", "what is trained", choices=("crop",))
+    task: str = _opt("crop", "what is trained: crop classifiers (Parquet) or clip classifiers (videos)",
+                     choices=("crop", "clip"))
     data: DataSection = field(default_factory=DataSection)
     model: ModelSection = field(default_factory=ModelSection)
     optim: OptimSection = field(default_factory=OptimSection)

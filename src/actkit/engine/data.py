@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class CropDataset(torch.utils.data.Dataset):
-    """Samples are dicts ``{"image": (C,H,W) float32, "label": int, "index": int}``.
+    """Samples are dicts ``{"input": (C,H,W) float32, "label": int, "index": int}``.
 
     Images are decoded once and kept as uint8 arrays (crop sets are small). Augmentation
     for sample ``i`` in epoch ``e`` is drawn from ``default_rng([seed, e, i])``, so results are
@@ -42,4 +42,4 @@ class CropDataset(torch.utils.data.Dataset):
         else:
             rng = np.random.default_rng([self.seed, self.epoch, i])
             x = crop_to_input(self.images[i], self.table.boxes[i], self.data_cfg, rng, self.aug)
-        return {"image": torch.from_numpy(x), "label": int(self.labels[i]), "index": i}
+        return {"input": torch.from_numpy(x), "label": int(self.labels[i]), "index": i}

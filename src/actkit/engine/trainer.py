@@ -20,15 +20,12 @@ import torch
 import torch.nn as nn
 
 from ..config import TrainConfig, save_yaml, to_dict
-from ..data.crops import CropTable, read_crops_table
-from ..data.splits import grouped_stratified_split
-from ..data.transforms import CropAugment
 from ..models import create_model, probabilities
 from ..utils.io import atomic_write_json
 from ..utils.progress import progress
 from .checkpoint import CheckpointRotation, model_from_checkpoint, read_checkpoint, rng_state, save_checkpoint, set_rng_state
-from .data import CropDataset
 from .metrics import classification_report
+from .tasks import load_task_table, make_task  # noqa: F401 - load_task_table is part of the trainer's API
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +76,7 @@ class _BCE(nn.BCEWithLogitsLoss):
         return super().forward(logits.squeeze(-1), target.float())
 
 
-def make_loader(ds: CropDataset, batch_size: int, shuffle: bool, seed: int, epoch: int, workers: int, balanced: bool = False) -> torch.utils.data.DataLoader:
+def make_loader(ds: torch.utils.data.Dataset, batch_size: int, shuffle: bool, seed: int, epoch: int, workers: int, balanced: bool = False) -> torch.utils.data.DataLoader:
     """A DataLoader whose order depends only on (seed, epoch): reproducible and resumable."""
     g = torch.Generator().manual_seed(seed * 1000003 + epoch)
     sampler = None
@@ -92,6 +89,31 @@ def make_loader(ds: CropDataset, batch_size: int, shuffle: bool, seed: int, epoc
                                        num_workers=workers, drop_last=False, persistent_workers=False)
 
 
+def make_batch_transform(cfg: TrainConfig, num_logits: int) -> Callable | None:
+    """Mixup and/or spatio-temporal cutmix of training batches (clip task), or None when off.
+
+    One of the two is drawn per batch when both are on; targets become soft class
+    probabilities with label smoothing folded in.
+    """
+    d = cfg.data
+    if cfg.task != "clip" or (d.mixup <= 0 and d.cutmix <= 0):
+        return None
+    if num_logits < 2:
+        raise ValueError("mixup/cutmix need a multi-class task (a binary task trains one sigmoid logit)")
+    from ..data.video.transforms import cutmix, mixup
+
+    g = torch.Generator().manual_seed(cfg.run.seed)
+    smoothing = cfg.optim.label_smoothing
+
+    def transform(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        use_cutmix = d.cutmix > 0 and (d.mixup <= 0 or torch.rand((), generator=g).item() < 0.5)
+        if use_cutmix:
+            return cutmix(x, y, num_logits, alpha=d.cutmix, smoothing=smoothing, generator=g)
+        return mixup(x, y, num_logits, alpha=d.mixup, smoothing=smoothing, generator=g)
+
+    return transform
+
+
 def _autocast(device: torch.device, enabled: bool):
     if device.type == "cuda" and enabled:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -99,17 +121,32 @@ def _autocast(device: torch.device, enabled: bool):
     return torch.autocast("cpu", enabled=False)
 
 
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """Channels-last layout for images (4-D) and clips (5-D)."""
+    return x.contiguous(memory_format=torch.channels_last if x.dim() == 4 else torch.channels_last_3d)
+
+
 def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any, scaler: Any, device: torch.device, amp: bool, grad_clip: float = 0.0, desc: str = "train") -> dict[str, float]:
-    """One pass over ``loader``; returns mean loss and throughput."""
+                    scheduler: Any, scaler: Any, device: torch.device, amp: bool, grad_clip: float = 0.0, desc: str = "train",
+                    batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+                    ) -> dict[str, float]:
+    """One pass over ``loader``; returns mean loss, throughput and the share of time spent waiting for data.
+
+    ``batch_transform(x, y) -> (x, target)`` mixes a batch (mixup / cutmix); its target may be
+    soft class probabilities, which the cross-entropy loss takes as they are.
+    """
     model.train()
-    total, n, t0 = 0.0, 0, time.perf_counter()
+    total, n, t0, waited = 0.0, 0, time.perf_counter(), 0.0
     bar = progress(loader, desc=desc, unit="batch")
+    t_ready = time.perf_counter()
     for batch in bar:
-        x = batch["image"].to(device, non_blocking=True)
+        waited += time.perf_counter() - t_ready
+        x = batch["input"].to(device, non_blocking=True)
         y = batch["label"].to(device, non_blocking=True)
         if device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+            x = channels_last(x)
+        if batch_transform is not None:
+            x, y = batch_transform(x, y)
         with _autocast(device, amp):
             loss = loss_fn(model(x).float(), y)
         if not torch.isfinite(loss):
@@ -125,31 +162,59 @@ def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_
         total += loss.item() * len(y)
         n += len(y)
         bar.set_postfix(loss=f"{total / n:.4f}")
+        t_ready = time.perf_counter()
     dt = time.perf_counter() - t0
-    return {"train_loss": total / max(n, 1), "train_samples_per_s": n / max(dt, 1e-9)}
+    return {"train_loss": total / max(n, 1), "train_samples_per_s": n / max(dt, 1e-9),
+            "data_wait_share": waited / max(dt, 1e-9)}
 
 
 @torch.no_grad()
-def predict_loader(model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, amp: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities (N, C>=2) and labels for everything in ``loader``."""
+def predict_loader(model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, amp: bool = False,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Class probabilities (N, C>=2), labels, and the video index of each sample (clips) or None."""
     model.eval()
-    probs, labels = [], []
+    probs, labels, videos = [], [], []
     for batch in loader:
-        x = batch["image"].to(device)
+        x = batch["input"].to(device)
         with _autocast(device, amp):
             probs.append(probabilities(model(x).float()).cpu().numpy())
         labels.append(batch["label"].numpy())
-    return np.concatenate(probs), np.concatenate(labels)
+        if "video" in batch:
+            videos.append(np.asarray(batch["video"]))
+    return np.concatenate(probs), np.concatenate(labels), (np.concatenate(videos) if videos else None)
+
+
+def per_video(probs: np.ndarray, labels: np.ndarray, videos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average the clip probabilities of each video: (V, C) probabilities and (V,) labels."""
+    ids, inverse = np.unique(videos, return_inverse=True)
+    sums = np.zeros((len(ids), probs.shape[1]))
+    np.add.at(sums, inverse, probs)
+    counts = np.bincount(inverse, minlength=len(ids))[:, None]
+    video_labels = np.zeros(len(ids), dtype=labels.dtype)
+    video_labels[inverse] = labels
+    return sums / counts, video_labels
 
 
 def evaluate(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, class_names: list[str],
              device: torch.device, threshold: float | None = None) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Metrics on ``loader``: (report dict with ``loss``, probabilities, labels)."""
-    probs, labels = predict_loader(model, loader, device)
-    report = classification_report(labels, probs, class_names, threshold=threshold)
+    """Metrics on ``loader``: (report dict with ``loss``, probabilities, labels).
+
+    For clip datasets with several clips per video, the report is of videos (clip probabilities
+    averaged per video), the returned arrays too, and ``report["clip"]`` holds clip-level numbers.
+    """
+    probs, labels, videos = predict_loader(model, loader, device)
     p = torch.as_tensor(probs).clamp(1e-7, 1 - 1e-7)
     logits = torch.logit(p[:, 1:]) if len(class_names) == 2 and model.num_classes == 1 else torch.log(p)
-    report["loss"] = float(loss_fn(logits.to(device), torch.as_tensor(labels).to(device)).item())
+    loss = float(loss_fn(logits.to(device), torch.as_tensor(labels).to(device)).item())
+    clip_report = None
+    if videos is not None and len(np.unique(videos)) < len(videos):
+        clip_report = classification_report(labels, probs, class_names, threshold=threshold)
+        probs, labels = per_video(probs, labels, videos)
+    report = classification_report(labels, probs, class_names, threshold=threshold)
+    report["loss"] = loss
+    if clip_report is not None:
+        report["level"] = "video"
+        report["clip"] = {k: clip_report[k] for k in ("num_samples", "accuracy", "macro_f1")}
     return report, probs, labels
 
 
@@ -163,28 +228,8 @@ def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_s
     return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
 
 
-def load_task_table(cfg: TrainConfig) -> CropTable:
-    """Read the dataset, apply the binary view, and make sure a validation split exists."""
-    if not cfg.data.path:
-        raise ValueError("no dataset given: pass --data PATH.parquet (see `actkit data crops` / `actkit synth postures`)")
-    table = read_crops_table(cfg.data.path)
-    if cfg.data.positive:
-        table = table.binary(cfg.data.positive)
-    if not np.any(table.splits == "train"):
-        raise ValueError(f"{cfg.data.path}: no rows in the train split")
-    if not np.any(table.splits == "val"):
-        # Never pick checkpoints on the test split: carve a grouped validation split from train.
-        log.warning("%s has no val split: holding out 10%% of train groups for validation", cfg.data.path)
-        tr = np.flatnonzero(table.splits == "train")
-        sub = grouped_stratified_split(table.labels[tr], table.groups[tr], {"train": 0.9, "val": 0.1}, seed=cfg.run.seed)
-        splits = table.splits.copy()
-        splits[tr] = sub
-        table.splits = splits
-    return table
-
-
 def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
-    """Train a crop classifier as configured; returns the summary (also written to ``summary.json``).
+    """Train a crop or clip classifier as configured; returns the summary (also written to ``summary.json``).
 
     The run folder gets ``config.yaml`` (resolved), ``checkpoints/`` (last-N, best-N, last.pt,
     best.pt), ``history.json``, ``summary.json``, ``plots/`` and ``tb/`` (TensorBoard).
@@ -196,26 +241,20 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         torch.set_num_threads(cfg.run.threads)
     device = pick_device(cfg.run.device)
     seed_everything(cfg.run.seed)
-    table = load_task_table(cfg)
-    class_names = table.class_names
+    task = make_task(cfg)
+    class_names = task.class_names
     num_logits = 1 if len(class_names) == 2 else len(class_names)
-    overrides: dict[str, Any] = {"num_classes": num_logits, "colour": cfg.model.colour}
-    if cfg.model.input_size:
-        if len(cfg.model.input_size) != 2:
-            raise ValueError(f"model.input_size must be H,W, got {cfg.model.input_size}")
-        overrides["input_size"] = tuple(int(v) for v in cfg.model.input_size)
-    model = create_model(cfg.model.name, **overrides).to(device)
+    model = create_model(cfg.model.name, num_classes=num_logits, **task.model_overrides()).to(device)
     if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    aug = CropAugment(cfg.data.box_jitter, cfg.data.scale_jitter, cfg.data.hflip, cfg.data.colour_jitter)
-    ds = {s: CropDataset(table.select(s), model.data_cfg, aug if s == "train" else None, cfg.run.seed)
-          for s in ("train", "val", "test") if np.any(table.splits == s)}
-    counts = ds["train"].table.class_counts()
+        model = model.to(memory_format=torch.channels_last if model.data_cfg.num_frames <= 1 else torch.channels_last_3d)
+    ds = task.datasets(model.data_cfg, cfg.run.seed)
+    counts = task.train_counts()
     if np.any(counts == 0):
         missing = [n for n, c in zip(class_names, counts) if c == 0]
-        raise ValueError(f"{cfg.data.path}: classes with no training rows: {missing}")
+        raise ValueError(f"{cfg.data.path}: classes with no training samples: {missing}")
     loss_fn = make_loss(num_logits, counts, cfg.data.imbalance, cfg.optim.label_smoothing).to(device)
-    eval_loaders = {s: make_loader(d, 512, False, 0, 0, cfg.data.workers) for s, d in ds.items() if s != "train"}
+    batch_transform = make_batch_transform(cfg, num_logits)
+    eval_loaders = {s: make_loader(d, task.eval_batch_size, False, 0, 0, cfg.data.workers) for s, d in ds.items() if s != "train"}
     steps_per_epoch = math.ceil(len(ds["train"]) / cfg.data.batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     scheduler = cosine_schedule(optimizer, cfg.optim.epochs * steps_per_epoch, int(cfg.optim.warmup_epochs * steps_per_epoch))
@@ -250,7 +289,8 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
                              balanced=cfg.data.imbalance == "sampler")
         t0 = time.perf_counter()
         stats = train_one_epoch(model, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
-                                cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}")
+                                cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
+                                batch_transform=batch_transform)
         report, probs, labels = evaluate(model, eval_loaders["val"], loss_fn, class_names, device)
         row = {"epoch": epoch, **stats, "val_loss": report["loss"], "val_accuracy": report["accuracy"],
                "val_macro_f1": report["macro_f1"], "val_roc_auc": report.get("roc_auc"), "val_ece": report["ece"],
@@ -279,11 +319,12 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         tb.close()
     if not history:
         raise ValueError(f"nothing to train: epochs={cfg.optim.epochs} and the run already finished {start_epoch}")
-    return finish(out, class_names, history, loss_fn, eval_loaders, device, cfg)
+    return finish(out, class_names, history, loss_fn, eval_loaders, device, cfg, task.skipped)
 
 
 def finish(out: Path, class_names: list[str], history: list[dict[str, Any]], loss_fn: nn.Module,
-           loaders: dict[str, torch.utils.data.DataLoader], device: torch.device, cfg: TrainConfig) -> dict[str, Any]:
+           loaders: dict[str, torch.utils.data.DataLoader], device: torch.device, cfg: TrainConfig,
+           skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """Best checkpoint -> tuned threshold on val -> one evaluation of the test split -> summary."""
     best_path = out / "checkpoints" / "best.pt"
     model, ckpt = model_from_checkpoint(best_path)
@@ -299,6 +340,7 @@ def finish(out: Path, class_names: list[str], history: list[dict[str, Any]], los
         "model": cfg.model.name, "class_names": class_names, "best_epoch": int(ckpt["epoch"]) + 1,
         "epochs": len(history), "best_checkpoint": str(best_path), "threshold": threshold,
         "val": val_report, "train_seconds": float(sum(h["epoch_seconds"] for h in history)),
+        "task": cfg.task, "skipped": skipped or [],
     }
     if "test" in loaders:
         test_report, probs, labels = evaluate(model, loaders["test"], loss_fn, class_names, device, threshold=threshold)
