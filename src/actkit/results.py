@@ -17,9 +17,16 @@ class Results:
         threshold: binary decision threshold on ``probs[1]`` (None: argmax).
         source: where the input came from (path, ``path[frame]``, camera id).
         box: the crop box in pixels ``(x0, y0, x1, y1)`` or None for the whole image.
-        frame: frame index for video sources.
+        frame: frame index for video sources (a clip window's first frame).
+        end_frame: a clip window's last frame (clip models on videos).
         track_id: tracker identity, when a tracker produced the box.
         timings: milliseconds per stage (``preprocess``, ``inference``, ``postprocess``).
+        timestamp: stream time of the frame in seconds (source time for files, capture clock for live).
+        latency_ms: end-to-end latency, frame capture to label (stream loop).
+        events: events that ended on this frame, ``{label, start_frame, end_frame[, track_id]}`` (stream loop).
+        counts: running event / repetition counts (stream loop).
+        tracks: one result per tracked person on this frame (stream loop with tracking).
+        vote: k-of-n vote on the positive class (stream loop with a vote rule).
     """
 
     probs: np.ndarray
@@ -30,6 +37,13 @@ class Results:
     frame: int | None = None
     track_id: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    timestamp: float | None = None
+    latency_ms: float | None = None
+    events: list[dict[str, Any]] | None = None
+    counts: dict[str, int] | None = None
+    tracks: list["Results"] | None = None
+    vote: bool | None = None
+    end_frame: int | None = None
 
     @property
     def index(self) -> int:
@@ -55,11 +69,16 @@ class Results:
         d: dict[str, Any] = {"label": self.label, "confidence": self.confidence,
                              "probs": {n: float(p) for n, p in zip(self.names, self.probs)},
                              "topk": self.topk(min(5, len(self.names))), "timings_ms": dict(self.timings)}
-        for key in ("source", "frame", "track_id", "threshold"):
+        for key in ("source", "frame", "end_frame", "track_id", "threshold"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
         if self.box is not None:
             d["box"] = [float(v) for v in self.box]
+        for key in ("timestamp", "latency_ms", "events", "counts", "vote"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
+        if self.tracks is not None:
+            d["tracks"] = [t.to_dict() for t in self.tracks]
         return d
 
     def __repr__(self) -> str:

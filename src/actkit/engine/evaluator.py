@@ -1,4 +1,4 @@
-"""`actkit eval`: every number a person needs to trust a crop classifier, plus its plots."""
+"""`actkit eval`: every number a person needs to trust a crop or clip classifier, plus its plots."""
 from __future__ import annotations
 
 import logging
@@ -36,25 +36,65 @@ def predict_table(predictor: Predictor, table: CropTable, batch: int = 512) -> n
     return np.concatenate(out) if out else np.zeros((0, len(predictor.class_names)))
 
 
+def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int = 2, batch: int = 8,
+                   ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """Video-level probabilities (``clips`` dense clips averaged per video), labels, and skipped files."""
+    import torch
+
+    from ..data.video import ClipDataset, make_sampler
+    from .trainer import per_video
+
+    ds = ClipDataset(table, predictor.data_cfg, make_sampler("dense", predictor.data_cfg.num_frames, stride=stride),
+                     clips_per_video=clips)
+    ds.validate()
+    probs, labels, videos = [], [], []
+    for b in torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=False):
+        probs.append(predictor.infer(b["input"].numpy()))
+        labels.append(b["label"].numpy())
+        videos.append(b["video"].numpy())
+    if not probs:
+        raise ValueError(f"{table.root}: no readable videos in this split")
+    p, y = per_video(np.concatenate(probs), np.concatenate(labels), np.concatenate(videos))
+    return p, y, ds.skipped
+
+
 def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out: str | Path | None = None,
-                  threshold: float | None = None, plots: bool = True) -> dict[str, Any]:
-    """Evaluate a ``.pt`` / ``.onnx`` model on one split of a crop Parquet.
+                  threshold: float | None = None, plots: bool = True, format: str = "auto", split_index: int = 1,
+                  clips: int = 3) -> dict[str, Any]:
+    """Evaluate a ``.pt`` / ``.onnx`` model on one split of a crop Parquet or a video dataset.
 
     For binary models the report is given at the model's stored threshold (or ``threshold``),
     and a threshold is tuned on the ``val`` split (never on the split being reported) and
-    the split is scored at it too.
+    the split is scored at it too. Clip models are scored per video: ``clips`` evenly spaced
+    clips of each video, probabilities averaged.
 
     Returns:
         The report dict (also written to ``<out>/eval_<split>.json`` with plots when ``out``).
     """
     predictor = load(model)
+    names = predictor.class_names
+    binary = len(names) == 2
+    thr = threshold if threshold is not None else predictor.threshold
+    if predictor.is_clip:
+        from ..data.video import read_videos
+
+        videos = read_videos(data, format=format, split=split_index)
+        if videos.class_names != names:
+            raise ValueError(f"{data}: dataset classes {videos.class_names} differ from the model's {names}")
+        sub = videos.split(split)
+        if len(sub) == 0:
+            raise ValueError(f"{data}: the {split!r} split is empty")
+        probs, labels, skipped = predict_videos(predictor, sub, clips)
+        report = classification_report(labels, probs, names, threshold=thr if binary else None)
+        report.update({"model": str(model), "data": str(data), "split": split, "level": "video", "clips_per_video": clips,
+                       "skipped": [{"path": str(p), "reason": r} for p, r in skipped]})
+        if out:
+            _write(Path(out), report, labels, probs, names, model, split, plots)
+        return report
     table = table_for_model(read_crops_table(data), predictor.class_names, data)
     sub = table.select(split)
     if len(sub) == 0:
         raise ValueError(f"{data}: the {split!r} split is empty")
-    names = predictor.class_names
-    binary = len(names) == 2
-    thr = threshold if threshold is not None else predictor.threshold
     probs = predict_table(predictor, sub)
     report = classification_report(sub.class_ids, probs, names, threshold=thr if binary else None)
     report.update({"model": str(model), "data": str(data), "split": split})
@@ -66,27 +106,34 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
         report["threshold_tuned_on_val"] = tuned
         report["at_tuned_threshold"] = {k: at[k] for k in ("accuracy", "macro_f1", "f1", "balanced_accuracy")}
     if out:
-        out = Path(out)
-        atomic_write_json(out / f"eval_{split}.json", report)
-        if plots:
-            from .plots import plot_confusion, plot_pr, plot_reliability, plot_roc
-
-            plot_confusion(np.asarray(report["confusion"]), names, out / f"eval_{split}_confusion.png", title=f"{Path(model).name} on {split}")
-            plot_roc(sub.class_ids, probs, names, out / f"eval_{split}_roc.png", title=split)
-            plot_pr(sub.class_ids, probs, names, out / f"eval_{split}_pr.png", title=split)
-            plot_reliability(sub.class_ids, probs, out / f"eval_{split}_reliability.png", title=split)
+        _write(Path(out), report, sub.class_ids, probs, names, model, split, plots)
     return report
+
+
+def _write(out: Path, report: dict[str, Any], labels: np.ndarray, probs: np.ndarray, names: list[str],
+           model: str | Path, split: str, plots: bool) -> None:
+    atomic_write_json(out / f"eval_{split}.json", report)
+    if plots:
+        from .plots import plot_confusion, plot_pr, plot_reliability, plot_roc
+
+        plot_confusion(np.asarray(report["confusion"]), names, out / f"eval_{split}_confusion.png", title=f"{Path(model).name} on {split}")
+        plot_roc(labels, probs, names, out / f"eval_{split}_roc.png", title=split)
+        plot_pr(labels, probs, names, out / f"eval_{split}_pr.png", title=split)
+        plot_reliability(labels, probs, out / f"eval_{split}_reliability.png", title=split)
 
 
 def format_report(report: dict[str, Any]) -> str:
     """Human-readable summary of an evaluation report."""
-    lines = [f"{report.get('split', '')}: {report['num_samples']} crops  accuracy {report['accuracy']:.4f}  "
+    unit = "videos" if report.get("level") == "video" else "crops"
+    lines = [f"{report.get('split', '')}: {report['num_samples']} {unit}  accuracy {report['accuracy']:.4f}  "
              f"macro-F1 {report['macro_f1']:.4f}  ROC-AUC {_f(report.get('roc_auc'))}  ECE {_f(report.get('ece'))}"]
     if "threshold" in report:
         lines.append(f"threshold {_f(report['threshold'])}  F1(positive) {_f(report.get('f1'))}")
     if "threshold_tuned_on_val" in report:
         t = report["at_tuned_threshold"]
         lines.append(f"threshold tuned on val {_f(report['threshold_tuned_on_val'])}: macro-F1 {t['macro_f1']:.4f} accuracy {t['accuracy']:.4f}")
+    if report.get("skipped"):
+        lines.append(f"skipped {len(report['skipped'])} unreadable videos: " + ", ".join(s["path"] for s in report["skipped"][:5]))
     lines.append(f"{'class':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for name, c in report["per_class"].items():
         lines.append(f"{name:<20}{c['precision']:>10.4f}{c['recall']:>10.4f}{c['f1']:>10.4f}{c['support']:>10d}")

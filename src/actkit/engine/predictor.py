@@ -60,8 +60,13 @@ class Predictor:
         self.threshold: float | None = meta.get("threshold")
         self.model_name: str = meta["model_name"]
 
+    @property
+    def is_clip(self) -> bool:
+        """True for clip models (inputs of ``num_frames`` > 1 frames)."""
+        return self.data_cfg.num_frames > 1
+
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        """Preprocessed (N, C, H, W) float32 -> probabilities (N, num_classes >= 2)."""
+        """Preprocessed (N, C, H, W) or, for clip models, (N, C, T, H, W) float32 -> probabilities (N, C >= 2)."""
         if self.backend == "onnx":
             from .exporter import as_class_probs
 
@@ -90,6 +95,36 @@ class Predictor:
         timings = {"preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3}
         src = source or (str(x) if isinstance(x, (str, Path)) else None)
         return [Results(p, self.class_names, self.threshold, src, b, frame, timings=timings) for p, b in zip(probs, boxes_px)]
+
+
+    def predict_clip(self, x: Any, source: str | None = None) -> Results:
+        """Classify a whole clip with a clip model: a video path or (T, H, W, 3) uint8 RGB frames.
+
+        ``num_frames`` frames are sampled evenly over the clip (repeated when it is shorter).
+        """
+        from ..data.video import ClipTransform
+        from .timeline import sample_positions
+
+        if not self.is_clip:
+            raise ValueError(f"{self.path}: {self.model_name} is an image model; use predict() on images")
+        t0 = time.perf_counter()
+        if isinstance(x, (str, Path)):
+            from ..data.video import VideoReader
+
+            with VideoReader(x) as reader:
+                frames = reader.get_frames(sample_positions(len(reader), self.data_cfg.num_frames))
+            source = source or str(x)
+        else:
+            frames = np.asarray(x)
+            if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+                raise ValueError(f"{source or 'input'}: expected (T, H, W, 3) uint8 RGB frames, got {frames.dtype} {frames.shape}")
+            frames = frames[sample_positions(len(frames), self.data_cfg.num_frames)]
+        tf = ClipTransform(self.data_cfg)
+        clip = tf.apply(frames, tf.draw(*frames.shape[1:3]))[None]
+        t1 = time.perf_counter()
+        probs = self.infer(clip)[0]
+        timings = {"preprocess": (t1 - t0) * 1e3, "inference": (time.perf_counter() - t1) * 1e3}
+        return Results(probs, self.class_names, self.threshold, source, timings=timings)
 
 
 def load(path: str | Path, threads: int = 0, device: str = "cpu") -> Predictor:
@@ -159,6 +194,9 @@ def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str |
     boxes = read_box_file(boxes_file) if boxes_file else None
     if not source.exists():
         raise FileNotFoundError(f"source not found: {source}")
+    if predictor.is_clip:
+        yield from _iter_clip_predictions(predictor, source)
+        return
     if source.suffix == ".parquet":
         from ..data.crops import read_crops_table
         from ..data.schema import decode_image
@@ -195,16 +233,51 @@ def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str |
         yield from predictor.predict(img, img_boxes, source=str(f))
 
 
+def _iter_clip_predictions(predictor: Predictor, source: Path, window: int | None = None,
+                           stride: int | None = None) -> Iterator[Results]:
+    """A clip model on one video (sliding windows) or on every video of a folder (one result each)."""
+    from .timeline import iter_windows
+
+    if source.is_file():
+        if source.suffix.lower() not in VIDEO_EXTS:
+            raise ValueError(f"{source}: a clip model needs a video (one of {sorted(VIDEO_EXTS)}) or a folder of videos")
+        yield from iter_windows(predictor, source, window, stride)
+        return
+    from ..data.video import VideoDecodeError
+
+    for f in sorted(p for p in source.rglob("*") if p.suffix.lower() in VIDEO_EXTS):
+        try:
+            yield predictor.predict_clip(f)
+        except VideoDecodeError as e:
+            log.warning("skipped %s", e)  # one bad file in a folder must not end the run
+
+
 def _boxes_for(boxes: dict[str, list] | None, key: str) -> list | None:
     """None: no box file (whole image); []: a box file that lists nothing for ``key`` (skip)."""
     return None if boxes is None else boxes.get(key, [])
 
 
 def predict(source: str | Path, model: str | Path, boxes: str | Path | None = None, out: str | Path | None = None,
-            split: str | None = None, every: int = 1, threads: int = 0) -> list[Results]:
-    """Run a model over ``source`` and optionally write JSON lines to ``out`` (the `actkit predict` verb)."""
+            split: str | None = None, every: int = 1, threads: int = 0, window: int | None = None,
+            stride: int | None = None, timeline: str | Path | None = None, annotate: str | Path | None = None,
+            ) -> list[Results]:
+    """Run a model over ``source`` and optionally write JSON lines to ``out`` (the `actkit predict` verb).
+
+    Clip models on a video slide a window over it (``window`` / ``stride`` in frames) and can
+    write a ``timeline`` (.json or .csv) and an ``annotate``-d mp4; on a folder they classify
+    each video once.
+    """
     predictor = load(model, threads)
-    results = list(iter_predictions(predictor, source, boxes, split, every))
+    if (timeline or annotate or window or stride) and not predictor.is_clip:
+        raise ValueError(f"{model}: --window/--stride/--timeline/--annotate are for clip models; this is an image model")
+    if predictor.is_clip and Path(source).is_file():
+        from .timeline import predict_video_timeline
+
+        if not Path(source).exists():
+            raise FileNotFoundError(f"source not found: {source}")
+        results = predict_video_timeline(predictor, source, window, stride, timeline, annotate)
+    else:
+        results = list(iter_predictions(predictor, source, boxes, split, every))
     if out:
         from ..utils.io import atomic_write
 

@@ -109,9 +109,9 @@ class ClipTask:
             raise ValueError(f"{cfg.data.path}: no videos in the train split")
         if not np.any(splits == "val"):
             log.warning("%s has no val split: holding out 10%% of train groups for validation", cfg.data.path)
-            self.table = self.table.with_splits(carve_val(splits, np.asarray(self.table.class_ids),
-                                                          np.asarray(self.table.groups), cfg.run.seed))
-        self.skipped: list[dict[str, str]] = [{"path": str(p), "reason": r} for p, r in self.table.skipped]
+            new = carve_val(splits, self.table.class_ids, self.table.groups, cfg.run.seed)
+            for rec, split in zip(self.table.records, new):
+                rec.split = str(split)
 
     def model_overrides(self) -> dict[str, Any]:
         m = self.cfg.model
@@ -127,35 +127,63 @@ class ClipTask:
         if m.head:
             o["head"] = m.head
         if m.head == "factorised":
-            parts = self.table.label_parts
-            if not parts:
+            parts = self.label_parts()
+            if parts is None:
                 raise ValueError(f"{self.cfg.data.path}: head 'factorised' needs multi-part labels "
                                  "(e.g. a Diving48 vocab); this dataset has plain labels")
             o["label_parts"] = [list(p) for p in parts]
         return o
 
+    def label_parts(self) -> list[tuple[str, ...]] | None:
+        """Each class's label parts (e.g. a dive's 4-tuple), or None when the labels have no parts."""
+        parts: dict[int, tuple[str, ...]] = {}
+        for r in self.table.records:
+            if r.label_parts is None:
+                return None
+            parts[r.class_id] = tuple(r.label_parts)
+        if len(parts) != len(self.class_names):
+            missing = [n for i, n in enumerate(self.class_names) if i not in parts]
+            raise ValueError(f"{self.cfg.data.path}: classes without videos, so without label parts: {missing}")
+        return [parts[i] for i in range(len(self.class_names))]
+
     def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
-        from ..data.video import ClipDataset, ClipTransform, FrameCache, make_sampler
+        from pathlib import Path
+
+        from ..data.video import ClipAugment, ClipDataset, ClipTransform, FrameCache, make_sampler
 
         d, out = self.cfg.data, {}
-        cache = FrameCache.for_run(self.cfg.run.out, data_cfg) if d.cache else None
+        # Frames cached at a short side a little above the crop, so the scale jitter still has pixels.
+        cache = FrameCache(Path(self.cfg.run.out) / "frame_cache", short_side=int(min(data_cfg.input_size) * 1.3 + 0.5)) if d.cache else None
+        skip_log = Path(self.cfg.run.out) / "skipped_videos.jsonl"
         for s in SPLITS:
-            sub = self.table.select(s)
+            sub = self.table.split(s)
             if len(sub) == 0:
                 continue
             train = s == "train"
-            sampler = (make_sampler(d.sampler, data_cfg.num_frames, stride=d.frame_stride) if train
-                       else make_sampler("dense", data_cfg.num_frames, clips=d.eval_clips))
-            transform = ClipTransform(data_cfg, train=train, hflip=d.hflip and train,
-                                      colour_jitter=d.colour_jitter if train else 0.0)
+            if train:
+                opts = {"stride": d.frame_stride} if d.sampler == "random_window" else {}
+                sampler = make_sampler(d.sampler, data_cfg.num_frames, **opts)
+                transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter))
+            else:
+                sampler = make_sampler("dense", data_cfg.num_frames, stride=d.frame_stride)
+                transform = ClipTransform(data_cfg)
             ds = ClipDataset(sub, data_cfg, sampler, transform, seed=seed, cache=cache,
-                             clips_per_video=1 if train else d.eval_clips)
-            self.skipped += [{"path": str(p), "reason": r} for p, r in ds.validate()]
+                             clips_per_video=1 if train else d.eval_clips, skip_log=skip_log)
+            ds.validate()
             out[s] = ds
+        self._datasets = out
         return out
 
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        """Videos left out by the reader, the up-front probe or at read time (any split, any worker)."""
+        seen: dict[str, str] = {str(p): r for p, r in self.table.skipped}
+        for ds in getattr(self, "_datasets", {}).values():
+            seen.update({str(p): r for p, r in ds.skipped})
+        return [{"path": p, "reason": r} for p, r in seen.items()]
+
     def train_counts(self) -> np.ndarray:
-        ids = np.asarray(self.table.select("train").class_ids)
+        ids = self.table.split("train").class_ids
         return np.bincount(ids, minlength=len(self.class_names))
 
     @property

@@ -108,8 +108,8 @@ def make_batch_transform(cfg: TrainConfig, num_logits: int) -> Callable | None:
     def transform(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         use_cutmix = d.cutmix > 0 and (d.mixup <= 0 or torch.rand((), generator=g).item() < 0.5)
         if use_cutmix:
-            return cutmix(x, y, num_logits, alpha=d.cutmix, smoothing=smoothing, generator=g)
-        return mixup(x, y, num_logits, alpha=d.mixup, smoothing=smoothing, generator=g)
+            return cutmix(x, y, num_logits, alpha=d.cutmix, smoothing=smoothing, generator=g)[:2]
+        return mixup(x, y, num_logits, alpha=d.mixup, smoothing=smoothing, generator=g)[:2]
 
     return transform
 

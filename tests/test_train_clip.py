@@ -1,0 +1,160 @@
+"""`--task clip` end to end at tiny size: the crop trainer, exporter and predictor, reused for clips."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from actkit.cli import main
+from actkit.config import TrainConfig, resolve
+from actkit.engine.checkpoint import model_from_checkpoint
+from actkit.engine.predictor import iter_predictions, load, predict
+from actkit.engine.timeline import merge_segments, sample_positions, window_geometry
+from actkit.engine.trainer import per_video, train
+from actkit.results import Results
+
+CLASSES = ("walk", "jump", "crawl")
+
+
+@pytest.fixture(scope="module")
+def actions(tmp_path_factory):
+    from actkit.data.synth.actions import render_actions
+
+    out = tmp_path_factory.mktemp("clip") / "actions"
+    render_actions(out, clips_per_class=4, frames=16, size=48, workers=1, classes=CLASSES, progress=False)
+    return out
+
+
+def clip_cfg(data, out, **kw):
+    over = {"task": "clip", "data.path": str(data), "run.out": str(out), "model.name": "clip_fast_p",
+            "model.input_size": "48,48", "model.num_frames": "8", "optim.epochs": "2", "data.batch_size": "4",
+            "data.eval_clips": "2", "run.plots": "false", "run.tensorboard": "false", "optim.lr": "3e-3"}
+    over.update(kw)
+    return resolve(TrainConfig, None, over)
+
+
+@pytest.fixture(scope="module")
+def clip_run(actions, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cliprun")
+    summary = train(clip_cfg(actions, out))
+    return out, summary
+
+
+def test_clip_training_writes_a_video_level_summary(clip_run):
+    out, summary = clip_run
+    assert summary["task"] == "clip"
+    assert sorted(summary["class_names"]) == ["Crawl", "Jump", "Walk"]
+    assert summary["val"]["level"] == "video"  # 2 clips per video averaged
+    assert summary["val"]["clip"]["num_samples"] == 2 * summary["val"]["num_samples"]
+    assert "test" in summary and summary["skipped"] == []
+    model, ckpt = model_from_checkpoint(out / "checkpoints" / "best.pt")
+    assert model.data_cfg.num_frames == 8 and tuple(model.data_cfg.input_size) == (48, 48)
+    hist = json.loads((out / "history.json").read_text())
+    assert len(hist) == 2 and 0.0 <= hist[0]["data_wait_share"] <= 1.0
+
+
+def test_per_video_averages_clips():
+    probs = np.array([[0.9, 0.1], [0.5, 0.5], [0.2, 0.8], [0.4, 0.6]])
+    p, y = per_video(probs, np.array([0, 0, 1, 1]), np.array([7, 7, 3, 3]))
+    np.testing.assert_allclose(p, [[0.3, 0.7], [0.7, 0.3]])  # sorted video ids: 3 then 7
+    assert y.tolist() == [1, 0]
+
+
+def test_corrupt_video_is_skipped_and_listed(actions, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(actions, data)
+    victim = sorted((data / "videos").rglob("*.mp4"))[0]
+    victim.write_bytes(b"not a video at all")
+    summary = train(clip_cfg(data, tmp_path / "run", **{"optim.epochs": "1"}))
+    assert [s["path"] for s in summary["skipped"]] == [str(victim)]
+
+
+def test_factorised_head_needs_label_parts(actions, tmp_path):
+    with pytest.raises(ValueError, match="multi-part labels"):
+        train(clip_cfg(actions, tmp_path / "run", **{"model.head": "factorised"}))
+
+
+def test_window_geometry_and_sampling():
+    assert window_geometry(16, 16.0, 32.0) == (32, 16)  # 16 frames at 16 fps from a 32 fps video
+    assert window_geometry(8, 0.0, 25.0, window=10, stride=3) == (10, 3)
+    with pytest.raises(ValueError):
+        window_geometry(8, 16.0, 16.0, stride=0)
+    pos = sample_positions(32, 8)
+    assert pos.tolist() == [2, 6, 10, 14, 18, 22, 26, 30]
+    assert sample_positions(4, 8).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_merge_segments_joins_equal_neighbours():
+    def r(label, s, e):
+        p = np.array([0.9, 0.1]) if label == "a" else np.array([0.2, 0.8])
+        return Results(p, ["a", "b"], frame=s, end_frame=e)
+
+    segs = merge_segments([r("a", 0, 7), r("a", 4, 11), r("b", 8, 15), r("a", 12, 19)])
+    assert [(s["label"], s["start_frame"], s["end_frame"]) for s in segs] == [("a", 0, 11), ("b", 8, 15), ("a", 12, 19)]
+
+
+def test_sliding_window_predict_timeline_and_annotated_video(clip_run, actions, tmp_path):
+    from actkit.data.synth.actions import read_video, write_video
+
+    out, _ = clip_run
+    vids = sorted((actions / "videos").rglob("*.mp4"))[:3]
+    frames = [f for v in vids for f in read_video(v)]  # 48 frames
+    long = tmp_path / "long.mp4"
+    write_video(long, frames, 16, "mp4v")
+    results = predict(long, out / "checkpoints" / "best.pt", window=8, stride=4, timeline=tmp_path / "t.json",
+                      annotate=tmp_path / "a.mp4")
+    starts = [r.frame for r in results]
+    assert starts == list(range(0, 41, 4))  # windows [0,7] .. [40,47]
+    assert all(r.end_frame == r.frame + 7 for r in results)
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert len(doc["windows"]) == len(results) and doc["segments"][0]["start_frame"] == 0
+    assert doc["segments"][-1]["end_frame"] == 47
+    assert len(read_video(tmp_path / "a.mp4")) == 48
+    # The CSV form and the CLI.
+    assert main(["predict", str(long), "--model", str(out / "checkpoints" / "best.pt"), "--timeline",
+                 str(tmp_path / "t.csv"), "--window", "16", "--stride", "16"]) == 0
+    rows = (tmp_path / "t.csv").read_text().splitlines()
+    assert rows[0].startswith("start_frame,end_frame") and len(rows) == 1 + 3
+
+
+def test_whole_clip_prediction_matches_between_torch_and_onnx(clip_run, actions, tmp_path):
+    from actkit.engine.exporter import export_onnx
+
+    out, _ = clip_run
+    r = export_onnx(out / "checkpoints" / "best.pt", tmp_path / "clip.onnx")
+    assert r["parity_max_abs"] < 1e-4
+    video = sorted((actions / "videos").rglob("*.mp4"))[0]
+    a = load(out / "checkpoints" / "best.pt").predict_clip(video)
+    b = load(tmp_path / "clip.onnx").predict_clip(video)
+    np.testing.assert_allclose(a.probs, b.probs, atol=1e-4)
+    assert a.label == b.label
+
+
+def test_image_only_flags_are_refused_for_crop_models(trained_run, tmp_path):
+    with pytest.raises(ValueError, match="clip models"):
+        predict(tmp_path, trained_run / "checkpoints" / "best.pt", timeline=tmp_path / "t.json")
+
+
+def test_clip_model_refuses_a_non_video_file(clip_run, tmp_path):
+    img = tmp_path / "x.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(img)
+    out, _ = clip_run
+    with pytest.raises(ValueError, match="needs a video"):
+        list(iter_predictions(load(out / "checkpoints" / "best.pt"), img))
+
+
+def test_eval_scores_clip_models_per_video(clip_run, actions, tmp_path, capsys):
+    from actkit.engine.evaluator import evaluate_file
+
+    out, summary = clip_run
+    report = evaluate_file(out / "checkpoints" / "best.pt", actions, "test", out=tmp_path, clips=2)
+    assert report["level"] == "video" and report["num_samples"] == summary["test"]["num_samples"]
+    assert abs(report["accuracy"] - summary["test"]["accuracy"]) < 1e-9  # same clips, same averaging
+    assert (tmp_path / "eval_test.json").is_file() and (tmp_path / "eval_test_confusion.png").is_file()
+    assert main(["eval", "--model", str(out / "checkpoints" / "best.pt"), "--data", str(actions), "--clips", "2"]) == 0
+    assert "videos" in capsys.readouterr().out
