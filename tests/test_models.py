@@ -11,7 +11,7 @@ from actkit.engine.exporter import INPUT_NAME, export_model, ort_session, read_m
 from actkit.models import count_params, create_model, list_models, model_entry, register_model
 from actkit.models._registry import _REGISTRY
 
-MODELS = list_models()
+MODELS = list_models(task="crop")
 REFERENCE_PARAMS = {"sc_p": 26_609, "sc_n": 40_769, "sc_t": 65_425, "sc_s": 118_321,
                     "sc_c": 212_689, "sc_m": 416_785, "sc_l": 1_587_153}
 

@@ -21,4 +21,11 @@ def load(path, threads: int = 0, device: str = "cpu"):
     return _load(path, threads, device)
 
 
-__all__ = ["__version__", "create_model", "list_models", "load", "Results"]
+def stream(model, source, **options):
+    """Live recognition: ``for r in actkit.stream(model, source): ...`` (see :class:`actkit.engine.streamer.Stream`)."""
+    from .engine.streamer import stream as _stream
+
+    return _stream(model, source, **options)
+
+
+__all__ = ["__version__", "create_model", "list_models", "load", "stream", "Results"]

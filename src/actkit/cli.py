@@ -41,7 +41,8 @@ def cmd_train(a: argparse.Namespace) -> Any:
 def cmd_eval(a: argparse.Namespace) -> Any:
     from .engine.evaluator import evaluate_file, format_report
 
-    report = evaluate_file(a.model, a.data, a.split, a.out, a.threshold)
+    report = evaluate_file(a.model, a.data, a.split, a.out, a.threshold, format=a.format, split_index=a.split_index,
+                           clips=a.clips)
     print(json.dumps(report, indent=2) if a.json else format_report(report))
     return report
 
@@ -62,18 +63,48 @@ def cmd_export(a: argparse.Namespace) -> Any:
 def cmd_predict(a: argparse.Namespace) -> Any:
     from .engine.predictor import predict
 
-    results = predict(a.source, a.model, a.boxes, a.out, a.split, a.every, a.threads)
+    results = predict(a.source, a.model, a.boxes, a.out, a.split, a.every, a.threads, window=a.window,
+                      stride=a.stride, timeline=a.timeline, annotate=a.annotate)
     for r in results[: a.show]:
         where = f"{r.source}" + (f" frame {r.frame}" if r.frame is not None else "")
+        where += f"-{r.end_frame}" if r.end_frame is not None else ""
         print(f"{where}: {r.label} {r.confidence:.3f}  " + "  ".join(f"{n}={p:.3f}" for n, p in r.topk(3)))
     if len(results) > a.show:
         print(f"... {len(results) - a.show} more" + (f" (all in {a.out})" if a.out else " (use --out FILE.jsonl)"))
     return results
 
 
+def cmd_stream(a: argparse.Namespace) -> Any:
+    from .engine.streamer import run_stream
+
+    stats = run_stream(a.model, a.source, print_every=a.print_every, out_video=a.out_video, jsonl=a.jsonl,
+                       display=a.display, smooth=a.smooth, window=a.window, threshold=a.threshold,
+                       events=_names(a.events), min_event_frames=a.min_event_frames, reps=_names(a.reps),
+                       rep_thresholds=tuple(a.rep_thresholds), vote=a.vote, track=a.track, detector=a.detector,
+                       detector_options={"decoder": a.decoder} if a.detector.endswith(".onnx") else None,
+                       realtime=a.realtime or None, fps=a.fps, queue_size=a.queue, max_frames=a.max_frames,
+                       threads=a.threads)
+    print(f"{stats['frames_out']} frames ({stats['frames_read']} read, dropped {stats['dropped_capture']} + "
+          f"{stats['dropped_output']}) at {stats['fps']:.1f} fps; latency median {stats['latency_ms_median']:.1f} ms, "
+          f"p95 {stats['latency_ms_p95']:.1f} ms; events {stats['events']}; counts {stats['counts']}")
+    return stats
+
+
 def cmd_bench(a: argparse.Namespace) -> Any:
     from .engine.bench import bench, format_table
 
+    if a.decode:
+        from .data.video.bench import run_decode_bench
+
+        return run_decode_bench(a.out or "runs/decode_bench", repeats=a.repeats)
+    if not a.models:
+        raise ValueError("--models is required (or --decode for the video decoding benchmark)")
+    if a.stream:
+        from .engine.stream_export import bench_stream, format_stream_table
+
+        res = bench_stream(list(_names(a.models) or ()), frames=a.iters, input_size=a.input)
+        print(json.dumps(res, indent=2) if a.json else format_stream_table(res))
+        return res
     res = bench(list(_names(a.models) or ()), a.input, iters=a.iters, batch=a.batch)
     print(json.dumps(res, indent=2) if a.json else format_table(res))
     return res
@@ -109,7 +140,7 @@ def cmd_synth_actions(a: argparse.Namespace) -> Any:
     from .data.synth.actions import render_actions
 
     s = render_actions(a.out, clips_per_class=a.clips_per_class, frames=a.frames, size=a.size, fps=a.fps,
-                       seed=a.seed, workers=a.workers, sheet=a.sheet, classes=_names(a.classes))
+                       seed=a.seed, workers=a.workers, sheet=a.sheet, classes=_names(a.classes), split_by=a.split_by)
     print(json.dumps(s, indent=1, default=str))
     return s
 
@@ -123,13 +154,32 @@ def cmd_synth_reps(a: argparse.Namespace) -> Any:
     return s
 
 
+def cmd_synth_streams(a: argparse.Namespace) -> Any:
+    from .data.synth.streams import render_streams
+
+    s = render_streams(a.out, videos=a.videos, seconds=tuple(a.seconds), size=a.size, fps=a.fps, seed=a.seed,
+                       workers=a.workers, people=tuple(a.people), sheet=a.sheet)
+    print(json.dumps({k: v for k, v in s.items() if k != "vocabulary"}, indent=1, default=str))
+    return s
+
+
+def cmd_synth_dives(a: argparse.Namespace) -> Any:
+    from .data.synth.dives import render_dives
+
+    frames = a.frames[0] if len(a.frames) == 1 else tuple(a.frames)
+    s = render_dives(a.out, videos_per_class=a.videos_per_class, frames=frames, size=a.size, fps=a.fps, seed=a.seed,
+                     workers=a.workers, classes=_names(a.classes), sheet=a.sheet)
+    print(json.dumps(s, indent=1, default=str))
+    return s
+
+
 def cmd_models(a: argparse.Namespace) -> Any:
     from .models import count_params, create_model, list_models, model_entry
 
     names = list_models(a.pattern)
     for n in names:
         e = model_entry(n)
-        print(f"{n:<16}{e.family:<10}{count_params(create_model(n)):>11,}  {e.doc}")
+        print(f"{n:<22}{e.family:<12}{count_params(create_model(n)):>11,}  {e.doc}")
     return names
 
 
@@ -161,8 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = verb("eval", cmd_eval, "evaluate a .pt/.onnx model on a dataset split (metrics, calibration, threshold, plots)")
     sp.add_argument("--model", required=True, help=".pt checkpoint or .onnx file")
-    sp.add_argument("--data", required=True, help="Parquet crop dataset")
+    sp.add_argument("--data", required=True, help="Parquet crop dataset, or a video dataset for clip models")
     sp.add_argument("--split", default="test", choices=("train", "val", "test"))
+    sp.add_argument("--format", default="auto", help="clip models: video dataset format (auto, folder, ucf101, hmdb51, kinetics, diving48, csv)")
+    sp.add_argument("--split-index", type=int, default=1, help="clip models: official split number (UCF-101 / HMDB51)")
+    sp.add_argument("--clips", type=int, default=3, help="clip models: clips per video, averaged")
     sp.add_argument("--threshold", type=float, help="binary threshold (default: the model's tuned one)")
     sp.add_argument("--out", help="folder for eval_<split>.json and plots")
     sp.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -175,8 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--data", help="Parquet for int8 calibration/check (default: the training data)")
     sp.add_argument("--calib", type=int, default=1024, help="calibration crops for int8")
 
-    sp = verb("predict", cmd_predict, "classify an image, folder, Parquet file or video")
-    sp.add_argument("source", help="image, folder of images, .parquet or video file")
+    sp = verb("predict", cmd_predict, "classify an image, folder, Parquet file or video (clip models: sliding windows)")
+    sp.add_argument("source", help="image, folder of images or videos, .parquet or video file")
     sp.add_argument("--model", required=True, help=".pt checkpoint or .onnx file")
     sp.add_argument("--boxes", help="CSV of crop boxes: image|frame,x0,y0,x1,y1 (default: the whole image)")
     sp.add_argument("--out", help="write every result as JSON lines here")
@@ -184,13 +237,48 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--every", type=int, default=1, help="for videos: every N-th frame")
     sp.add_argument("--threads", type=int, default=0, help="CPU threads (0: default)")
     sp.add_argument("--show", type=int, default=20, help="print at most this many results")
+    sp.add_argument("--window", type=int, help="clip models: window length in frames (default: the model's clip at its fps)")
+    sp.add_argument("--stride", type=int, help="clip models: frames between window starts (default: half a window)")
+    sp.add_argument("--timeline", help="clip models: write the window labels and merged segments here (.json or .csv)")
+    sp.add_argument("--annotate", help="clip models: write the video with label and confidence drawn (.mp4)")
+
+    sp = verb("stream", cmd_stream, "live recognition on a camera, video file, URL or folder of frames")
+    sp.add_argument("--model", required=True, help="streaming model (.pt, .onnx or registry name) or crop classifier (.pt/.onnx)")
+    sp.add_argument("--source", required=True, help="camera index (0), video file, rtsp://... / http(s)://... URL, or folder of frames")
+    sp.add_argument("--out-video", help="write an annotated mp4 here")
+    sp.add_argument("--jsonl", help="write one JSON line per frame (labels, events, counts) plus a summary line")
+    sp.add_argument("--display", action="store_true", help="show a window ('q' quits; headless OpenCV: warns, continues)")
+    sp.add_argument("--smooth", choices=("mean", "ema"), help="smooth probabilities over --window frames")
+    sp.add_argument("--window", type=int, default=5, help="smoothing window in frames")
+    sp.add_argument("--threshold", type=float, default=0.5, help="event threshold t: start/count when p > t, end/re-arm when p < t/2")
+    sp.add_argument("--events", help="comma-separated classes to detect events for (default: positive class, or all)")
+    sp.add_argument("--min-event-frames", type=int, default=1, help="shortest event reported")
+    sp.add_argument("--reps", help="two-position repetition counter: POS0,POS1 class names (e.g. up,down)")
+    sp.add_argument("--rep-thresholds", type=float, nargs=2, default=(0.5, 0.5), metavar=("T0", "T1"))
+    sp.add_argument("--vote", help="k-of-n vote on a binary model's positive class, e.g. 3/7,3/4")
+    sp.add_argument("--track", action="store_true", help="detect and track people; classify each one")
+    sp.add_argument("--detector", default="auto", help="hog, motion, auto (hog if available) or a detector .onnx (YOLO rows)")
+    sp.add_argument("--decoder", default="yolo", choices=("yolo", "yolo_nobj", "boxes_scores"),
+                    help="output layout of a --detector .onnx: rows of 4+1+C, rows of 4+C, or boxes + scores outputs")
+    sp.add_argument("--realtime", action="store_true", help="pace files to their fps and drop the oldest frames when behind")
+    sp.add_argument("--fps", type=float, help="source frame rate override (folders: default 10)")
+    sp.add_argument("--queue", type=int, default=4, help="capture queue bound")
+    sp.add_argument("--max-frames", type=int, help="stop after this many frames")
+    sp.add_argument("--threads", type=int, default=0, help="CPU threads (0: default)")
+    sp.add_argument("--print-every", type=float, default=0.0, help="print a status line every N seconds")
 
     sp = verb("bench", cmd_bench, "latency and throughput of several models side by side (ONNX Runtime)")
-    sp.add_argument("--models", required=True, help="comma-separated registry names, .pt or .onnx files")
+    sp.add_argument("--models", help="comma-separated registry names, .pt or .onnx files")
     sp.add_argument("--input", type=_size, help="input HxW for registry names, e.g. 32x24")
     sp.add_argument("--iters", type=int, default=2000, help="batch-1 calls per model and thread setting")
     sp.add_argument("--batch", type=int, default=64, help="batch size for throughput")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sp.add_argument("--stream", action="store_true", help="streaming models (task 'stream'): per-frame step latency on 1 and 2 "
+                    "threads, --iters steps each")
+    sp.add_argument("--decode", action="store_true", help="video decoding: 16 frames sampled from a 60 s video (seeking) "
+                    "vs decoding it whole, at several keyframe intervals")
+    sp.add_argument("--out", help="--decode: folder for the generated test videos (default runs/decode_bench)")
+    sp.add_argument("--repeats", type=int, default=5, help="--decode: interleaved repetitions")
 
     dp = sub.add_parser("data", help="build and fix crop datasets").add_subparsers(dest="data_verb", metavar="DATA_VERB", required=True)
     sp = dp.add_parser("crops", help="build a Parquet crop dataset from a class-folder tree or a CSV (path,label[,group])")
@@ -228,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--workers", type=int, default=2, help="render processes")
     sp.add_argument("--classes", help="comma-separated clip names (default: all 15)")
+    sp.add_argument("--split-by", default="appearance", choices=("appearance", "timeline"),
+                    help="timeline: splits also hold out a part of each motion's timeline")
     sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
 
     sp = syp.add_parser("reps", help="exercise videos (squat, jumping jack, lunge, arm raise) with per-frame phase tags and true rep counts")
@@ -240,6 +330,30 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--workers", type=int, default=2, help="render processes")
     sp.add_argument("--exercises", help="comma-separated subset of squat,jumping_jack,lunge,arm_raise")
+    sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
+
+    sp = syp.add_parser("streams", help="long videos chaining actions, idle and exercise sets (1-4 people) with per-frame labels, reps and boxes")
+    sp.set_defaults(fn=cmd_synth_streams)
+    sp.add_argument("--out", required=True, help="output folder (re-running resumes: finished videos are kept)")
+    sp.add_argument("--videos", type=int, default=4)
+    sp.add_argument("--seconds", type=float, nargs=2, default=(60.0, 120.0), metavar=("MIN", "MAX"), help="video length range")
+    sp.add_argument("--people", type=int, nargs=2, default=(1, 1), metavar=("MIN", "MAX"), help="people per video")
+    sp.add_argument("--size", type=int, default=160, help="frame size in pixels (square)")
+    sp.add_argument("--fps", type=int, default=16)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--workers", type=int, default=2, help="render processes")
+    sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
+
+    sp = syp.add_parser("dives", help="procedural dives of the 48 Diving48 classes (take-off, somersaults, twists, position) in Diving48 format")
+    sp.set_defaults(fn=cmd_synth_dives)
+    sp.add_argument("--out", required=True, help="output folder (re-running resumes: finished videos are kept)")
+    sp.add_argument("--videos-per-class", type=int, default=4)
+    sp.add_argument("--frames", type=int, nargs="+", default=[32, 48], metavar="N", help="frames per video, or MIN MAX drawn per video")
+    sp.add_argument("--size", type=int, default=112, help="frame size in pixels (square)")
+    sp.add_argument("--fps", type=int, default=25)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--workers", type=int, default=2, help="render processes")
+    sp.add_argument("--classes", help="comma-separated class indices 0-47 or dive numbers such as 5253B (default: all 48)")
     sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
 
     sp = verb("models", cmd_models, "list registered models with parameter counts")

@@ -51,7 +51,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
             names = list(module._modules)
             for a, b in zip(names, names[1:]):
                 conv, bn = module._modules[a], module._modules[b]
-                if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                if isinstance(conv, (nn.Conv2d, nn.Conv3d)) and isinstance(bn, (nn.BatchNorm2d, nn.BatchNorm3d)):
                     module._modules[a] = fuse_conv_bn_eval(conv, bn)
                     module._modules[b] = nn.Identity()
     for parent in list(model.modules()):
@@ -71,6 +71,14 @@ class ProbabilityModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.model(x)
         return torch.sigmoid(logits) if logits.shape[-1] == 1 else torch.softmax(logits, dim=-1)
+
+
+def input_shape(data_cfg: Any, batch: int = 1) -> tuple[int, ...]:
+    """Model input shape: (N, C, H, W) for crop models, (N, C, T, H, W) for clip models (num_frames > 1)."""
+    h, w = data_cfg.input_size
+    if data_cfg.num_frames > 1:
+        return (batch, data_cfg.in_chans, data_cfg.num_frames, h, w)
+    return (batch, data_cfg.in_chans, h, w)
 
 
 def output_name(class_names: list[str], num_logits: int) -> str:
@@ -155,8 +163,7 @@ def export_model(model: nn.Module, class_names: list[str], out: str | Path, thre
     out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     folded = ProbabilityModel(fold_batchnorm(model))
-    h, w = model.data_cfg.input_size
-    shape = (1, model.data_cfg.in_chans, h, w)
+    shape = input_shape(model.data_cfg, 1)
     name = output_name(class_names, model.num_classes)
     from ..utils.io import atomic_path
     with atomic_path(out) as tmp:
@@ -174,8 +181,7 @@ def export_model(model: nn.Module, class_names: list[str], out: str | Path, thre
 @torch.no_grad()
 def check_parity(model: nn.Module, onnx_path: str | Path, batch: int = 8, seed: int = 0) -> float:
     """Max |torch - ONNX Runtime| over a random batch (the exported graph outputs probabilities)."""
-    h, w = model.data_cfg.input_size
-    x = torch.rand((batch, model.data_cfg.in_chans, h, w), generator=torch.Generator().manual_seed(seed))
+    x = torch.rand(input_shape(model.data_cfg, batch), generator=torch.Generator().manual_seed(seed))
     ref = ProbabilityModel(model.eval())(x).numpy()
     sess = ort_session(onnx_path, threads=0)
     got = sess.run(None, {INPUT_NAME: x.numpy()})[0]

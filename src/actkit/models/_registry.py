@@ -91,3 +91,5 @@ def _import_families() -> None:
     # Families register themselves on import; importing here keeps list_models() complete
     # no matter which module the caller imported first.
     from . import crop_fast, crop_ref  # noqa: F401
+    from . import clip_fast, clip_frame, video_hf, video_tv  # noqa: F401
+    from . import stream_tsm  # noqa: F401

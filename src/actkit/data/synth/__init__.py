@@ -5,11 +5,13 @@
 * :mod:`.postures`: :func:`~.postures.render_postures`, the standing / sitting / lying crop set.
 * :mod:`.actions`: :func:`~.actions.render_actions`, the 15 clips as action videos in UCF-101 layout.
 * :mod:`.reps`: :func:`~.reps.render_reps`, exercise videos with per-frame phase tags and rep counts.
+* :mod:`.dives`: :func:`~.dives.render_dives`, procedural dives of the 48 Diving48 classes in Diving48 format.
 
 pybullet is imported only when a renderer is created (``pip install 'actkit[synth]'``).
 """
 from .actions import render_actions
+from .dives import render_dives
 from .postures import render_postures
 from .reps import EXERCISES, render_reps
 
-__all__ = ["EXERCISES", "render_actions", "render_postures", "render_reps"]
+__all__ = ["EXERCISES", "render_actions", "render_dives", "render_postures", "render_reps"]

@@ -41,6 +41,23 @@ then fixes, as in :mod:`actkit.data.synth.postures`:
 * the ground texture (pool of 12 generated from the seed): train 0-7, val 8-9, test 10-11;
 * the playback speed: train 0.9-1.12x, val and test 0.8-0.9x or 1.12-1.25x.
 
+**Held-out timeline** (``split_by="timeline"``; the default ``"appearance"`` is the above alone). The
+appearance rules above still hold, and the split also decides which part of the motion the window
+shows. For a one-shot clip with active part ``[t0, t1]`` of length ``L`` (clip seconds) and a
+window of ``W = speed * (frames - 1) / fps`` clip seconds (events are not sped up in this mode):
+train windows lie in ``[t0, t0 + max(0.6 L, W)]`` (start drawn in ``[t0, t0 + 0.6 L - W]`` when
+positive, else ``t0``), val windows are centred in ``[t0 + 0.6 L, t0 + 0.8 L]``, and test windows
+lie in ``[t1 - max(0.2 L, W), t1]``. A train and a test window thus share clip time only when
+their widths exceed the 0.2 L val gap, and then at most
+``min(L, max(0.6 L, W_train)) + min(L, max(0.2 L, W_test)) - L`` seconds of it (:func:`timeline_overlap`, at each split's fastest speed; ``summary.json`` lists it
+per class). At the defaults (32 frames at 16 fps, W ~ 1.9 s) every class overlaps, by 0.8-2.2 s
+(the active parts are only 0.7-3.7 s long: for backflip, dance_a, jump, kick, punch, roll and
+spinkick the whole of it); with 16 frames getup_faceup and spin are disjoint, with 8 frames every
+one-shot clip but kick (0.15 s) and spinkick (0.11 s). Walk and run loop: their windows
+start at a cycle phase in [0, 0.6) (train), [0.6, 0.8) (val) or [0.8, 1) (test), but a window
+longer than one cycle (1.27 s walk, 0.8 s run) shows every keyframe: for them only the start
+phase is held out. ``manifest.csv`` gains ``clip_start,clip_end`` (clip seconds shown) in this mode.
+
 Light, backdrop, skin tone and the in-sector camera are drawn freely for every split; mirroring
 (50 %) and joint noise (up to 4 deg per joint, fixed over a clip) are per clip.
 
@@ -58,6 +75,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import logging
 import math
 import os
@@ -65,6 +83,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -90,6 +109,9 @@ MAX_EVENT_SPEED = 2.0
 JOINT_NOISE_DEG = 4.0
 MANIFEST_COLUMNS = ("path", "label", "group", "split", "frames", "fps", "mirror", "speed", "camera_sector",
                     "palette")
+SPLIT_MODES = ("appearance", "timeline")
+# Fractions of the active part (one-shot clips) or of the cycle (walk, run) held by each split.
+TIMELINE_PARTS = {"train": (0.0, 0.6), "val": (0.6, 0.8), "test": (0.8, 1.0)}
 
 
 # ----------------------------------------------------------------------------- timing
@@ -120,6 +142,50 @@ def choose_window(rng: np.random.Generator, clip: MocapClip, frames: int, fps: i
     width = speed * span
     lo, hi = sorted((t1 - width, t0))  # active part inside the window, or the window inside it
     return float(rng.uniform(lo, hi)), float(speed)
+
+
+def timeline_window(rng: np.random.Generator, clip: MocapClip, frames: int, fps: int, speed: float,
+                    split: str) -> tuple[float, float]:
+    """Draw ``(start, speed)`` for the held-out-timeline split: the window comes from ``split``'s part
+    of the clip's timeline (see the module docstring); the speed is kept."""
+    speed = round(speed, 4)  # as the plan records it, so the window ends exactly where computed
+    lo, hi = TIMELINE_PARTS[split]
+    if clip.loop:
+        return float(clip.duration * rng.uniform(lo, hi)), speed
+    t0, t1 = active_part(clip.name)
+    length, width = t1 - t0, speed * (frames - 1) / fps
+    if split == "train":
+        start = t0 + rng.uniform(0.0, max(0.0, hi * length - width))
+    elif split == "test":
+        start = t1 - width - rng.uniform(0.0, max(0.0, (1 - lo) * length - width))
+    elif width <= (hi - lo) * length:  # val: inside its part when it fits, else centred on it
+        start = t0 + lo * length + rng.uniform(0.0, (hi - lo) * length - width)
+    else:
+        start = t0 + length * (lo + hi) / 2 - width / 2
+    return float(start), speed
+
+
+def timeline_overlap(name: str, frames: int, fps: int) -> float:
+    """The most clip seconds that a train and a test window of clip ``name`` can share with
+    ``split_by="timeline"`` (at the fastest speed of each split)."""
+    clip = load_clip(name)
+    w_train, w_test = (max(hi for _, hi in SPLIT_SPEEDS[s]) * (frames - 1) / fps for s in ("train", "test"))
+    if clip.loop:  # cycle phases shown, modulo the cycle d: train [0, 0.6 d + W], test [0.8 d, d + W]
+        d = clip.duration
+        phase = np.linspace(0.0, d, 2000, endpoint=False)
+
+        def covered(a: float, b: float) -> np.ndarray:
+            if b - a >= d:
+                return np.ones_like(phase, dtype=bool)
+            a, b = a % d, b % d
+            return (phase >= a) & (phase <= b) if a <= b else (phase >= a) | (phase <= b)
+
+        return float(np.mean(covered(0.0, 0.6 * d + w_train) & covered(0.8 * d, d + w_test)) * d)
+    t0, t1 = active_part(name)
+    length = t1 - t0
+    # Train windows start at t0 and test windows end at t1, so what they share lies inside [t0, t1].
+    reach_train, reach_test = min(length, max(0.6 * length, w_train)), min(length, max(0.2 * length, w_test))
+    return float(max(0.0, reach_train + reach_test - length))
 
 
 # ----------------------------------------------------------------------------- plan
@@ -153,8 +219,10 @@ class ClipPlan:
         return f"{self.cls}/{self.stem}.mp4"
 
 
-def plan_clip(seed: int, clip_name: str, k: int, clips_per_class: int, frames: int, fps: int) -> ClipPlan:
-    """The plan of clip ``k`` of class ``clip_name`` (deterministic in its arguments)."""
+def plan_clip(seed: int, clip_name: str, k: int, clips_per_class: int, frames: int, fps: int,
+              split_by: str = "appearance") -> ClipPlan:
+    """The plan of clip ``k`` of class ``clip_name`` (deterministic in its arguments); ``split_by``
+    ``"timeline"`` also draws the window from the split's part of the timeline (:func:`timeline_window`)."""
     c = CLIP_NAMES.index(clip_name)
     g = k // CLIPS_PER_GROUP
     split = SPLIT_CYCLE[(g + c) % len(SPLIT_CYCLE)]
@@ -168,7 +236,10 @@ def plan_clip(seed: int, clip_name: str, k: int, clips_per_class: int, frames: i
     ranges = SPLIT_SPEEDS[split]
     speed = float(rng.uniform(*ranges[int(rng.integers(len(ranges)))]))
     mirror = bool(rng.random() < 0.5)
-    start, speed = choose_window(rng, load_clip(clip_name), frames, fps, speed)
+    if split_by == "timeline":
+        start, speed = timeline_window(rng, load_clip(clip_name), frames, fps, speed, split)
+    else:
+        start, speed = choose_window(rng, load_clip(clip_name), frames, fps, speed)
     return ClipPlan(i, clip_name, CLASS_NAMES[clip_name], g + 1, k % CLIPS_PER_GROUP + 1, split, sector, palette,
                     texture, mirror, round(speed, 4), start, float(rng.uniform(0, 2 * np.pi)), group_key, (i,))
 
@@ -264,19 +335,16 @@ def render_clip(renderer: HumanoidRenderer, plan: ClipPlan, seed: int, frames: i
 
 @functools.lru_cache(maxsize=None)
 def pick_codec(h264: bool | None = None) -> str:
-    """The video codec: ``"mp4v"`` by default, H.264 when asked for (``h264=True`` or ACTKIT_H264=1).
+    """The video codec: H.264 by default, ``"mp4v"`` when asked for (``h264=False`` or ACTKIT_H264=0).
 
     H.264 is ``"h264-pyav"`` if PyAV with libx264 is installed, else OpenCV's ``"avc1"`` if its
-    FFmpeg can encode it. Default is ``"mp4v"`` (MPEG-4 Part 2, what pip's opencv wheels can
-    always write) because it is byte-identical run to run: libx264 through PyAV was seen to
-    encode the same frames differently in different worker processes (even single-threaded),
-    which breaks "same seed, same frames". Open item: find why, then make H.264 the default.
-    Ruled out so far: encoder threads (pinned to 1, lookahead too), earlier encodes in the same
-    process, and cv2/PyAV import order (each bundles its own FFmpeg); rendered frames are
-    identical across workers (mp4v output is byte-identical). Next: explicit frame pts.
+    FFmpeg can encode it, else ``"mp4v"`` (MPEG-4 Part 2, what pip's opencv wheels can always
+    write). libx264 is run single-threaded and without macroblock-tree rate control: the
+    mbtree pass gave different bytes (and different decoded pixels) for the same frames
+    depending on what the process had done before, which broke "same seed, same frames".
     """
     if h264 is None:
-        h264 = os.environ.get("ACTKIT_H264", "0") not in ("0", "", "false")
+        h264 = os.environ.get("ACTKIT_H264", "1") not in ("0", "", "false")
     if not h264:
         return "mp4v"
     try:
@@ -301,19 +369,30 @@ def pick_codec(h264: bool | None = None) -> str:
     return "avc1" if ok else "mp4v"
 
 
-def write_video(path: str | Path, images: list[np.ndarray], fps: int, codec: str) -> None:
-    """Encode RGB ``images`` to an mp4 at ``path`` atomically (temporary file, then rename)."""
+def write_video(path: str | Path, images: Iterable[np.ndarray], fps: int, codec: str) -> None:
+    """Encode RGB ``images`` to an mp4 at ``path`` atomically (temporary file, then rename).
+
+    ``images`` may be a generator: frames are encoded as they come, so a long video never sits in
+    memory, and the generator's code after its last frame runs before the rename.
+    """
     from actkit.utils.io import atomic_path
 
-    h, w = images[0].shape[:2]
+    frames = iter(images)
+    first = next(frames, None)
+    if first is None:
+        raise ValueError(f"{path}: no frames to write")
+    images = itertools.chain([first], frames)
+    h, w = first.shape[:2]
     with atomic_path(path) as tmp:
         if codec == "h264-pyav":
             import av
 
             with av.open(str(tmp), "w", format="mp4") as container:
-                # One encoder thread: x264's threaded modes make output depend on timing, and
-                # the same seed must give the same bytes.
-                stream = container.add_stream("libx264", rate=fps, options={"crf": "20", "threads": "1", "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0"})
+                # The same seed must give the same bytes: one encoder thread (threaded modes
+                # depend on timing) and no mbtree (its result depended on process history).
+                stream = container.add_stream("libx264", rate=fps, options={
+                    "crf": "20", "threads": "1",
+                    "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0:no-mbtree=1"})
                 stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
                 stream.codec_context.thread_count = 1
                 stream.codec_context.thread_type = "NONE"
@@ -352,7 +431,8 @@ def _render_job(args: tuple) -> tuple[int, int, float]:
 
 def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32, size: int = 112, fps: int = 16,
                    seed: int = 0, workers: int = 2, sheet: str | Path | None = None,
-                   progress: bool | None = None, classes: tuple[str, ...] | list[str] | None = None) -> dict:
+                   progress: bool | None = None, classes: tuple[str, ...] | list[str] | None = None,
+                   split_by: str = "appearance") -> dict:
     """Render the mocap action videos into ``out`` in UCF-101 layout (see the module docstring).
 
     Args:
@@ -366,9 +446,11 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
         sheet: optional contact-sheet PNG: one row per class, 6 frames of its first video.
         progress: show a progress bar (default: when stderr is a terminal).
         classes: clip names to render (default: all 15, see :data:`CLASS_NAMES`).
+        split_by: ``"appearance"`` (camera sector, palette, texture, speed held out) or ``"timeline"``
+            (those, plus each split's windows from its own part of every motion's timeline).
 
     Raises:
-        ValueError: for unknown classes or bad sizes, or when ``out`` holds a render made with
+        ValueError: for unknown classes, an unknown ``split_by`` or bad sizes, or when ``out`` holds a render made with
             other arguments (its ``render_config.json`` differs).
 
     Returns:
@@ -384,15 +466,19 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
         raise ValueError(f"unknown classes {sorted(unknown)}; known: {CLIP_NAMES}")
     if clips_per_class < 1 or frames < 2 or workers < 1 or fps < 1 or size < 16 or size % 2:
         raise ValueError("need clips_per_class >= 1, frames >= 2, workers >= 1, fps >= 1, even size >= 16")
+    if split_by not in SPLIT_MODES:
+        raise ValueError(f"unknown split_by {split_by!r}; known: {SPLIT_MODES}")
     out = Path(out)
     config = {"clips_per_class": clips_per_class, "frames": frames, "size": size, "fps": fps, "seed": seed,
-              "classes": list(names)}
+              "classes": list(names), "split_by": split_by}
     # Temporary files of an interrupted run are named ".<stem>.<random><suffix>" (atomic_path).
-    claim_output(out, config, ("videos/*/.v_*.mp4", "boxes/*/.v_*.json"))
+    # Folders rendered before split_by existed used the appearance split.
+    claim_output(out, config, ("videos/*/.v_*.mp4", "boxes/*/.v_*.json"), defaults={"split_by": "appearance"})
 
     start = time.perf_counter()
     codec = pick_codec()
-    plans = [plan_clip(seed, n, k, clips_per_class, frames, fps) for n in names for k in range(clips_per_class)]
+    plans = [plan_clip(seed, n, k, clips_per_class, frames, fps, split_by) for n in names
+             for k in range(clips_per_class)]
     todo = [p for p in plans if not (out / "videos" / p.relpath).is_file()
             or not (out / "boxes" / p.cls / f"{p.stem}.json").is_file()]
     jobs = [(p, str(out), seed, frames, size, fps, codec) for p in todo]
@@ -409,10 +495,14 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
                     f.write(f"{p.relpath} {label_of[p.cls]}\n" if split != "test" else f"{p.relpath}\n")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
+    timeline = split_by == "timeline"
+    writer.writerow(MANIFEST_COLUMNS + (("clip_start", "clip_end") if timeline else ()))
     for p in plans:
-        writer.writerow([f"videos/{p.relpath}", p.cls, f"{p.cls}_g{p.group:02d}", p.split, frames, fps,
-                         int(p.mirror), p.speed, p.sector, p.palette])
+        row = [f"videos/{p.relpath}", p.cls, f"{p.cls}_g{p.group:02d}", p.split, frames, fps, int(p.mirror), p.speed,
+               p.sector, p.palette]
+        if timeline:  # the clip seconds the window shows
+            row += [round(p.start, 4), round(p.start + p.speed * (frames - 1) / fps, 4)]
+        writer.writerow(row)
     with atomic_write(out / "manifest.csv", "w") as f:
         f.write(buf.getvalue())
 
@@ -427,6 +517,8 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
         "render_ms_per_frame": round(1000 * render_s / rendered_frames, 2) if rendered_frames else None,
         "sheet": None,
     }
+    if timeline:
+        summary["timeline_overlap_s"] = {CLASS_NAMES[n]: round(timeline_overlap(n, frames, fps), 3) for n in names}
     if sheet is not None:
         write_contact_sheet(out, [next(p for p in plans if p.clip == n) for n in names], sheet)
         summary["sheet"] = str(sheet)
@@ -476,4 +568,4 @@ def write_contact_sheet(out: str | Path, plans: list[ClipPlan], path: str | Path
 
 
 __all__ = ["CLASS_NAMES", "SPLITS", "ClipPlan", "plan_clip", "render_actions", "render_clip", "read_video",
-           "pick_codec", "write_video", "active_part", "choose_window"]
+           "pick_codec", "write_video", "active_part", "choose_window", "timeline_window", "timeline_overlap"]

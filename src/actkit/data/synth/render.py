@@ -31,7 +31,7 @@ LINKS = ("root", "chest", "neck", "right_hip", "right_knee", "right_ankle", "rig
          "right_wrist", "left_hip", "left_knee", "left_ankle", "left_shoulder", "left_elbow", "left_wrist")
 LINK = {name: i for i, name in enumerate(LINKS)}  # link index == joint index with URDF_MAINTAIN_LINK_ORDER
 LEFT_LINKS = frozenset(i for i, name in enumerate(LINKS) if name.startswith("left_"))
-PROPS = ("chair", "stool", "box", "bench")
+PROPS = ("chair", "stool", "box", "bench", "platform")
 PROP_PARK = (0.0, -50.0, 0.0)  # unused props wait far below the ground, outside every view
 
 
@@ -249,11 +249,13 @@ class HumanoidRenderer:
         self.textures = [make_ground_texture(np.random.default_rng(ss), texture_size).astype(np.float32)
                          for ss in np.random.SeedSequence(texture_seed).spawn(num_textures)]
         self._texture_means = [tex.mean(axis=(0, 1)) for tex in self.textures]
+        self._texture_keys: dict[str, int] = {}  # add_ground_texture's keyed additions
         self._dither_cache: np.ndarray | None = None
         self._joint_ids = [i for i in range(NUM_LINKS) if i not in (0, 8, 14)]  # fixed joints carry no state
         self.camera = Camera(target=(0.0, 0.9, 0.0), distance=3.0, azimuth=0.0, elevation=10.0)
         self.light = Light()
         self.background: np.ndarray | None = None
+        self.extra_bodies: list[int] = []  # more humanoids, loaded on demand by ensure_people
         self.set_ground_texture(0)
         self.set_outfit(Outfit((0.2, 0.4, 0.8), (0.2, 0.2, 0.25), (0.8, 0.6, 0.5), (0.1, 0.1, 0.1)))
         self.hide_props()
@@ -294,6 +296,11 @@ class HumanoidRenderer:
             shapes = [(box, (0.22, 0.03, 0.7), (0, -0.03, 0), ident),
                       (box, (0.18, 0.5, 0.03), (0, -0.53, 0.6), ident),
                       (box, (0.18, 0.5, 0.03), (0, -0.53, -0.6), ident)]
+        elif name == "platform":
+            # A diving platform: deck top at the origin, take-off edge at x = 0, the deck reaching 3 m
+            # back (-x); a 12 m pillar holds it (the part under the water plane is hidden by it).
+            shapes = [(box, (1.5, 0.15, 0.9), (-1.5, -0.15, 0), ident),
+                      (box, (0.35, 6.0, 0.7), (-2.2, -6.3, 0), ident)]
         else:
             raise ValueError(f"unknown prop {name!r}; known: {PROPS}")
         kinds, extents, frames, orns = zip(*shapes)
@@ -306,26 +313,64 @@ class HumanoidRenderer:
             physicsClientId=self.cid)
         return p.createMultiBody(0, -1, vs, PROP_PARK, physicsClientId=self.cid)
 
+    # -- several people
+    def ensure_people(self, n: int) -> list[int]:
+        """Body ids of ``n`` humanoids, the main one first; extra ones are loaded on first use and kept
+        (parked out of sight by :meth:`park_people`), so one scene renders several people in one pass
+        and the segmentation mask tells them apart (occlusion included)."""
+        from actkit.utils import require
+
+        urdf = Path(require("pybullet_data", extra="synth").getDataPath()) / "humanoid" / "humanoid.urdf"
+        while 1 + len(self.extra_bodies) < n:
+            with _quiet_native_output():
+                body = self.p.loadURDF(str(urdf), list(PROP_PARK), globalScaling=SCALE, useFixedBase=True,
+                                       flags=self.p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=self.cid)
+            self.extra_bodies.append(body)
+        return [self.body, *self.extra_bodies[:max(0, n - 1)]]
+
+    def park_people(self, keep: int = 1) -> None:
+        """Move the extra humanoids beyond the first ``keep`` people out of sight."""
+        for body in self.extra_bodies[max(0, keep - 1):]:
+            self.p.resetBasePositionAndOrientation(body, PROP_PARK, [0, 0, 0, 1], physicsClientId=self.cid)
+
     # -- per-frame state
-    def set_pose(self, pose: Pose) -> None:
-        """Place the humanoid kinematically (no physics step)."""
+    def set_pose(self, pose: Pose, body: int | None = None) -> None:
+        """Place the humanoid (or ``body``, an id from :meth:`ensure_people`) kinematically (no physics step)."""
         p = self.p
-        p.resetBasePositionAndOrientation(self.body, np.asarray(pose.root_pos).tolist(),
+        body = self.body if body is None else body
+        p.resetBasePositionAndOrientation(body, np.asarray(pose.root_pos).tolist(),
                                           np.asarray(pose.root_orn).tolist(), physicsClientId=self.cid)
         ids = [j for j in self._joint_ids if j in pose.joints]
-        p.resetJointStatesMultiDof(self.body, ids, [np.asarray(pose.joints[j]).tolist() for j in ids],
+        p.resetJointStatesMultiDof(body, ids, [np.asarray(pose.joints[j]).tolist() for j in ids],
                                    physicsClientId=self.cid)
 
-    def set_outfit(self, outfit: Outfit) -> None:
-        """Colour every link from ``outfit``."""
+    def set_outfit(self, outfit: Outfit, body: int | None = None) -> None:
+        """Colour every link of the humanoid (or ``body``) from ``outfit``."""
+        body = self.body if body is None else body
         for link, rgb in enumerate(outfit.link_colors()):
-            self.p.changeVisualShape(self.body, link, rgbaColor=[*rgb, 1.0], physicsClientId=self.cid)
+            self.p.changeVisualShape(body, link, rgbaColor=[*rgb, 1.0], physicsClientId=self.cid)
 
     def set_ground_texture(self, index: int | None, tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
                            tile: float = 1.5, offset: tuple[float, float] = (0.0, 0.0)) -> None:
         """Draw the ground with texture ``index`` of the pool (``None``: no ground), multiplied by ``tint``,
         one texture repeat per ``tile`` metres, shifted by ``offset`` metres in (x, z)."""
         self.ground = None if index is None else (index, np.asarray(tint, np.float32), float(tile), offset)
+
+    def add_ground_texture(self, image: np.ndarray, key: str | None = None) -> int:
+        """Append ``image`` (SxSx3 uint8, S a power of two) to the ground-texture pool and return its index
+        for :meth:`set_ground_texture`. With ``key``, a texture added earlier under the same key is reused
+        instead, so a worker can register a set's own textures (water, say) once per renderer."""
+        if key is not None and key in self._texture_keys:
+            return self._texture_keys[key]
+        image = np.asarray(image)
+        size = image.shape[0] if image.ndim == 3 else 0
+        if image.shape != (size, size, 3) or size < 1 or size & (size - 1):
+            raise ValueError(f"ground texture must be SxSx3 with S a power of two, got {image.shape}")
+        self.textures.append(image.astype(np.float32))
+        self._texture_means.append(self.textures[-1].mean(axis=(0, 1)))
+        if key is not None:
+            self._texture_keys[key] = len(self.textures) - 1
+        return len(self.textures) - 1
 
     def place_prop(self, name: str, position: tuple[float, float, float], yaw: float = 0.0,
                    color: tuple[float, float, float] = (0.5, 0.35, 0.2)) -> None:
@@ -361,9 +406,10 @@ class HumanoidRenderer:
                                       physicsClientId=self.cid)
         return np.array([s[4] for s in states])
 
-    def link_aabbs(self) -> np.ndarray:
-        """(15, 2, 3) world axis-aligned bounds (min, max) of every link's collision shape."""
-        return np.array([self.p.getAABB(self.body, i, physicsClientId=self.cid) for i in range(NUM_LINKS)])
+    def link_aabbs(self, body: int | None = None) -> np.ndarray:
+        """(15, 2, 3) world axis-aligned bounds (min, max) of every link's collision shape (of ``body``)."""
+        body = self.body if body is None else body
+        return np.array([self.p.getAABB(body, i, physicsClientId=self.cid) for i in range(NUM_LINKS)])
 
     def lowest_point(self) -> float:
         """Height of the lowest point of the body (metres; 0 is the ground)."""
@@ -377,6 +423,13 @@ class HumanoidRenderer:
             ``(rgb, box)``: the HxWx3 uint8 image and the humanoid's visible pixel box ``(x0, y0, x1, y1)``
             (``x1``/``y1`` exclusive) from the segmentation mask, or ``None`` when no pixel of it shows.
         """
+        rgb, boxes = self.render_people(width, height, [self.body])
+        return rgb, boxes[0]
+
+    def render_people(self, width: int, height: int,
+                      bodies: list[int]) -> tuple[np.ndarray, list[tuple[int, int, int, int] | None]]:
+        """Render one frame with every visible humanoid; return the image and the visible pixel box of
+        each of ``bodies`` (ids from :meth:`ensure_people`), as :meth:`render` does for one."""
         p, cam, light = self.p, self.camera, self.light
         eye = cam.eye()
         view = p.computeViewMatrix(eye.tolist(), list(cam.target), [0, 1, 0])
@@ -390,20 +443,23 @@ class HumanoidRenderer:
         px = rgba.view(np.uint32)[..., 0]
         seg = np.reshape(seg, (height, width))
         empty = seg < 0
-        person = seg == self.body
+        ground = None
         if self.ground is not None:
             ground = self._draw_ground(px, eye, np.reshape(depth, (height, width)), empty)
             empty &= ~ground
-            person &= ~ground
         if self.background is not None:
             if self.background.shape != (height, width, 3):
                 raise ValueError(f"background is {self.background.shape}, render is {(height, width, 3)}")
             np.copyto(px, pack_rgb(self.background), where=empty)
         rgb = np.ascontiguousarray(rgba[..., :3])
-        cols, rows = np.flatnonzero(person.any(axis=0)), np.flatnonzero(person.any(axis=1))
-        if len(cols) == 0:
-            return rgb, None
-        return rgb, (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+        boxes = []
+        for body in bodies:
+            person = seg == body
+            if ground is not None:
+                person &= ~ground
+            cols, rows = np.flatnonzero(person.any(axis=0)), np.flatnonzero(person.any(axis=1))
+            boxes.append((int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1) if len(cols) else None)
+        return rgb, boxes
 
     def _draw_ground(self, px: np.ndarray, eye: np.ndarray, depth: np.ndarray, empty: np.ndarray) -> np.ndarray:
         """Ray-cast the plane y = 0 into the packed image ``px`` where it is nearer than what was drawn;
@@ -522,12 +578,15 @@ def run_jobs(fn: Callable[[Any], Any], jobs: list, workers: int, initargs: tuple
             pool.shutdown(cancel_futures=True)
 
 
-def claim_output(out: Path, config: dict[str, Any], stale: tuple[str, ...]) -> None:
+def claim_output(out: Path, config: dict[str, Any], stale: tuple[str, ...],
+                 defaults: dict[str, Any] | None = None) -> None:
     """Make ``out`` a resumable render folder for ``config``.
 
     A folder rendered with other arguments is refused (mixing them would corrupt the set); the
     arguments are recorded in ``render_config.json``; temporary files an interrupted run left
-    behind (globs ``stale``, relative to ``out``) are removed.
+    behind (globs ``stale``, relative to ``out``) are removed. ``defaults`` gives the value of
+    arguments added after a folder was rendered (absent from its recorded config), so adding an
+    option with a backward-compatible default does not refuse older folders.
     """
     import json
 
@@ -536,6 +595,7 @@ def claim_output(out: Path, config: dict[str, Any], stale: tuple[str, ...]) -> N
     cfg_path = out / "render_config.json"
     if cfg_path.is_file():
         old = json.loads(cfg_path.read_text())
+        old = {**(defaults or {}), **old}
         changed = {k for k in config if old.get(k) != config[k]}
         if changed:
             raise ValueError(f"{out} was rendered with other arguments ({sorted(changed)}): use a new folder")

@@ -110,7 +110,12 @@ def exercise_pose(exercise: str, phase: float, depth: float = 1.0) -> Pose:
     the origin's height 1 m (not yet on the ground). ``depth`` scales how far towards the low key
     position the movement goes (1 = all the way)."""
     hi, lo = KEY_POSITIONS[exercise]
-    q = _lerp(hi, lo, float(phase) * depth)
+    return pose_from_params(_lerp(hi, lo, float(phase) * depth))
+
+
+def pose_from_params(q: dict) -> Pose:
+    """The body described by joint-angle parameters in the format of :data:`KEY_POSITIONS` (degrees),
+    facing +x, pelvis 1 m up (not yet on the ground)."""
     pose = Pose.neutral(1.0)
     pitch = float(q["pitch"])
     pose.root_orn = _qz(-pitch)
@@ -432,4 +437,4 @@ def write_contact_sheet(out: str | Path, plans: list[RepPlan], path: str | Path,
 
 
 __all__ = ["EXERCISES", "KEY_POSITIONS", "RepPlan", "count_low_excursions", "exercise_pose", "label_record",
-           "plan_video", "render_reps", "render_video", "write_contact_sheet"]
+           "plan_video", "pose_from_params", "render_reps", "render_video", "write_contact_sheet"]

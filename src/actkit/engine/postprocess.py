@@ -1,0 +1,318 @@
+"""Post-processing of per-frame class probabilities: smoothing, events, counters and votes.
+
+Everything here is pure numpy and works two ways:
+
+* streaming: build an object, call ``update(...)`` once per frame (what :mod:`actkit.engine.streamer`
+  does in its main loop);
+* offline: call the function of the same name on a whole (T,) or (T, K) array (what evaluation does),
+  which simply runs the streaming object over the array, so both paths give identical answers.
+
+Rules follow the reference streaming engine (REFERENCE section 2): an event counter with hysteresis
+(count when ``p > t``, re-arm when ``p < t/2``) and a two-position repetition counter (enter state 1
+when ``p(position 1) > t1``; count and return to state 0 when ``p(position 0) > t0``), plus the crop
+family's k-of-n vote (REFERENCE section 1: "on" when >= 3 of the last 7 and >= 3 of the last 4).
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+SMOOTHERS = ("none", "mean", "ema")
+
+
+class Event(NamedTuple):
+    """One detected event: ``label`` was on from ``start_frame`` to ``end_frame`` (both inclusive)."""
+
+    label: str
+    start_frame: int
+    end_frame: int
+
+    @property
+    def length(self) -> int:
+        return self.end_frame - self.start_frame + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "start_frame": int(self.start_frame), "end_frame": int(self.end_frame)}
+
+
+# --------------------------------------------------------------------------- smoothing
+
+class MovingAverage:
+    """Causal mean of the last ``window`` inputs (fewer at the start of a stream).
+
+    Args:
+        window: number of frames averaged (1: no smoothing).
+    """
+
+    def __init__(self, window: int = 5) -> None:
+        if window < 1:
+            raise ValueError(f"moving-average window must be >= 1, got {window}")
+        self.window = int(window)
+        self._buf: deque[np.ndarray] = deque(maxlen=self.window)
+        self._sum: np.ndarray | None = None
+        self._n = 0
+
+    def reset(self) -> None:
+        self._buf.clear()
+        self._sum, self._n = None, 0
+
+    def update(self, p: np.ndarray) -> np.ndarray:
+        """Add one frame's values (any shape, fixed per stream); returns the current mean."""
+        p = np.asarray(p, np.float64)
+        if len(self._buf) == self.window:
+            self._sum -= self._buf[0]
+        self._sum = p.copy() if self._sum is None else self._sum + p
+        self._buf.append(p)
+        self._n += 1
+        if self._n % 4096 == 0:  # a running sum over a days-long stream drifts by float error
+            self._sum = np.sum(self._buf, axis=0)
+        return (self._sum / len(self._buf)).astype(np.float32)
+
+
+class EMA:
+    """Exponential moving average ``s = alpha * p + (1 - alpha) * s`` (the first input starts it).
+
+    Args:
+        alpha: weight of the newest frame in (0, 1]; :meth:`from_window` maps a window to ``2/(N+1)``.
+    """
+
+    def __init__(self, alpha: float = 0.3) -> None:
+        if not 0 < alpha <= 1:
+            raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
+        self.alpha = float(alpha)
+        self._s: np.ndarray | None = None
+
+    @classmethod
+    def from_window(cls, window: int) -> "EMA":
+        """The EMA whose centre of mass matches an N-frame moving average."""
+        return cls(2.0 / (max(1, int(window)) + 1))
+
+    def reset(self) -> None:
+        self._s = None
+
+    def update(self, p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, np.float32)
+        self._s = p.copy() if self._s is None else self.alpha * p + (1 - self.alpha) * self._s
+        return self._s.astype(np.float32, copy=True)
+
+
+class Identity:
+    """No smoothing (same interface as :class:`MovingAverage` and :class:`EMA`)."""
+
+    def reset(self) -> None:
+        pass
+
+    def update(self, p: np.ndarray) -> np.ndarray:
+        return np.asarray(p, np.float32)
+
+
+def make_smoother(kind: str | None, window: int = 5) -> MovingAverage | EMA | Identity:
+    """``"mean"`` (moving average over ``window``), ``"ema"`` (alpha ``2/(window+1)``) or ``"none"``/None."""
+    if kind in (None, "none") or window <= 1:
+        return Identity()
+    if kind == "mean":
+        return MovingAverage(window)
+    if kind == "ema":
+        return EMA.from_window(window)
+    raise ValueError(f"unknown smoothing {kind!r}: choose one of {SMOOTHERS}")
+
+
+def moving_average(x: np.ndarray, window: int) -> np.ndarray:
+    """Causal moving average along axis 0 of a (T,) or (T, K) array."""
+    m = MovingAverage(window)
+    return np.stack([m.update(v) for v in np.asarray(x)]) if len(x) else np.asarray(x, np.float32)
+
+
+def ema(x: np.ndarray, alpha: float) -> np.ndarray:
+    """Causal exponential moving average along axis 0 of a (T,) or (T, K) array."""
+    m = EMA(alpha)
+    return np.stack([m.update(v) for v in np.asarray(x)]) if len(x) else np.asarray(x, np.float32)
+
+
+# --------------------------------------------------------------------------- events
+
+class Hysteresis:
+    """Event detection on one score stream with two thresholds and a minimum duration.
+
+    An event starts on the first frame with ``p > on`` and stays on until a frame with ``p < off``;
+    the event ends on the frame before that one. Events shorter than ``min_frames`` are discarded
+    (a one-frame flicker is not an event).
+
+    Args:
+        label: name put on the events.
+        on: start threshold.
+        off: end threshold (default ``on / 2``, the reference re-arm rule).
+        min_frames: shortest event kept, in frames.
+    """
+
+    def __init__(self, label: str = "event", on: float = 0.5, off: float | None = None, min_frames: int = 1) -> None:
+        self.label, self.on = label, float(on)
+        self.off = self.on / 2 if off is None else float(off)
+        if self.off > self.on:
+            raise ValueError(f"hysteresis off threshold {self.off} must not exceed on threshold {self.on}")
+        self.min_frames = max(1, int(min_frames))
+        self.start: int | None = None
+        self._last = -1
+
+    @property
+    def active(self) -> bool:
+        """True while an event is open (it may still be too short to be reported)."""
+        return self.start is not None
+
+    def reset(self) -> None:
+        self.start, self._last = None, -1
+
+    def update(self, p: float, frame: int | None = None) -> Event | None:
+        """Feed one frame's score; returns an event when one ends on this frame, else None.
+
+        Args:
+            p: the score of this frame.
+            frame: frame index (default: one more than the previous call's).
+        """
+        frame = self._last + 1 if frame is None else int(frame)
+        done = None
+        if self.start is None:
+            if p > self.on:
+                self.start = frame
+        elif p < self.off:
+            done = self._close(self._last)
+        self._last = frame
+        return done
+
+    def flush(self) -> Event | None:
+        """Close an open event at the last frame seen (end of stream)."""
+        return self._close(self._last) if self.start is not None else None
+
+    def _close(self, end: int) -> Event | None:
+        start, self.start = self.start, None
+        ev = Event(self.label, int(start), int(end))
+        return ev if ev.length >= self.min_frames else None
+
+
+def detect_events(p: np.ndarray, on: float = 0.5, off: float | None = None, min_frames: int = 1,
+                  label: str = "event") -> list[Event]:
+    """Offline :class:`Hysteresis` over a (T,) score array; an event open at the end is closed there."""
+    h = Hysteresis(label, on, off, min_frames)
+    events = [e for i, v in enumerate(np.asarray(p, np.float64)) if (e := h.update(float(v), i)) is not None]
+    last = h.flush()
+    return events + ([last] if last is not None else [])
+
+
+class EventCounter:
+    """Counts events with the reference hysteresis: count when ``p > t``, re-arm when ``p < t/2``.
+
+    Args:
+        threshold: the counting threshold ``t``.
+        rearm: re-arm threshold (default ``t / 2``).
+    """
+
+    def __init__(self, threshold: float = 0.5, rearm: float | None = None) -> None:
+        self.threshold = float(threshold)
+        self.rearm = self.threshold / 2 if rearm is None else float(rearm)
+        self.count, self.armed = 0, True
+
+    def reset(self) -> None:
+        self.count, self.armed = 0, True
+
+    def update(self, p: float) -> bool:
+        """Feed one score; True when this frame added a count."""
+        if self.armed and p > self.threshold:
+            self.count += 1
+            self.armed = False
+            return True
+        if not self.armed and p < self.rearm:
+            self.armed = True
+        return False
+
+
+def count_events(p: np.ndarray, threshold: float = 0.5, rearm: float | None = None) -> int:
+    """Offline :class:`EventCounter` over a (T,) score array."""
+    c = EventCounter(threshold, rearm)
+    for v in np.asarray(p, np.float64):
+        c.update(float(v))
+    return c.count
+
+
+class RepetitionCounter:
+    """Two-position repetition counter (a squat: "down" then "up" is one rep).
+
+    State 0 waits for position 1: it enters state 1 when ``p1 > t1``. State 1 waits for position 0:
+    when ``p0 > t0`` the repetition is counted and the state returns to 0.
+
+    Args:
+        t1: threshold on the probability of position 1 (the far position, e.g. "down").
+        t0: threshold on the probability of position 0 (the rest position, e.g. "up").
+    """
+
+    def __init__(self, t1: float = 0.5, t0: float = 0.5) -> None:
+        self.t1, self.t0 = float(t1), float(t0)
+        self.count, self.state = 0, 0
+
+    def reset(self) -> None:
+        self.count, self.state = 0, 0
+
+    def update(self, p0: float, p1: float) -> bool:
+        """Feed one frame's (p(position 0), p(position 1)); True when a repetition completed."""
+        if self.state == 0 and p1 > self.t1:
+            self.state = 1
+        elif self.state == 1 and p0 > self.t0:
+            self.state = 0
+            self.count += 1
+            return True
+        return False
+
+
+def count_repetitions(p0: np.ndarray, p1: np.ndarray, t1: float = 0.5, t0: float = 0.5) -> int:
+    """Offline :class:`RepetitionCounter` over two (T,) arrays."""
+    c = RepetitionCounter(t1, t0)
+    for a, b in zip(np.asarray(p0, np.float64), np.asarray(p1, np.float64)):
+        c.update(float(a), float(b))
+    return c.count
+
+
+# --------------------------------------------------------------------------- votes
+
+def parse_vote(text: str) -> list[tuple[int, int]]:
+    """``"3/7,3/4"`` -> ``[(3, 7), (3, 4)]`` (k of the last n, every rule must hold)."""
+    rules = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            k, n = (int(v) for v in part.split("/"))
+        except ValueError as e:
+            raise ValueError(f"vote rule {part!r} is not K/N (e.g. 3/7)") from e
+        rules.append((k, n))
+    if not rules:
+        raise ValueError(f"empty vote rule {text!r}")
+    return rules
+
+
+class KofNVote:
+    """On when, for every rule ``(k, n)``, at least ``k`` of the last ``n`` decisions were positive.
+
+    Args:
+        rules: ``[(k, n), ...]`` or a string ``"3/7,3/4"`` (the reference crop demo's rule).
+    """
+
+    def __init__(self, rules: Sequence[tuple[int, int]] | str = ((3, 7), (3, 4))) -> None:
+        self.rules = parse_vote(rules) if isinstance(rules, str) else [(int(k), int(n)) for k, n in rules]
+        for k, n in self.rules:
+            if not 1 <= k <= n:
+                raise ValueError(f"vote rule {k}/{n}: need 1 <= k <= n")
+        self._hist: deque[bool] = deque(maxlen=max(n for _, n in self.rules))
+
+    def reset(self) -> None:
+        self._hist.clear()
+
+    def update(self, positive: bool) -> bool:
+        """Add one decision; returns the vote."""
+        self._hist.append(bool(positive))
+        h = list(self._hist)
+        return all(sum(h[-n:]) >= k for k, n in self.rules)
+
+
+def vote(decisions: Sequence[bool] | np.ndarray, rules: Sequence[tuple[int, int]] | str = ((3, 7), (3, 4))) -> np.ndarray:
+    """Offline :class:`KofNVote` over a (T,) boolean array -> (T,) bool."""
+    v = KofNVote(rules)
+    return np.array([v.update(bool(d)) for d in decisions], dtype=bool)

@@ -1,0 +1,469 @@
+"""Person detection and tracking for the live pipeline.
+
+* :class:`PersonDetector` is the protocol: ``detect(rgb) -> (boxes (N, 4) xyxy pixels, scores (N,))``.
+  Anything with that method plugs in.
+* Built-ins: :class:`HogDetector` (OpenCV's HOG people detector, where the OpenCV build has it:
+  OpenCV 5 moved ``HOGDescriptor`` out of the main package), :class:`MotionDetector` (background
+  subtraction blobs, for a fixed camera; works in every build) and :class:`OnnxDetector` (any ONNX
+  detector with a decoder for its output layout, NMS by ``cv2.dnn.NMSBoxes``).
+* :class:`IoUTracker`: greedy (or Hungarian, with scipy) IoU matching against constant-velocity predictions (so two people
+  crossing keep their ids), stable ids, ``max_age`` and ``min_hits``.
+* :class:`TrackVotes`: a k-of-n vote per track id (the reference crop demo's smoothing).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from .postprocess import KofNVote
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class PersonDetector(Protocol):
+    """Anything that finds people in an RGB frame."""
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """HxWx3 uint8 RGB -> (boxes (N, 4) float32 ``x0, y0, x1, y1`` in pixels, scores (N,) float32)."""
+        ...
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, iou_threshold: float) -> np.ndarray:
+    """Indices kept by non-maximum suppression (``cv2.dnn.NMSBoxes`` on xyxy boxes)."""
+    import cv2
+
+    if len(boxes) == 0:
+        return np.zeros((0,), np.int64)
+    xywh = np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]])
+    keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(float).tolist(), float(score_threshold), float(iou_threshold))
+    return np.asarray(keep, np.int64).reshape(-1)
+
+
+class HogDetector:
+    """OpenCV's default HOG + linear SVM people detector (Dalal-Triggs, 64x128 window).
+
+    Args:
+        scale: image pyramid step.
+        win_stride: window stride in pixels.
+        hit_threshold: SVM score threshold.
+        nms_iou: IoU for suppressing overlapping windows.
+        upscale: resize factor applied before detection (HOG misses people under ~100 px tall).
+
+    Raises:
+        ImportError: when this OpenCV build has no ``HOGDescriptor`` (OpenCV 5 headless wheels).
+    """
+
+    def __init__(self, scale: float = 1.05, win_stride: int = 8, hit_threshold: float = 0.0,
+                 nms_iou: float = 0.45, upscale: float = 1.0) -> None:
+        import cv2
+
+        if not hasattr(cv2, "HOGDescriptor"):
+            raise ImportError(f"this OpenCV build ({cv2.__version__}) has no HOG people detector "
+                              "(OpenCV 5 moved it to contrib): pip install opencv-contrib-python-headless, "
+                              "or use --detector motion / --detector model.onnx")
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.scale, self.win_stride, self.hit_threshold = scale, win_stride, hit_threshold
+        self.nms_iou, self.upscale = nms_iou, upscale
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import cv2
+
+        img = rgb if self.upscale == 1.0 else cv2.resize(rgb, None, fx=self.upscale, fy=self.upscale)
+        rects, weights = self._hog.detectMultiScale(img, hitThreshold=self.hit_threshold,
+                                                    winStride=(self.win_stride, self.win_stride), scale=self.scale)
+        if len(rects) == 0:
+            return _empty()
+        r = np.asarray(rects, np.float32) / self.upscale
+        boxes = np.column_stack([r[:, 0], r[:, 1], r[:, 0] + r[:, 2], r[:, 1] + r[:, 3]]).astype(np.float32)
+        scores = np.asarray(weights, np.float32).reshape(-1)
+        keep = nms(boxes, scores, -np.inf, self.nms_iou)
+        return boxes[keep], scores[keep]
+
+
+class MotionDetector:
+    """Moving-foreground blobs from MOG2 background subtraction (fixed camera only).
+
+    Not a person detector in general: anything that moves becomes a box. It needs no model file and
+    works in every OpenCV build, which makes it the fallback when HOG is missing.
+
+    Args:
+        min_area: smallest blob kept, as a fraction of the frame area.
+        history: frames in the background model.
+        var_threshold: MOG2 variance threshold.
+    """
+
+    def __init__(self, min_area: float = 0.002, history: int = 200, var_threshold: float = 25.0) -> None:
+        import cv2
+
+        self._bg = cv2.createBackgroundSubtractorMOG2(history=history, varThreshold=var_threshold, detectShadows=False)
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        self.min_area = min_area
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import cv2
+
+        mask = self._bg.apply(rgb)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
+        mask = cv2.dilate(mask, self._kernel, iterations=2)
+        n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+        min_px = self.min_area * rgb.shape[0] * rgb.shape[1]
+        rows = [s for s in stats[1:n] if s[cv2.CC_STAT_AREA] >= min_px]
+        if not rows:
+            return _empty()
+        s = np.asarray(rows, np.float32)
+        boxes = np.column_stack([s[:, 0], s[:, 1], s[:, 0] + s[:, 2], s[:, 1] + s[:, 3]]).astype(np.float32)
+        scores = np.minimum(1.0, s[:, 4] / (s[:, 2] * s[:, 3])).astype(np.float32)  # fill ratio
+        return boxes, scores
+
+
+# --------------------------------------------------------------------------- ONNX detectors
+
+def decode_yolo(outputs: Sequence[np.ndarray], objectness: bool = True, class_ids: Sequence[int] | None = (0,)) -> tuple[np.ndarray, np.ndarray]:
+    """YOLO-style rows ``cx, cy, w, h, [obj,] class scores...`` in input pixels -> (xyxy boxes, scores).
+
+    Accepts (N, D), (1, N, D) and the transposed (1, D, N) layout of anchor-free heads
+    (pass ``objectness=False`` for those, whose rows are 4 + C).
+
+    Args:
+        outputs: the session outputs; the first is used.
+        objectness: rows carry an objectness score at column 4 (score = obj * class score).
+        class_ids: classes that count as a person (COCO: 0); None keeps every class.
+    """
+    out = np.asarray(outputs[0], np.float32)
+    if out.ndim == 3:
+        out = out[0]
+    first = 5 if objectness else 4
+    if out.ndim != 2 or max(out.shape) <= first:
+        raise ValueError(f"YOLO decoder: expected (N, 4+{'1+' if objectness else ''}C) rows, got {out.shape}")
+    if out.shape[1] > out.shape[0] and out.shape[0] > first:  # (D, N): anchor-free layout
+        out = out.T
+    cls = out[:, first:] if out.shape[1] > first else np.ones((len(out), 1), np.float32)
+    if class_ids is not None:
+        cls = cls[:, list(class_ids)]
+    scores = cls.max(1) * (out[:, 4] if objectness else 1.0)
+    cx, cy, w, h = out[:, 0], out[:, 1], out[:, 2], out[:, 3]
+    return np.column_stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]).astype(np.float32), scores.astype(np.float32)
+
+
+def decode_boxes_scores(outputs: Sequence[np.ndarray], box_format: str = "xyxy", normalized: bool = False,
+                        input_size: tuple[int, int] | None = None, class_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two outputs: boxes (1, N, 4) or (N, 4) and scores (1, N), (N,) or (N, C) -> (xyxy pixels, scores).
+
+    Args:
+        box_format: ``xyxy`` or ``xywh`` (top-left + size) or ``cxcywh``.
+        normalized: boxes in [0, 1] of the input size (multiplied by ``input_size``).
+        class_ids: for per-class scores, the person classes; None: max over classes.
+    """
+    if len(outputs) < 2:
+        raise ValueError(f"boxes+scores decoder needs two outputs, the model has {len(outputs)}")
+    b = np.asarray(outputs[0], np.float32).reshape(-1, 4)
+    s = np.asarray(outputs[1], np.float32)
+    s = s.reshape(len(b), -1) if s.size != len(b) else s.reshape(-1, 1)
+    if class_ids is not None and s.shape[1] > 1:
+        s = s[:, list(class_ids)]
+    scores = s.max(1)
+    if box_format == "xywh":
+        b = np.column_stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]])
+    elif box_format == "cxcywh":
+        b = np.column_stack([b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2])
+    elif box_format != "xyxy":
+        raise ValueError(f"unknown box format {box_format!r}: xyxy, xywh or cxcywh")
+    if normalized:
+        if input_size is None:
+            raise ValueError("normalized boxes need the input size")
+        h, w = input_size
+        b = b * np.array([w, h, w, h], np.float32)
+    return b.astype(np.float32), scores.astype(np.float32)
+
+
+DECODERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {"yolo": decode_yolo, "boxes_scores": decode_boxes_scores}
+
+
+class OnnxDetector:
+    """Any ONNX detector: letterbox to its input, run, decode, map back, NMS.
+
+    Args:
+        path: the ``.onnx`` file.
+        decoder: ``"yolo"`` (rows of 4+1+C), ``"yolo_nobj"`` (rows of 4+C, e.g. anchor-free heads),
+            ``"boxes_scores"`` (two outputs) or a callable ``outputs -> (xyxy boxes, scores)`` in
+            network-input pixels.
+        input_size: (H, W) when the model's input shape is dynamic (default 640x640).
+        score_threshold: detections below are dropped.
+        nms_iou: IoU for non-maximum suppression.
+        class_ids: person class indices (COCO: 0); None keeps all classes.
+        scale: pixel scale applied to the uint8 input (1/255: inputs in [0, 1]).
+        bgr: feed BGR instead of RGB.
+        threads: ONNX Runtime intra-op threads.
+        **decoder_kwargs: passed to a named decoder (e.g. ``box_format="xywh"``).
+    """
+
+    def __init__(self, path: str | Path, decoder: str | Callable[..., tuple[np.ndarray, np.ndarray]] = "yolo",
+                 input_size: tuple[int, int] | None = None, score_threshold: float = 0.35, nms_iou: float = 0.45,
+                 class_ids: Sequence[int] | None = (0,), scale: float = 1 / 255.0, bgr: bool = False, threads: int = 1,
+                 **decoder_kwargs: Any) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"detector model not found: {self.path}")
+        from .exporter import ort_session
+
+        try:
+            self._sess = ort_session(self.path, threads)
+        except Exception as e:  # onnxruntime raises its own exception types for a bad file
+            raise ValueError(f"{self.path}: not a loadable ONNX detector ({type(e).__name__}: {e})") from e
+        inp = self._sess.get_inputs()[0]
+        self._input = inp.name
+        shape = list(inp.shape)
+        fixed = len(shape) == 4 and all(isinstance(v, int) for v in shape[2:])
+        self.input_size = tuple(input_size) if input_size else (tuple(shape[2:]) if fixed else (640, 640))
+        if isinstance(decoder, str):
+            name = decoder
+            if name == "yolo_nobj":
+                name, decoder_kwargs = "yolo", {"objectness": False, **decoder_kwargs}
+            if name not in DECODERS:
+                raise ValueError(f"unknown detector decoder {decoder!r}: yolo, yolo_nobj, boxes_scores or a callable")
+            fn = DECODERS[name]
+            if name == "yolo":
+                decoder_kwargs.setdefault("class_ids", class_ids)
+            else:
+                decoder_kwargs.setdefault("input_size", self.input_size)
+                decoder_kwargs.setdefault("class_ids", None if class_ids == (0,) else class_ids)
+            self._decode = lambda outs: fn(outs, **decoder_kwargs)
+        else:
+            self._decode = decoder
+        self.score_threshold, self.nms_iou, self.scale, self.bgr = score_threshold, nms_iou, scale, bgr
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        img = rgb[..., ::-1] if self.bgr else rgb
+        x, r, (px, py) = letterbox(img, self.input_size)
+        blob = (x.astype(np.float32) * self.scale).transpose(2, 0, 1)[None]
+        boxes, scores = self._decode(self._sess.run(None, {self._input: np.ascontiguousarray(blob)}))
+        ok = scores >= self.score_threshold
+        boxes, scores = boxes[ok], scores[ok]
+        if len(boxes) == 0:
+            return _empty()
+        boxes = (boxes - np.array([px, py, px, py], np.float32)) / r
+        h, w = rgb.shape[:2]
+        boxes = np.clip(boxes, 0, [w, h, w, h]).astype(np.float32)
+        keep = nms(boxes, scores, self.score_threshold, self.nms_iou)
+        return boxes[keep], scores[keep]
+
+
+def letterbox(img: np.ndarray, size: tuple[int, int], value: int = 114) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Resize keeping the aspect ratio and pad to (H, W); returns (image, scale, (pad_x, pad_y))."""
+    import cv2
+
+    th, tw = size
+    h, w = img.shape[:2]
+    r = min(th / h, tw / w)
+    nh, nw = max(1, round(h * r)), max(1, round(w * r))
+    interp = cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(np.ascontiguousarray(img), (nw, nh), interpolation=interp)
+    py, px = (th - nh) // 2, (tw - nw) // 2
+    out = np.full((th, tw, img.shape[2]), value, np.uint8)
+    out[py:py + nh, px:px + nw] = resized
+    return out, r, (px, py)
+
+
+def make_detector(spec: str | PersonDetector | None, **kwargs: Any) -> PersonDetector:
+    """``"hog"``, ``"motion"``, ``"auto"`` (HOG if this OpenCV has it, else motion), ``path.onnx`` or an object."""
+    if isinstance(spec, str) and not spec.endswith(".onnx") and kwargs:
+        raise ValueError(f"detector options {sorted(kwargs)} apply to .onnx detectors only")
+    if spec is None or spec == "auto":
+        try:
+            return HogDetector()
+        except ImportError as e:
+            log.warning("%s; falling back to the motion detector", str(e).split(":")[0])
+            return MotionDetector()
+    if not isinstance(spec, str):
+        if not isinstance(spec, PersonDetector):
+            raise TypeError(f"detector {spec!r} has no detect(rgb) method")
+        return spec
+    if spec == "hog":
+        return HogDetector()
+    if spec == "motion":
+        return MotionDetector()
+    if spec.endswith(".onnx"):
+        return OnnxDetector(spec, **kwargs)
+    raise ValueError(f"unknown detector {spec!r}: hog, motion, auto or a .onnx file")
+
+
+# --------------------------------------------------------------------------- tracking
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of xyxy boxes: (N, 4) x (M, 4) -> (N, M)."""
+    a = np.asarray(a, np.float32).reshape(-1, 4)
+    b = np.asarray(b, np.float32).reshape(-1, 4)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+
+
+def greedy_match(cost_iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs (row, col) taken in order of decreasing IoU, each row and column once, IoU >= threshold."""
+    pairs: list[tuple[int, int]] = []
+    if cost_iou.size == 0:
+        return pairs
+    rows, cols = np.nonzero(cost_iou >= threshold)
+    order = np.argsort(-cost_iou[rows, cols], kind="stable")
+    used_r, used_c = set(), set()
+    for i in order:
+        r, c = int(rows[i]), int(cols[i])
+        if r not in used_r and c not in used_c:
+            pairs.append((r, c))
+            used_r.add(r)
+            used_c.add(c)
+    return pairs
+
+
+def hungarian_match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs maximising total IoU (``scipy.optimize.linear_sum_assignment``), IoU >= threshold."""
+    try:
+        from scipy.optimize import linear_sum_assignment
+    except ImportError as e:
+        raise ImportError("Hungarian matching needs scipy: pip install scipy (or use matching='greedy')") from e
+    if iou.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(-iou)
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= threshold]
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
+
+
+@dataclass
+class Track:
+    """One tracked person.
+
+    Attributes:
+        id: stable identity (never reused within a tracker).
+        box: last matched box (xyxy pixels), or the prediction while the track is coasting.
+        score: last detection score.
+        hits: frames with a matched detection.
+        misses: consecutive frames without one.
+        velocity: per-frame displacement of the box centre (smoothed), used to predict the next box.
+    """
+
+    id: int
+    box: np.ndarray
+    score: float = 0.0
+    hits: int = 1
+    misses: int = 0
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))
+
+    def predict(self) -> np.ndarray:
+        """The last box moved by the centre velocity (its size is kept: limbs make sizes jumpy)."""
+        dx, dy = self.velocity * (self.misses + 1)
+        return self.box + np.array([dx, dy, dx, dy], np.float32)
+
+
+class IoUTracker:
+    """Greedy IoU tracker with constant-velocity prediction.
+
+    Each frame, live tracks are predicted one frame ahead (last box moved by the smoothed velocity of
+    its centre) and matched to detections greedily by IoU, taking for each pair the better of the
+    predicted and the last box; unmatched detections start tracks; tracks unmatched for more than
+    ``max_age`` frames end. The prediction is what keeps ids when two people cross (each predicted
+    box overlaps its own person more than the other one); the last box keeps a track whose motion
+    estimate is off (a sudden stop, a box shrinking behind someone).
+
+    Args:
+        iou_threshold: minimum IoU between a prediction and a detection to match.
+        max_age: frames a track survives without a detection (short misses keep the id).
+        min_hits: matched frames before a track is reported (suppresses one-frame false positives).
+        velocity_momentum: smoothing of the velocity estimate (0: last displacement only).
+        matching: ``greedy`` (highest IoU first) or ``hungarian`` (maximum total IoU; needs scipy).
+    """
+
+    def __init__(self, iou_threshold: float = 0.2, max_age: int = 5, min_hits: int = 1, velocity_momentum: float = 0.5,
+                 matching: str = "greedy") -> None:
+        self.iou_threshold, self.max_age, self.min_hits = iou_threshold, max_age, min_hits
+        self.momentum = velocity_momentum
+        if matching not in ("greedy", "hungarian"):
+            raise ValueError(f"unknown matching {matching!r}: greedy or hungarian")
+        if matching == "hungarian":
+            hungarian_match(np.zeros((0, 0)), 0.0)  # fail now, not on the first frame, when scipy is missing
+        self._match = greedy_match if matching == "greedy" else hungarian_match
+        self.tracks: list[Track] = []
+        self._next_id = 1
+        self.ended: list[int] = []  # ids that ended on the last update (for per-track state cleanup)
+
+    def reset(self) -> None:
+        self.tracks, self._next_id, self.ended = [], 1, []
+
+    def update(self, boxes: np.ndarray, scores: np.ndarray | None = None) -> list[Track]:
+        """Feed one frame's detections; returns the reported tracks matched on this frame.
+
+        Args:
+            boxes: (N, 4) xyxy pixel boxes.
+            scores: (N,) detection scores (default ones).
+        """
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        scores = np.ones(len(boxes), np.float32) if scores is None else np.asarray(scores, np.float32).reshape(-1)
+        preds = np.array([t.predict() for t in self.tracks], np.float32).reshape(-1, 4)
+        last = np.array([t.box for t in self.tracks], np.float32).reshape(-1, 4)
+        # The better of predicted and last position: prediction separates crossing people, the last
+        # box keeps a track whose motion estimate is off (a sudden stop, a box shrinking behind someone).
+        pairs = self._match(np.maximum(iou_matrix(preds, boxes), iou_matrix(last, boxes)), self.iou_threshold)
+        matched_t = {r for r, _ in pairs}
+        matched_d = {c for _, c in pairs}
+        for r, c in pairs:
+            t = self.tracks[r]
+            step = (_centre(boxes[c]) - _centre(t.box)) / (t.misses + 1)
+            t.velocity = self.momentum * t.velocity + (1 - self.momentum) * step if t.hits > 1 else step
+            t.box, t.score, t.hits, t.misses = boxes[c].copy(), float(scores[c]), t.hits + 1, 0
+        for i, t in enumerate(self.tracks):
+            if i not in matched_t:
+                t.misses += 1
+        self.ended = [t.id for t in self.tracks if t.misses > self.max_age]
+        self.tracks = [t for t in self.tracks if t.misses <= self.max_age]
+        for c in range(len(boxes)):
+            if c not in matched_d:
+                self.tracks.append(Track(self._next_id, boxes[c].copy(), float(scores[c])))
+                self._next_id += 1
+        return [t for t in self.tracks if t.misses == 0 and t.hits >= self.min_hits]
+
+    @property
+    def live_ids(self) -> set[int]:
+        return {t.id for t in self.tracks}
+
+
+class TrackVotes:
+    """A :class:`~actkit.engine.postprocess.KofNVote` per track id; ended tracks are forgotten.
+
+    Args:
+        rules: ``[(k, n), ...]`` or ``"3/7,3/4"``.
+    """
+
+    def __init__(self, rules: Sequence[tuple[int, int]] | str = ((3, 7), (3, 4))) -> None:
+        self.rules = rules
+        self._votes: dict[Any, KofNVote] = {}
+
+    def update(self, track_id: Any, positive: bool) -> bool:
+        v = self._votes.get(track_id)
+        if v is None:
+            v = self._votes[track_id] = KofNVote(self.rules)
+        return v.update(positive)
+
+    def forget(self, track_ids: Sequence[Any]) -> None:
+        for i in track_ids:
+            self._votes.pop(i, None)
+
+    def __len__(self) -> int:
+        return len(self._votes)

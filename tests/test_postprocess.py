@@ -1,0 +1,101 @@
+"""Smoothing, events, counters and votes on hand-made probability sequences with known answers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from actkit.engine.postprocess import (EMA, Event, Hysteresis, KofNVote, MovingAverage, count_events, count_repetitions,
+                                       detect_events, ema, make_smoother, moving_average, parse_vote, vote)
+from actkit.engine.stream_metrics import RssProbe, count_mae, frame_accuracy, match_events
+
+
+def test_moving_average_is_causal_and_matches_offline():
+    x = np.array([0, 0, 3, 3, 3, 0], np.float32)
+    assert np.allclose(moving_average(x, 3), [0, 0, 1, 2, 3, 2])
+    m = MovingAverage(3)
+    assert np.allclose([m.update(v) for v in x], moving_average(x, 3))
+    two = np.stack([x, 1 - x], 1)
+    assert moving_average(two, 2).shape == (6, 2)
+    with pytest.raises(ValueError):
+        MovingAverage(0)
+
+
+def test_ema_values_and_window_mapping():
+    assert np.allclose(ema(np.array([1.0, 0.0, 0.0]), 0.5), [1.0, 0.5, 0.25])
+    assert EMA.from_window(3).alpha == pytest.approx(0.5)
+    assert isinstance(make_smoother("ema", 3), EMA) and isinstance(make_smoother("mean", 3), MovingAverage)
+    assert np.allclose(make_smoother(None).update(np.array([0.2, 0.8])), [0.2, 0.8])
+    with pytest.raises(ValueError, match="unknown smoothing"):
+        make_smoother("median", 3)
+
+
+def test_hysteresis_events_with_minimum_duration():
+    p = np.array([0.1, 0.6, 0.4, 0.3, 0.2, 0.1, 0.9, 0.1, 0.1, 0.7, 0.8])
+    # on > 0.5, off < 0.25: event 1..3 (frame 4 drops below 0.25), a 1-frame blip at 6, one open at the end
+    assert detect_events(p, on=0.5, label="x") == [Event("x", 1, 3), Event("x", 6, 6), Event("x", 9, 10)]
+    assert detect_events(p, on=0.5, min_frames=2, label="x") == [Event("x", 1, 3), Event("x", 9, 10)]
+    h = Hysteresis("x", 0.5)
+    got = [h.update(v, i) for i, v in enumerate(p[:5])]
+    assert got[:4] == [None] * 4 and got[4] == Event("x", 1, 3) and not h.active
+    with pytest.raises(ValueError):
+        Hysteresis("x", on=0.3, off=0.6)
+
+
+def test_event_counter_reference_rule():
+    # t = 0.6: count on > 0.6, re-arm only below 0.3; the dip to 0.4 must not re-arm
+    p = [0.0, 0.7, 0.4, 0.7, 0.2, 0.9, 0.1, 0.61]
+    assert count_events(p, 0.6) == 3
+    assert count_events(p, 0.6, rearm=0.45) == 4
+
+
+def test_repetition_counter_two_positions():
+    #        up   down  mid   up   down  up   down(no return)
+    p1 = np.array([0.1, 0.9, 0.5, 0.1, 0.8, 0.1, 0.9])
+    p0 = 1 - p1
+    assert count_repetitions(p0, p1, t1=0.7, t0=0.7) == 2
+    # position 0 alone never counts
+    assert count_repetitions(np.ones(5), np.zeros(5)) == 0
+
+
+def test_k_of_n_vote():
+    assert parse_vote("3/7,3/4") == [(3, 7), (3, 4)]
+    d = [1, 1, 0, 1, 0, 0, 1, 1, 1]
+    assert vote(d, "3/7,3/4").tolist() == [False, False, False, True, False, False, False, False, True]
+    with pytest.raises(ValueError):
+        KofNVote("5/3")
+    with pytest.raises(ValueError):
+        parse_vote("three of seven")
+
+
+def test_event_matching_f1_and_onset_delay():
+    true = [("a", 10, 20), ("a", 40, 50), ("b", 60, 70)]
+    pred = [("a", 12, 21), ("a", 80, 90), ("b", 61, 69), ("a", 58, 70)]  # last one: wrong label for 60-70
+    m = match_events(pred, true, mode="iou", iou=0.5)
+    assert (m["tp"], m["fp"], m["fn"]) == (2, 2, 1)
+    assert m["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    assert m["median_onset_delay"] == pytest.approx(1.5)
+    m = match_events(pred, true, mode="onset", tolerance=1)
+    assert m["tp"] == 1 and m["onset_delays"] == [1]
+    assert match_events([], [])["f1"] == 1.0
+
+
+def test_frame_accuracy_and_count_mae():
+    assert frame_accuracy(["a", "b", "b"], ["a", "a", "b"]) == pytest.approx(2 / 3)
+    assert frame_accuracy(["a", "b"], ["x", "b"], ignore="x") == 1.0
+    assert count_mae([3, 5], [4, 5]) == 0.5
+    with pytest.raises(ValueError):
+        count_mae([1], [1, 2])
+
+
+def test_rss_probe_flags_growth():
+    probe = RssProbe(every=1, warmup=0.0)
+    keep = []
+    for i in range(12):
+        keep.append(np.ones(2_000_000 // 8 * 4, np.float64))  # ~4 MB per step, touched
+        probe.sample(i)
+    r = probe.report()
+    assert r["slope_mb_per_1k_steps"] > 1000 and r["flat"] is False
+    flat = RssProbe(every=1, warmup=0.0)
+    for i in range(12):
+        flat.sample(i)
+    assert flat.report()["flat"] is True
