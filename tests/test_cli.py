@@ -180,3 +180,9 @@ def test_decode_bench_compares_sparse_and_whole(tmp_path, capsys):
     rows = run_decode_bench(tmp_path, gops=(8,), seconds=3.0, frames=4, repeats=1)
     assert rows[0]["identical"] is True and rows[0]["sparse_ms"] > 0 and rows[0]["whole_ms"] > 0
     assert "| 8 |" in capsys.readouterr().out and (tmp_path / "results.json").is_file()
+
+
+def test_bench_clip_models(capsys):
+    assert main(["bench", "--models", "clip_fast_p,clip_frame_p", "--iters", "10", "--batch", "2", "--input", "32x32"]) == 0
+    out = capsys.readouterr().out
+    assert "clips/s" in out and "16x32x32" in out

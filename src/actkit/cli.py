@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(fn=fn)
         return sp
 
-    sp = verb("train", cmd_train, "train a crop classifier from a Parquet crop dataset")
+    sp = verb("train", cmd_train, "train a crop classifier (Parquet crops) or, with --task clip, a clip classifier (videos)")
     sp.add_argument("--config", help="YAML file with sections data/model/optim/run (flags override it)")
     add_config_flags(sp, TrainConfig)
 
@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--threads", type=int, default=0, help="CPU threads (0: default)")
     sp.add_argument("--print-every", type=float, default=0.0, help="print a status line every N seconds")
 
-    sp = verb("bench", cmd_bench, "latency and throughput of several models side by side (ONNX Runtime)")
+    sp = verb("bench", cmd_bench, "latency and throughput of several models side by side (ONNX Runtime); --stream, --decode")
     sp.add_argument("--models", help="comma-separated registry names, .pt or .onnx files")
     sp.add_argument("--input", type=_size, help="input HxW for registry names, e.g. 32x24")
     sp.add_argument("--iters", type=int, default=2000, help="batch-1 calls per model and thread setting")

@@ -23,16 +23,16 @@ def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path) -> dic
     """A model spec (registry name, .pt or .onnx) -> an ONNX path plus facts about it."""
     from ..models import count_params, create_model
     from .checkpoint import model_from_checkpoint
-    from .exporter import export_model, read_metadata
+    from ..models import DataConfig
+    from .exporter import export_model, input_shape, read_metadata
 
     path = Path(spec)
     if path.suffix == ".onnx":
         if not path.is_file():
             raise FileNotFoundError(f"model not found: {path}")
-        meta = read_metadata(path)
-        size = tuple(meta["data_cfg"]["input_size"])
-        chans = 1 if meta["data_cfg"]["colour"] == "y" else 3
-        return {"name": path.name, "onnx": path, "params": None, "input": size, "chans": chans}
+        cfg = DataConfig.from_dict(read_metadata(path)["data_cfg"])
+        return {"name": path.name, "onnx": path, "params": None, "input": tuple(cfg.input_size),
+                "shape": input_shape(cfg)[1:], "frames": cfg.num_frames}
     if path.suffix == ".pt":
         model, ckpt = model_from_checkpoint(path)
         names = ckpt["class_names"]
@@ -44,8 +44,8 @@ def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path) -> dic
     onnx_path = folder / f"{path.stem if path.suffix else spec}.onnx"
     report = export_model(model.eval(), names, onnx_path)
     return {"name": spec if not path.suffix else path.name, "onnx": onnx_path, "params": count_params(model),
-            "input": tuple(model.data_cfg.input_size), "chans": model.data_cfg.in_chans, "bytes": report["bytes"],
-            "parity": report["parity_max_abs"]}
+            "input": tuple(model.data_cfg.input_size), "shape": input_shape(model.data_cfg)[1:],
+            "frames": model.data_cfg.num_frames, "bytes": report["bytes"], "parity": report["parity_max_abs"]}
 
 
 def _key(threads: int) -> str:
@@ -78,8 +78,8 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
         entries = [_prepare(m, input_size, Path(tmp)) for m in models]
         results: dict[str, Any] = {"machine": machine_info(), "batch": batch, "iters": iters, "models": []}
         for e in entries:
-            e["x1"] = rng.random((1, e["chans"], *e["input"]), dtype=np.float32)
-            e["xb"] = rng.random((batch, e["chans"], *e["input"]), dtype=np.float32)
+            e["x1"] = rng.random((1, *e["shape"]), dtype=np.float32)
+            e["xb"] = rng.random((batch, *e["shape"]), dtype=np.float32)
             e["sess"] = {t: ort_session(e["onnx"], t) for t in threads}
             e["times"] = {t: [] for t in threads}
             for t in threads:  # warm-up: first calls allocate and pick kernels
@@ -109,7 +109,8 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
                 per_crop_ms = (time.perf_counter() - t0) / (reps * batch) * 1e3
                 b1 = float(np.median(e["times"][t])) / 1e6
                 batched[_key(t)] = {"ms_per_crop": per_crop_ms, "crops_per_s": 1e3 / per_crop_ms, "speedup_vs_batch1": b1 / per_crop_ms}
-            row = {"name": e["name"], "params": e["params"], "input": list(e["input"]), "onnx_bytes": e.get("bytes"),
+            row = {"name": e["name"], "params": e["params"], "input": list(e["input"]), "frames": e["frames"],
+                   "onnx_bytes": e.get("bytes"),
                    "latency_ms": {_key(t): _stats(np.array(e["times"][t]) / 1e6) for t in threads}, "batched": batched}
             # What batching buys a user: the best batched rate against the best one-at-a-time rate,
             # each at the thread setting that suits it (batch-1 is fastest on one thread).
@@ -142,13 +143,16 @@ def machine_info() -> dict[str, Any]:
 def format_table(res: dict[str, Any]) -> str:
     """A Markdown table of a :func:`bench` result."""
     keys = list(res["models"][0]["latency_ms"])
+    unit = "clips/s" if any(r.get("frames", 1) > 1 for r in res["models"]) else "crops/s"
     head = ["model", "params", "input"]
     for k in keys:
         head += [f"{k} min ms", f"{k} median ms", f"{k} p99 ms", f"{k} ratio"]
-    head += [f"{k} batch {res['batch']} crops/s (x batch-1)" for k in keys] + ["batched gain (best vs best)"]
+    head += [f"{k} batch {res['batch']} {unit} (x batch-1)" for k in keys] + ["batched gain (best vs best)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in res["models"]:
-        cells = [r["name"], f"{r['params']:,}" if r["params"] else "-", "x".join(map(str, r["input"]))]
+        size = "x".join(map(str, r["input"]))
+        cells = [r["name"], f"{r['params']:,}" if r["params"] else "-",
+                 f"{r['frames']}x{size}" if r.get("frames", 1) > 1 else size]
         for k in keys:
             s = r["latency_ms"][k]
             cells += [f"{s['min']:.4f}", f"{s['median']:.4f}", f"{s['p99']:.4f}", f"{r['ratio_to_first'][k]:.2f}"]
@@ -158,6 +162,6 @@ def format_table(res: dict[str, Any]) -> str:
     m = res["machine"]
     lines.append(f"\n{m['cpu']}, {m['cores']} cores, ONNX Runtime {m['onnxruntime']}; {res['iters']} batch-1 calls per model "
                  "and thread setting, interleaved round-robin; ratio = median / first model's median; "
-                 "batched crops/s per crop at the same thread setting, x = its speed-up over batch-1 calls; "
+                 f"batched {unit} at the same thread setting, x = its speed-up over batch-1 calls; "
                  "batched gain = best batched crops/s / best batch-1 calls/s.")
     return "\n".join(lines)

@@ -85,6 +85,8 @@ class CropTask:
     def train_counts(self) -> np.ndarray:
         return self.table.select("train").class_counts()
 
+    allows_unseen_classes = False
+
     @property
     def eval_batch_size(self) -> int:
         return 512
@@ -136,6 +138,8 @@ class ClipTask:
 
     def label_parts(self) -> list[tuple[str, ...]] | None:
         """Each class's label parts (e.g. a dive's 4-tuple), or None when the labels have no parts."""
+        if self.table.class_parts is not None:
+            return [tuple(p) for p in self.table.class_parts]
         parts: dict[int, tuple[str, ...]] = {}
         for r in self.table.records:
             if r.label_parts is None:
@@ -185,6 +189,11 @@ class ClipTask:
     def train_counts(self) -> np.ndarray:
         ids = self.table.split("train").class_ids
         return np.bincount(ids, minlength=len(self.class_names))
+
+    @property
+    def allows_unseen_classes(self) -> bool:
+        """A factorised head can still predict a class with no training video, through its parts."""
+        return self.cfg.model.head == "factorised"
 
     @property
     def eval_batch_size(self) -> int:

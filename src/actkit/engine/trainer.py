@@ -85,8 +85,18 @@ def make_loader(ds: torch.utils.data.Dataset, batch_size: int, shuffle: bool, se
         w = 1.0 / counts[ds.labels]
         sampler = torch.utils.data.WeightedRandomSampler(torch.as_tensor(w, dtype=torch.double), len(ds), generator=g)
         shuffle = False
+    # Workers start from a clean process (forkserver), not a fork of this one: a fork copies
+    # locks that decoder threads here may hold (seen as workers hanging on their first video).
+    ctx = None
+    if workers > 0:
+        import multiprocessing as mp
+
+        ctx = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=shuffle, sampler=sampler, generator=g,
-                                       num_workers=workers, drop_last=False, persistent_workers=False)
+                                       # A last training batch of one sample breaks BatchNorm: drop it.
+                                       num_workers=workers, drop_last=shuffle and len(ds) % batch_size == 1,
+                                       persistent_workers=False,
+                                       multiprocessing_context=ctx)
 
 
 def make_batch_transform(cfg: TrainConfig, num_logits: int) -> Callable | None:
@@ -251,7 +261,11 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     counts = task.train_counts()
     if np.any(counts == 0):
         missing = [n for n, c in zip(class_names, counts) if c == 0]
-        raise ValueError(f"{cfg.data.path}: classes with no training samples: {missing}")
+        if not task.allows_unseen_classes:
+            raise ValueError(f"{cfg.data.path}: classes with no training samples: {missing}")
+        log.warning("%d classes have no training samples; the factorised head can still predict them "
+                    "from their parts: %s", len(missing), missing[:10])
+        counts = np.maximum(counts, 1)  # class weights stay finite
     loss_fn = make_loss(num_logits, counts, cfg.data.imbalance, cfg.optim.label_smoothing).to(device)
     batch_transform = make_batch_transform(cfg, num_logits)
     eval_loaders = {s: make_loader(d, task.eval_batch_size, False, 0, 0, cfg.data.workers) for s, d in ds.items() if s != "train"}
@@ -281,7 +295,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     save_yaml(cfg, out / "config.yaml")
 
     tb = _tensorboard(out / "tb") if cfg.run.tensorboard else None
-    log.info("training %s on %d train / %d val crops, classes %s, device %s", cfg.model.name,
+    log.info("training %s on %d train / %d val samples, classes %s, device %s", cfg.model.name,
              len(ds["train"]), len(ds["val"]), class_names, device)
     for epoch in range(start_epoch, cfg.optim.epochs):
         ds["train"].set_epoch(epoch)

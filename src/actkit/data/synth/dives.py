@@ -27,7 +27,7 @@ swaps the colour the side camera sees: twists can be counted.
 
 **Output** (``out/``), in the layout of the official Diving48 release:
 
-* ``rgb/<vid_name>.mp4``; ``vid_name`` is ``synthdive_<NNNNN>`` (the video index).
+* ``rgb/<vid_name>.mp4``; ``vid_name`` is ``synthdive-<NNNNN>`` (the video index; no ``_``, so a Diving48 reader, which takes the part before the last ``_`` as the source video, puts every rendered dive in a group of its own).
 * ``Diving48_vocab.json`` (the official 48 rows), ``Diving48_train.json``, ``Diving48_val.json``,
   ``Diving48_test.json``: lists of ``{"vid_name", "label", "start_frame", "end_frame"}`` with
   ``label`` the class index in the vocab and ``[start_frame, end_frame)`` the whole clip.
@@ -199,7 +199,7 @@ class DivePlan:
 
     @property
     def vid_name(self) -> str:
-        return f"synthdive_{self.index:05d}"
+        return f"synthdive-{self.index:05d}"
 
     @property
     def yaw(self) -> float:

@@ -110,6 +110,8 @@ class VideoTable:
             :meth:`actkit.data.video.ClipDataset.validate`.
         root: the dataset folder (or file) this was read from.
         format: the reader that made it.
+        class_parts: each class's label parts when the format defines them for every class
+            (Diving48's vocab), including classes with no video here.
     """
 
     records: list[VideoRecord]
@@ -117,6 +119,7 @@ class VideoTable:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     root: str | None = None
     format: str = ""
+    class_parts: list[tuple[str, ...]] | None = None
 
     def __len__(self) -> int:
         return len(self.records)
@@ -577,7 +580,9 @@ def read_diving48(root: str | os.PathLike, val_fraction: float = 0.1, seed: int 
     records = _check_exists(records, skipped)
     if split_files["val"] is None:
         _carve(records, val_fraction, seed)
-    return _finish(records, class_names, skipped, root, "diving48", fix_leakage)
+    table = _finish(records, class_names, skipped, root, "diving48", fix_leakage)
+    table.class_parts = parts
+    return table
 
 
 # --------------------------------------------------------------------------- generic CSV

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The video numbers in BENCHMARKS.md (synthetic suite speed, clip accuracy, decoding, clip and
+# streaming model speed). Usage: bash benchmarks/video.sh [OUT_DIR]   (repo root, after `make install`)
+# Run it on a quiet machine: every speed figure is wall-clock. About 45 min on 2 cores.
+set -euo pipefail
+OUT=${1:-runs/bench}
+ACT=${ACT:-.venv/bin/actkit}
+mkdir -p "$OUT"
+
+# 1. The render goal: 15 classes x 100 clips x 32 frames at 112 px, H.264, 2 workers.
+rm -rf "$OUT/actions100_timing"
+/usr/bin/time -f "actions100 render: %e s wall" $ACT -q synth actions --out "$OUT/actions100_timing" \
+    --clips-per-class 100 --frames 32 --size 112 --workers 2
+python3 -c "import json,sys; s=json.load(open('$OUT/actions100_timing/summary.json')); print({k: s[k] for k in ('seconds','frames_per_s','render_ms_per_frame','codec')})"
+
+# 2. Clip accuracy on the actions test split (unseen camera sectors, palettes, textures, speeds).
+[ -d "$OUT/actions100" ] || cp -r "$OUT/actions100_timing" "$OUT/actions100"
+$ACT train --task clip --data "$OUT/actions100" --model clip_fast_s --epochs 20 --batch-size 16 --lr 1e-2 \
+    --optim.label_smoothing 0.1 --data.cache true --data.workers 1 --data.eval_clips 2 --run.plots false \
+    --out "$OUT/actions_clip_fast_s"
+
+# 3. Decoding: 16 frames from a 60 s video, seeking vs whole.
+$ACT bench --decode --out "$OUT/decode_bench" --repeats 9
+
+# 4. Clip model speed (ONNX Runtime, one clip at a time and batched) and streaming per-frame latency.
+$ACT bench --models clip_fast_p,clip_fast_s,clip_frame_p,tv_r3d_18 --iters 40 --batch 8
+$ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500
