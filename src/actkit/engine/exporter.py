@@ -112,17 +112,27 @@ def simplify(path: Path) -> None:
     onnx.save(slim, str(path))
 
 
-def write_metadata(path: Path, meta: dict[str, Any]) -> None:
-    """Store labels and preprocessing in ``metadata_props`` (each value a string; ``actkit`` holds all as JSON)."""
+def write_metadata(path: Path, meta: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """Store labels and preprocessing in ``metadata_props`` (each value a string; ``actkit`` holds all as JSON).
+
+    ``extra`` adds or replaces keys (the streaming exporter adds its state layout).
+    """
     import onnx
 
+    d = meta["data_cfg"]
+    clip = d.get("num_frames", 1) > 1
+    flat = {"actkit": json.dumps(meta), "labels": json.dumps(meta["class_names"]), "model_name": meta["model_name"],
+            "input_size": json.dumps(d["input_size"]), "colour": d["colour"],
+            "mean": json.dumps(d["mean"]), "std": json.dumps(d["std"]),
+            "threshold": json.dumps(meta.get("threshold")), "input_range": "[0, 1] after colour conversion, then (x - mean) / std",
+            "resize": ("clip of num_frames frames (N, C, T, H, W): one centre crop of the short side for every frame, "
+                       "then resize (cv2), actkit.data.video.ClipTransform" if clip else
+                       "crop box, area downscale / bilinear upscale (cv2), actkit.data.transforms.crop_to_input")}
+    if clip:
+        flat.update({"num_frames": json.dumps(d["num_frames"]), "fps": json.dumps(d.get("fps", 0.0))})
+    flat.update(extra or {})
     m = onnx.load(str(path))
     del m.metadata_props[:]
-    flat = {"actkit": json.dumps(meta), "labels": json.dumps(meta["class_names"]), "model_name": meta["model_name"],
-            "input_size": json.dumps(meta["data_cfg"]["input_size"]), "colour": meta["data_cfg"]["colour"],
-            "mean": json.dumps(meta["data_cfg"]["mean"]), "std": json.dumps(meta["data_cfg"]["std"]),
-            "threshold": json.dumps(meta.get("threshold")), "input_range": "[0, 1] after colour conversion, then (x - mean) / std",
-            "resize": "crop box, area downscale / bilinear upscale (cv2), actkit.data.transforms.crop_to_input"}
     for k, v in flat.items():
         entry = m.metadata_props.add()
         entry.key, entry.value = k, str(v)

@@ -115,21 +115,12 @@ def export_stream_onnx(model_or_checkpoint: Any, path: str | Path, class_names: 
 
 
 def _write_stream_metadata(path: Path, meta: dict[str, Any]) -> None:
-    import onnx
+    from .exporter import write_metadata
 
-    m = onnx.load(str(path))
-    del m.metadata_props[:]
-    d, s = meta["data_cfg"], meta["stream"]
-    flat = {"actkit": json.dumps(meta), "task": "stream", "labels": json.dumps(meta["class_names"]), "model_name": meta["model_name"],
-            "input_size": json.dumps(d["input_size"]), "colour": d["colour"], "mean": json.dumps(d["mean"]), "std": json.dumps(d["std"]),
-            "fps": json.dumps(d["fps"]), "input_range": "[0, 1] after colour conversion, then (x - mean) / std",
-            "stream": json.dumps(s),
-            "usage": "feed frame + state_i (zeros at stream start); feed new_state_i back as state_i; logits are per frame"}
-    for k, v in flat.items():
-        entry = m.metadata_props.add()
-        entry.key, entry.value = k, str(v)
-    m.producer_name = "actkit"
-    onnx.save(m, str(path))
+    write_metadata(path, meta, extra={
+        "task": "stream", "fps": json.dumps(meta["data_cfg"]["fps"]), "stream": json.dumps(meta["stream"]),
+        "resize": "letterbox each frame to input_size (actkit.engine.streamer.stream_input)",
+        "usage": "feed frame + state_i (zeros at stream start); feed new_state_i back as state_i; logits are per frame"})
 
 
 class OnnxStreamer:
