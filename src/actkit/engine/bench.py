@@ -163,5 +163,5 @@ def format_table(res: dict[str, Any]) -> str:
     lines.append(f"\n{m['cpu']}, {m['cores']} cores, ONNX Runtime {m['onnxruntime']}; {res['iters']} batch-1 calls per model "
                  "and thread setting, interleaved round-robin; ratio = median / first model's median; "
                  f"batched {unit} at the same thread setting, x = its speed-up over batch-1 calls; "
-                 "batched gain = best batched crops/s / best batch-1 calls/s.")
+                 f"batched gain = best batched {unit} / best batch-1 calls/s.")
     return "\n".join(lines)
