@@ -268,6 +268,18 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     return np.stack([np.convolve(pad[:, d], k, mode="valid") for d in range(x.shape[1])], axis=1)
 
 
+def dress_scene(renderer: HumanoidRenderer, rng: np.random.Generator, texture: int, size: int) -> None:
+    """Draw light, ground tint / tile / offset and background from ``rng`` (in that order) and hide props.
+
+    Shared by the video sets; the draw order is part of each set's seed contract.
+    """
+    renderer.set_light(draw_light(rng))
+    tile = rng.uniform(0.8, 2.5)
+    renderer.set_ground_texture(texture, tuple(rng.uniform(0.8, 1.1, 3)), tile, tuple(rng.uniform(0, tile, 2)))
+    renderer.set_background(make_background(rng, size, size))
+    renderer.hide_props()
+
+
 def render_clip(renderer: HumanoidRenderer, plan: ClipPlan, seed: int, frames: int, size: int,
                 fps: int) -> tuple[list[np.ndarray], list[list[int] | None]]:
     """Render the frames of ``plan``: a list of HxWx3 uint8 RGB images and the per-frame person boxes."""
@@ -309,11 +321,7 @@ def render_clip(renderer: HumanoidRenderer, plan: ClipPlan, seed: int, frames: i
     drift = rng.uniform(-15, 15), rng.uniform(-5, 5), rng.uniform(0.92, 1.08)
 
     renderer.set_outfit(draw_outfit(grng, plan.palette))
-    renderer.set_light(draw_light(grng))
-    tile = grng.uniform(0.8, 2.5)
-    renderer.set_ground_texture(plan.texture, tuple(grng.uniform(0.8, 1.1, 3)), tile, tuple(grng.uniform(0, tile, 2)))
-    renderer.set_background(make_background(grng, size, size))
-    renderer.hide_props()
+    dress_scene(renderer, grng, plan.texture, size)
 
     images, boxes = [], []
     for j, pose in enumerate(poses):
@@ -568,4 +576,4 @@ def write_contact_sheet(out: str | Path, plans: list[ClipPlan], path: str | Path
 
 
 __all__ = ["CLASS_NAMES", "SPLITS", "ClipPlan", "plan_clip", "render_actions", "render_clip", "read_video",
-           "pick_codec", "write_video", "active_part", "choose_window", "timeline_window", "timeline_overlap"]
+           "pick_codec", "write_video", "dress_scene", "active_part", "choose_window", "timeline_window", "timeline_overlap"]

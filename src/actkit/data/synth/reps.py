@@ -57,13 +57,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .actions import _facing, pick_codec, read_video, write_video
+from .actions import _facing, dress_scene, pick_codec, read_video, write_video
 from .mocap import Pose
 from .postures import (NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS,
                        SPLITS, _legs, _limb, _qz)
-from .postures import _light as draw_light
 from .postures import _outfit as draw_outfit
-from .render import LINK, Camera, HumanoidRenderer, claim_output, make_background, process_renderer, render_video_jobs
+from .render import LINK, Camera, HumanoidRenderer, claim_output, process_renderer, render_video_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -286,11 +285,7 @@ def render_video(renderer: HumanoidRenderer, plan: RepPlan, seed: int, size: int
     drift = rng.uniform(-10, 10), rng.uniform(-4, 4), rng.uniform(0.95, 1.05)
 
     renderer.set_outfit(draw_outfit(rng, plan.palette))
-    renderer.set_light(draw_light(rng))
-    tile = rng.uniform(0.8, 2.5)
-    renderer.set_ground_texture(plan.texture, tuple(rng.uniform(0.8, 1.1, 3)), tile, tuple(rng.uniform(0, tile, 2)))
-    renderer.set_background(make_background(rng, size, size))
-    renderer.hide_props()
+    dress_scene(renderer, rng, plan.texture, size)
 
     images, boxes = [], []
     n = len(poses)

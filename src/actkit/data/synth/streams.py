@@ -82,12 +82,11 @@ from typing import Iterator
 
 import numpy as np
 
-from .actions import _facing, _smooth, active_part, pick_codec, write_video
+from .actions import _facing, _smooth, active_part, dress_scene, pick_codec, write_video
 from .mocap import CLIP_NAMES, JOINTS, LOOPING_CLIPS, Pose, load_clip, quat_mul, slerp
 from .postures import NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS, SPLITS
-from .postures import _light as draw_light
 from .postures import _outfit as draw_outfit
-from .render import Camera, HumanoidRenderer, claim_output, make_background, process_renderer, render_video_jobs
+from .render import Camera, HumanoidRenderer, claim_output, process_renderer, render_video_jobs
 from .reps import _STAND, EXERCISES, HOP, _timeline, count_low_excursions, exercise_pose, pose_from_params
 
 logger = logging.getLogger(__name__)
@@ -545,11 +544,7 @@ def stream_frames(renderer: HumanoidRenderer, plan: StreamPlan, seed: int, size:
     for k, body in enumerate(bodies):
         renderer.set_outfit(draw_outfit(rng, plan.palettes[k]), body)
     renderer.park_people(n_people)
-    renderer.set_light(draw_light(rng))
-    tile = rng.uniform(0.8, 2.5)
-    renderer.set_ground_texture(plan.texture, tuple(rng.uniform(0.8, 1.1, 3)), tile, tuple(rng.uniform(0, tile, 2)))
-    renderer.set_background(make_background(rng, size, size))
-    renderer.hide_props()
+    dress_scene(renderer, rng, plan.texture, size)
     el_drift, el_period = rng.uniform(-4, 4), rng.uniform(20, 60)
 
     for j in range(plan.frames):
