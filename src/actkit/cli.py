@@ -40,7 +40,15 @@ def cmd_train(a: argparse.Namespace) -> Any:
 
 def cmd_eval(a: argparse.Namespace) -> Any:
     from .engine.evaluator import evaluate_file, format_report
+    from .engine.stream_eval import evaluate_streams, format_stream_report, stream_layout
 
+    if stream_layout(a.data):  # a frame-labelled streams / reps folder: score a streaming model as it runs live
+        report = evaluate_streams(a.model, a.data, a.split, smooth=a.smooth, window=a.window, detector=a.detector,
+                                  max_videos=a.max_videos, out=a.out)
+        print(json.dumps(report, indent=2) if a.json else format_stream_report(report))
+        return report
+    if a.split == "all":
+        raise ValueError("--split all is for streams / reps folders only")
     report = evaluate_file(a.model, a.data, a.split, a.out, a.threshold, format=a.format, split_index=a.split_index,
                            clips=a.clips)
     print(json.dumps(report, indent=2) if a.json else format_report(report))
@@ -99,10 +107,24 @@ def cmd_bench(a: argparse.Namespace) -> Any:
         return run_decode_bench(a.out or "runs/decode_bench", repeats=a.repeats)
     if not a.models:
         raise ValueError("--models is required (or --decode for the video decoding benchmark)")
+    threads = _names(a.threads) or ("1", "2")
+    if not all(v.isdigit() and int(v) >= 1 for v in threads):
+        raise ValueError(f"--threads takes comma-separated thread counts >= 1 such as 1,2, got {a.threads!r}")
+    threads = tuple(int(v) for v in threads)
+    if a.soak is not None:
+        from .engine.stream_bench import format_soak, soak_bench
+
+        models = _names(a.models) or ()
+        if len(models) != 1:
+            raise ValueError(f"--soak takes one model, got {len(models)}: {', '.join(models)}")
+        res = soak_bench(models[0], a.source, minutes=a.soak, out=a.out, threads=threads[0],
+                         latency_seconds=a.latency_seconds, input_size=a.input)
+        print(json.dumps(res, indent=2) if a.json else format_soak(res))
+        return res
     if a.stream:
         from .engine.stream_export import bench_stream, format_stream_table
 
-        res = bench_stream(list(_names(a.models) or ()), frames=a.iters, input_size=a.input)
+        res = bench_stream(list(_names(a.models) or ()), threads=threads, frames=a.iters, input_size=a.input)
         print(json.dumps(res, indent=2) if a.json else format_stream_table(res))
         return res
     res = bench(list(_names(a.models) or ()), a.input, iters=a.iters, batch=a.batch)
@@ -200,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="full tracebacks on errors")
     sub = p.add_subparsers(dest="verb", metavar="VERB", required=True)
 
-    def verb(name: str, fn: Callable, help: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help, description=help)
+    def verb(name: str, fn: Callable, help: str, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help, aliases=list(aliases))
         sp.set_defaults(fn=fn)
         return sp
 
@@ -209,16 +231,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--config", help="YAML file with sections data/model/optim/run (flags override it)")
     add_config_flags(sp, TrainConfig)
 
-    sp = verb("eval", cmd_eval, "evaluate a .pt/.onnx model on a dataset split (metrics, calibration, threshold, plots)")
+    sp = verb("eval", cmd_eval, "evaluate a .pt/.onnx model on a dataset split (metrics, calibration, threshold, plots)",
+              aliases=("evaluate",))
     sp.add_argument("--model", required=True, help=".pt checkpoint or .onnx file")
-    sp.add_argument("--data", required=True, help="Parquet crop dataset, or a video dataset for clip models")
-    sp.add_argument("--split", default="test", choices=("train", "val", "test"))
+    sp.add_argument("--data", required=True, help="Parquet crop dataset, a video dataset for clip models, or a "
+                    "streams / reps folder (actkit synth) for streaming models")
+    sp.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="all: streams / reps only")
     sp.add_argument("--format", default="auto", help="clip models: video dataset format (auto, folder, ucf101, hmdb51, kinetics, diving48, csv)")
     sp.add_argument("--split-index", type=int, default=1, help="clip models: official split number (UCF-101 / HMDB51)")
     sp.add_argument("--clips", type=int, default=3, help="clip models: clips per video, averaged")
     sp.add_argument("--threshold", type=float, help="binary threshold (default: the model's tuned one)")
-    sp.add_argument("--out", help="folder for eval_<split>.json and plots")
+    sp.add_argument("--out", help="folder for eval_<split>.json and plots (streams / reps: stream_eval.json, "
+                    "default stream_eval_<set>_<split>/ next to the model)")
     sp.add_argument("--json", action="store_true", help="print the full report as JSON")
+    sp.add_argument("--smooth", default="ema", choices=("none", "mean", "ema"), help="streams / reps: causal smoothing")
+    sp.add_argument("--window", type=int, default=5, help="streams / reps: smoothing window in frames")
+    sp.add_argument("--detector", default="hog", help="streams / reps: person detector for multi-person videos (hog, motion, .onnx)")
+    sp.add_argument("--max-videos", type=int, help="streams / reps: only the first N videos of the split")
 
     sp = verb("export", cmd_export, "export a checkpoint to ONNX (optionally int8)")
     sp.add_argument("checkpoint", help=".pt checkpoint")
@@ -273,11 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--iters", type=int, default=2000, help="batch-1 calls per model and thread setting")
     sp.add_argument("--batch", type=int, default=64, help="batch size for throughput")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    sp.add_argument("--stream", action="store_true", help="streaming models (task 'stream'): per-frame step latency on 1 and 2 "
-                    "threads, --iters steps each")
+    sp.add_argument("--stream", action="store_true", help="streaming models (task 'stream'): per-frame step latency and max "
+                    "frames/s in ONNX Runtime and torch on --threads, --iters steps each")
+    sp.add_argument("--threads", help="--stream: comma-separated thread counts (default 1,2); --soak: the first one (default 1)")
+    sp.add_argument("--soak", type=float, metavar="MINUTES", help="memory soak of one streaming model: the real pipeline over "
+                    "MINUTES of looped --source at 16 fps, RSS slope after warm-up, then end-to-end realtime latency")
+    sp.add_argument("--source", help="--soak: video file or frame folder (default: render a 20 s synthetic stream into --out)")
+    sp.add_argument("--latency-seconds", type=float, default=20.0, help="--soak: length of the realtime latency run (0: skip)")
     sp.add_argument("--decode", action="store_true", help="video decoding: 16 frames sampled from a 60 s video (seeking) "
                     "vs decoding it whole, at several keyframe intervals")
-    sp.add_argument("--out", help="--decode: folder for the generated test videos (default runs/decode_bench)")
+    sp.add_argument("--out", help="--decode: folder for the generated test videos (default runs/decode_bench); --soak: folder "
+                    "for soak.json and soak_rss.png (default runs/soak)")
     sp.add_argument("--repeats", type=int, default=5, help="--decode: interleaved repetitions")
 
     dp = sub.add_parser("data", help="build and fix crop datasets").add_subparsers(dest="data_verb", metavar="DATA_VERB", required=True)

@@ -29,11 +29,12 @@ def _opt(default: Any, help: str, alias: str | None = None, choices: tuple[str, 
 class DataSection:
     """Where the samples come from and how they are sampled and augmented.
 
-    Fields marked (crop) apply to ``task: crop`` only, (clip) to ``task: clip`` only.
+    Fields marked (crop) apply to ``task: crop`` only, (clip) to ``task: clip`` (and ``stream``, which
+    trains on windows of frame-labelled videos), (stream) to ``task: stream`` only.
     """
 
     path: str = _opt("", "crop task: Parquet crop dataset; clip task: a video dataset (folder, UCF-101/HMDB51/"
-                         "Diving48 root, Kinetics or generic CSV)", alias="--data")
+                         "Diving48 root, Kinetics or generic CSV); stream task: a streams or reps folder", alias="--data")
     positive: str = _opt("", "(crop) binary view: this class vs the rest (e.g. sitting)", alias="--positive")
     batch_size: int = _opt(64, "batch size", alias="--batch-size")
     workers: int = _opt(0, "DataLoader worker processes")
@@ -50,6 +51,9 @@ class DataSection:
     frame_stride: int = _opt(2, "(clip) frame stride of the random window (and of the dense eval clips)")
     eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
     cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")
+    target: str = _opt("tags", "(stream) per-frame targets of a streams/reps set: tags (exercise high/low "
+                               "positions, for rep counting) or labels", choices=("tags", "labels"))
+    warmup_frames: int = _opt(4, "(stream) first frames of a training window left out of the loss")
     mixup: float = _opt(0.0, "(clip) mixup alpha (0: off)")
     cutmix: float = _opt(0.0, "(clip) spatio-temporal cutmix alpha (0: off)")
 
@@ -98,8 +102,9 @@ class RunSection:
 class TrainConfig:
     """Everything `actkit train` needs."""
 
-    task: str = _opt("crop", "what is trained: crop classifiers (Parquet) or clip classifiers (videos)",
-                     choices=("crop", "clip"))
+    task: str = _opt("crop", "what is trained: crop classifiers (Parquet), clip classifiers (videos) or "
+                             "streaming models with a target per frame (streams/reps sets)",
+                     choices=("crop", "clip", "stream"))
     data: DataSection = field(default_factory=DataSection)
     model: ModelSection = field(default_factory=ModelSection)
     optim: OptimSection = field(default_factory=OptimSection)

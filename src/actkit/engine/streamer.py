@@ -234,11 +234,48 @@ class FolderSource(FrameSource):
         return None
 
 
-def open_source(source: str | int | Path, fps: float | None = None, timeout_s: float = 10.0) -> FrameSource:
+class LoopSource(FrameSource):
+    """A video file or frame folder played again from the start at its end (for runs longer than the file).
+
+    The stream's frame index keeps increasing across restarts; ``loops`` counts them. The file is
+    reopened each time, so decoder setup and teardown are part of a long run too.
+
+    Args:
+        source: video file or folder of frames (not a camera or URL).
+        fps: frame rate override, as for :func:`open_source`.
+
+    Raises:
+        ValueError: a live source, or a file that yields no frame after a restart.
+    """
+
+    def __init__(self, source: str | Path, fps: float | None = None) -> None:
+        self._source, self._fps = source, fps
+        self._src = open_source(source, fps)
+        if self._src.live:
+            self._src.close()
+            raise ValueError(f"{self._src.name}: a live source (camera, URL) cannot be looped")
+        self.name, self.fps, self.loops = self._src.name, self._src.fps, 0
+
+    def read(self) -> np.ndarray | None:
+        img = self._src.read()
+        if img is None:
+            self._src.close()
+            self._src = open_source(self._source, self._fps)
+            self.loops += 1
+            img = self._src.read()
+            if img is None:
+                raise ValueError(f"{self.name}: no frames after restarting the loop")
+        return img
+
+    def close(self) -> None:
+        self._src.close()
+
+
+def open_source(source: str | int | Path | FrameSource, fps: float | None = None, timeout_s: float = 10.0) -> FrameSource:
     """Open a camera index (``0`` or ``"0"``), URL, video file or folder of frames.
 
     Args:
-        source: what to read.
+        source: what to read (an opened :class:`FrameSource`, such as a :class:`LoopSource`, is used as is).
         fps: frame rate override (folders default to 10; files and cameras report theirs).
         timeout_s: open / read timeout for URLs.
 
@@ -248,6 +285,8 @@ def open_source(source: str | int | Path, fps: float | None = None, timeout_s: f
     """
     import cv2
 
+    if isinstance(source, FrameSource):
+        return source
     text = str(source)
     if isinstance(source, int) or text.isdigit():
         cap = cv2.VideoCapture(int(text))

@@ -9,6 +9,9 @@ Every dataset yields dicts with the keys ``input``, ``label`` and ``index``; cli
 * ``crop``: a Parquet crop table (:mod:`actkit.data.crops`), images decoded once.
 * ``clip``: a video dataset (:mod:`actkit.data.video`): folder-per-class, UCF-101, HMDB51,
   Kinetics, Diving48 or a generic CSV, decoded with seeking and sampled per clip.
+* ``stream``: a frame-labelled set (streams / reps, :mod:`actkit.data.video.framelabels`):
+  windows of consecutive frames whose ``label`` is one class per frame (``per_frame = True``:
+  the trainer then scores the model's per-frame outputs, ``forward_frames``).
 """
 from __future__ import annotations
 
@@ -57,6 +60,7 @@ class CropTask:
     """Crop classification from a Parquet crop table."""
 
     name = "crop"
+    per_frame = False
 
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
@@ -96,6 +100,7 @@ class ClipTask:
     """Clip classification from a video dataset (decoded with seeking, sampled per clip)."""
 
     name = "clip"
+    per_frame = False
 
     def __init__(self, cfg: TrainConfig) -> None:
         from ..data.video import read_videos
@@ -200,9 +205,81 @@ class ClipTask:
         return max(1, self.cfg.data.batch_size)
 
 
-def make_task(cfg: TrainConfig) -> CropTask | ClipTask:
+class StreamTask:
+    """Streaming models trained with a target on every frame, from a streams or reps folder
+    (:mod:`actkit.data.video.framelabels`): windows of ``num_frames`` consecutive frames."""
+
+    name = "stream"
+    per_frame = True
+    allows_unseen_classes = False
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        from ..data.video.framelabels import read_frame_labels
+
+        self.cfg = cfg
+        if not cfg.data.path:
+            raise ValueError("no dataset given: pass --data DIR (a streams or reps folder; see `actkit synth streams`)")
+        if cfg.data.mixup or cfg.data.cutmix or cfg.data.imbalance == "sampler":
+            raise ValueError("task stream trains on per-frame targets: mixup, cutmix and the balanced sampler "
+                             "do not apply (use imbalance: loss or none)")
+        self.table = read_frame_labels(cfg.data.path, cfg.data.target)
+        if not self.table.split("train"):
+            raise ValueError(f"{cfg.data.path}: no videos in the train split")
+        # A class no training frame shows cannot be learnt: its val/test frames are not scored.
+        seen = {n for v in self.table.split("train") for n in v.names}
+        unseen = [n for n in self.table.class_names if n not in seen]
+        if unseen:
+            log.warning("%s: classes with no training frames are left out (their frames are not scored): %s",
+                        cfg.data.path, unseen)
+        self.table.class_names = [n for n in self.table.class_names if n in seen]
+        self.class_names = list(self.table.class_names)
+        if not self.table.split("val"):
+            raise ValueError(f"{cfg.data.path}: no videos in the val split (render more videos)")
+
+    def model_overrides(self) -> dict[str, Any]:
+        m = self.cfg.model
+        o: dict[str, Any] = {}
+        if m.input_size:
+            if len(m.input_size) != 2:
+                raise ValueError(f"model.input_size must be H,W, got {m.input_size}")
+            o["input_size"] = tuple(int(v) for v in m.input_size)
+        if m.num_frames:
+            o["num_frames"] = int(m.num_frames)
+        return o
+
+    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
+        from pathlib import Path
+
+        from ..data.video import FrameCache
+        from ..data.video.framelabels import FrameWindowDataset
+
+        d = self.cfg.data
+        cache = FrameCache(Path(self.cfg.run.out) / "frame_cache", short_side=None) if d.cache else None
+        self._datasets = {
+            s: FrameWindowDataset(self.table.split(s), self.class_names, data_cfg, train=s == "train", seed=seed,
+                                  cache=cache, warmup=d.warmup_frames if s == "train" else 0, hflip=d.hflip,
+                                  colour_jitter=d.colour_jitter, framing=d.box_jitter)
+            for s in SPLITS if self.table.split(s)}
+        return self._datasets
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        seen = dict(self.table.skipped)
+        for ds in getattr(self, "_datasets", {}).values():
+            seen.update(dict(ds.skipped))
+        return [{"path": p, "reason": r} for p, r in seen.items()]
+
+    def train_counts(self) -> np.ndarray:
+        return self.table.frame_counts("train")
+
+    @property
+    def eval_batch_size(self) -> int:
+        return max(1, self.cfg.data.batch_size)
+
+
+def make_task(cfg: TrainConfig) -> CropTask | ClipTask | StreamTask:
     """The task object for ``cfg.task``."""
-    tasks = {"crop": CropTask, "clip": ClipTask}
+    tasks = {"crop": CropTask, "clip": ClipTask, "stream": StreamTask}
     if cfg.task not in tasks:
         raise ValueError(f"unknown task {cfg.task!r}; known: {sorted(tasks)}")
     return tasks[cfg.task](cfg)

@@ -136,6 +136,17 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last if x.dim() == 4 else torch.channels_last_3d)
 
 
+def forward_scored(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and targets as the loss sees them: per sample, or per frame when ``y`` holds one
+    class per frame ``(B, T)`` (streaming models' ``forward_frames``, flattened to ``(B*T, K)``;
+    frames with a negative target are left out)."""
+    if y.dim() == 2 and not y.is_floating_point():
+        logits, y = model.forward_frames(x).flatten(0, 1), y.flatten()
+        keep = y >= 0
+        return logits[keep.to(logits.device)], y[keep]
+    return model(x), y
+
+
 def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: Any, scaler: Any, device: torch.device, amp: bool, grad_clip: float = 0.0, desc: str = "train",
                     batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
@@ -158,7 +169,8 @@ def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_
         if batch_transform is not None:
             x, y = batch_transform(x, y)
         with _autocast(device, amp):
-            loss = loss_fn(model(x).float(), y)
+            logits, y = forward_scored(model, x, y)
+            loss = loss_fn(logits.float(), y)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} (lower the learning rate?)")
         optimizer.zero_grad(set_to_none=True)
@@ -181,14 +193,18 @@ def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_
 @torch.no_grad()
 def predict_loader(model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, amp: bool = False,
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Class probabilities (N, C>=2), labels, and the video index of each sample (clips) or None."""
+    """Class probabilities (N, C>=2), labels, and the video index of each sample (clips) or None.
+
+    Per-frame targets (streaming models) give one row per scored frame (ignored frames dropped).
+    """
     model.eval()
     probs, labels, videos = [], [], []
     for batch in loader:
         x = batch["input"].to(device)
         with _autocast(device, amp):
-            probs.append(probabilities(model(x).float()).cpu().numpy())
-        labels.append(batch["label"].numpy())
+            logits, y = forward_scored(model, x, batch["label"])
+        probs.append(probabilities(logits.float()).cpu().numpy())
+        labels.append(y.numpy())
         if "video" in batch:
             videos.append(np.asarray(batch["video"]))
     return np.concatenate(probs), np.concatenate(labels), (np.concatenate(videos) if videos else None)
@@ -255,6 +271,9 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     class_names = task.class_names
     num_logits = 1 if len(class_names) == 2 else len(class_names)
     model = create_model(cfg.model.name, num_classes=num_logits, **task.model_overrides()).to(device)
+    if task.per_frame and not hasattr(model, "forward_frames"):
+        raise ValueError(f"task {cfg.task} trains one output per frame: {cfg.model.name} is not a streaming "
+                         "model (see `actkit models --task stream`)")
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last if model.data_cfg.num_frames <= 1 else torch.channels_last_3d)
     ds = task.datasets(model.data_cfg, cfg.run.seed)

@@ -435,6 +435,8 @@ def plan_stream(seed: int, index: int, seconds: tuple[float, float], fps: int,
             trans.index = len(segs)
             segs.append(trans)
         else:
+            if seg.kind == "exercise" and seg.length > frames:  # a set is never cut short, first one included
+                seg = _draw_segment(rng_k, fps, force_idle=True)
             _orient(seg, rng_k, plan, pos[k], home, 0)
         if seg.start < frames:
             last = seg.source_pose(seg.end, fps)  # where the whole segment ends, cut or not

@@ -1,0 +1,324 @@
+"""Videos labelled frame by frame, for training streaming models with a target on every frame.
+
+Streaming models (:mod:`actkit.models.stream_tsm`) predict on every frame, so they train best
+with a label on every frame too, as the reference engine does ("one tag per model output step").
+This module reads the two frame-labelled layouts the synthetic suite writes and samples
+windows of consecutive frames with their per-frame targets:
+
+* **streams** (``actkit synth streams``): ``labels/<name>.json`` with ``people``, each with
+  per-frame ``labels``, ``tags`` and ``boxes``; the video is ``videos/<name>.mp4``;
+* **reps** (``actkit synth reps``): ``labels/<exercise>/<stem>.json`` with per-frame ``tags``
+  and ``boxes``; the video is ``videos/<exercise>/<stem>.mp4``.
+
+``target="tags"`` trains on the tags (an exercise set becomes ``<exercise>_high`` /
+``<exercise>_low`` frames, so a repetition counter can run on the outputs); ``target="labels"``
+on the plain labels (streams only). Class names follow the synthetic vocabulary's order,
+restricted to the names that occur in the data.
+
+Each (video, person) pair is a sample source. A video with one person is seen whole, as the
+live pipeline sees a frame without tracking; with several people, each person's box (enlarged
+by 10 %, as the live pipeline crops a track) is cut out of every frame. Preprocessing is
+:func:`actkit.engine.streamer.stream_input`'s exactly (letterbox with black bars, colour
+conversion, normalisation), with training augmentation drawn once per window (framing jitter,
+flip, colour jitter), so the model trains on what it will see live.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ...models._base import DataConfig
+from ..transforms import convert_colour
+from .cache import FrameCache
+from .decode import VideoDecodeError, VideoReader
+from .transforms import clip_colour_jitter
+
+logger = logging.getLogger(__name__)
+
+TARGETS = ("tags", "labels")
+IGNORE = -100  # target of frames that do not count in the loss (torch's default ignore_index)
+MARGIN = 0.1  # person boxes are enlarged by this fraction, as the live pipeline's track crops
+
+
+def full_vocabulary(target: str) -> list[str]:
+    """Every class name the synthetic sets can produce, in their order (tags split exercises in two)."""
+    from ..synth.reps import EXERCISES
+    from ..synth.streams import VOCABULARY
+
+    if target == "labels":
+        return list(VOCABULARY)
+    out = []
+    for name in VOCABULARY:
+        out.extend([f"{name}_high", f"{name}_low"] if name in EXERCISES else [name])
+    return out
+
+
+def tag_to_label(name: str) -> str:
+    """``squat_low`` -> ``squat``; other names unchanged."""
+    from ..synth.reps import EXERCISES
+
+    for suffix in ("_high", "_low"):
+        if name.endswith(suffix) and name[: -len(suffix)] in EXERCISES:
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass
+class LabelledVideo:
+    """One person's per-frame truth in one video."""
+
+    path: str
+    label_file: str
+    split: str
+    fps: float
+    names: list[str]  # per frame, in the chosen target vocabulary
+    boxes: list | None  # per frame [x0, y0, x1, y1] or None; None for the whole list: use the whole frame
+    person: int = 0
+    group: str = ""
+
+    @property
+    def frames(self) -> int:
+        return len(self.names)
+
+
+@dataclass
+class FrameLabelTable:
+    """The videos of a frame-labelled set and its class names."""
+
+    root: str
+    target: str
+    videos: list[LabelledVideo]
+    class_names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def split(self, name: str) -> list[LabelledVideo]:
+        return [v for v in self.videos if v.split == name]
+
+    def frame_counts(self, split: str = "train") -> np.ndarray:
+        """Frames per class in ``split`` (for class weights)."""
+        index = {n: i for i, n in enumerate(self.class_names)}
+        counts = np.zeros(len(self.class_names), np.int64)
+        for v in self.split(split):
+            for n in v.names:
+                if n in index:
+                    counts[index[n]] += 1
+        return counts
+
+
+def is_frame_labelled(root: str | os.PathLike) -> bool:
+    """Whether ``root`` looks like a streams or reps folder (``labels/`` JSON beside ``videos/``)."""
+    root = Path(root)
+    return root.is_dir() and (root / "labels").is_dir() and (root / "videos").is_dir() and \
+        any((root / "labels").rglob("*.json"))
+
+
+def read_frame_labels(root: str | os.PathLike, target: str = "tags") -> FrameLabelTable:
+    """Read a streams or reps folder.
+
+    Args:
+        root: the folder (``videos/`` + ``labels/``).
+        target: ``tags`` or ``labels`` (see the module docstring).
+
+    Raises:
+        ValueError: unknown target, no label files, or a label file that is not valid (named).
+
+    Returns:
+        The table; label files whose video is missing are listed in ``skipped``.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown frame target {target!r}; known: {', '.join(TARGETS)}")
+    root = Path(root)
+    if not is_frame_labelled(root):
+        raise ValueError(f"{root}: not a frame-labelled set (needs videos/ and labels/*.json, "
+                         "as written by `actkit synth streams` or `actkit synth reps`)")
+    videos, skipped = [], []
+    for lf in sorted((root / "labels").rglob("*.json")):
+        rel = lf.relative_to(root / "labels").with_suffix(".mp4")
+        video = root / "videos" / rel
+        try:
+            rec = json.loads(lf.read_text(encoding="utf-8"))
+            people = rec["people"] if "people" in rec else [{"labels": None, "tags": rec["tags"], "boxes": rec.get("boxes")}]
+            split, fps = str(rec["split"]), float(rec["fps"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{lf}: not a streams/reps label file ({type(e).__name__}: {e})") from e
+        if not video.is_file():
+            skipped.append((str(video), f"missing video for {lf}"))
+            continue
+        single = len(people) == 1
+        for k, person in enumerate(people):
+            names = person["tags"] if target == "tags" else person["labels"]
+            if names is None:
+                raise ValueError(f"{lf}: has no per-frame labels (reps sets have tags only: use target 'tags')")
+            videos.append(LabelledVideo(str(video), str(lf), split, fps, list(names),
+                                        None if single else person.get("boxes"), k, str(rel)))
+    if not videos:
+        raise ValueError(f"{root}: no readable label files with videos ({len(skipped)} skipped)")
+    vocab = full_vocabulary(target)
+    seen = {n for v in videos for n in v.names}
+    unknown = sorted(seen - set(vocab))
+    if unknown:
+        raise ValueError(f"{root}: unknown frame labels {unknown[:10]} (known: {vocab})")
+    return FrameLabelTable(str(root), target, videos, [n for n in vocab if n in seen], skipped)
+
+
+def _fill_boxes(boxes: list | None, n: int, width: int, height: int) -> np.ndarray:
+    """(n, 4) boxes: missing (hidden) frames reuse the nearest earlier box, else the next one, else the frame."""
+    out = np.tile(np.array([0, 0, width, height], np.float32), (n, 1))
+    if boxes is None:
+        return out
+    last = None
+    known = [i for i, b in enumerate(boxes[:n]) if b is not None]
+    for i in range(n):
+        b = boxes[i] if i < len(boxes) else None
+        if b is not None:
+            last = np.asarray(b, np.float32)
+        elif last is None and known:
+            last = np.asarray(boxes[known[0]], np.float32)
+        if last is not None:
+            out[i] = last
+    return out
+
+
+class FrameWindowDataset(torch.utils.data.Dataset):
+    """Windows of ``T`` consecutive frames (at the model's frame rate) with a target per frame.
+
+    Args:
+        videos: the (video, person) sources (one split).
+        class_names: class order of the targets.
+        data_cfg: the model's preprocessing; ``num_frames`` is the window length and ``fps`` the
+            rate the model runs at (frames are skipped when the video is faster).
+        train: random windows with augmentation (``len`` = about one pass over the frames per
+            epoch); otherwise windows tiling every video, deterministic.
+        seed: base seed of the per-(seed, epoch, index) draws.
+        cache: optional :class:`FrameCache` (decode every video once).
+        warmup: training only: the first ``warmup`` frames of a window get no loss (they have
+            seen too little history to be judged).
+        hflip, colour_jitter, framing: augmentation (flip, colour strength, framing jitter as a
+            fraction of the frame/box size: random zoom-in and shift).
+    """
+
+    def __init__(self, videos: Sequence[LabelledVideo], class_names: Sequence[str], data_cfg: DataConfig,
+                 train: bool, seed: int = 0, cache: FrameCache | None = None, warmup: int = 0,
+                 hflip: bool = True, colour_jitter: float = 0.2, framing: float = 0.1) -> None:
+        if not videos:
+            raise ValueError("no videos for this split")
+        if data_cfg.num_frames < 2:
+            raise ValueError(f"windows need num_frames >= 2, got {data_cfg.num_frames}")
+        self.videos, self.data_cfg, self.train = list(videos), data_cfg, bool(train)
+        self.class_names = list(class_names)
+        self.index = {n: i for i, n in enumerate(self.class_names)}
+        self.seed, self.cache, self.warmup = int(seed), cache, int(warmup)
+        self.hflip, self.colour_jitter, self.framing = hflip, float(colour_jitter), float(framing)
+        self.T = int(data_cfg.num_frames)
+        self.epoch = 0
+        self.steps = [max(1, round(v.fps / data_cfg.fps)) if data_cfg.fps else 1 for v in self.videos]
+        self.lengths = np.array([len(range(0, v.frames, s)) for v, s in zip(self.videos, self.steps)])
+        if self.train:
+            self.windows: list[tuple[int, int]] = []
+            self._len = max(1, int(self.lengths.sum()) // self.T)
+        else:
+            self.windows = []
+            for v, n in enumerate(self.lengths):
+                starts = list(range(0, max(1, n - self.T + 1), self.T))
+                if n > self.T and starts[-1] + self.T < n:
+                    starts.append(n - self.T)
+                self.windows += [(v, s) for s in starts]
+            self._len = len(self.windows)
+        self.skipped: list[tuple[str, str]] = []
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _frames(self, v: LabelledVideo, idx: np.ndarray) -> np.ndarray:
+        if self.cache is not None:
+            return np.asarray(self.cache.load(v.path)[idx])
+        with VideoReader(v.path) as r:
+            return r.get_frames(idx)
+
+    def prepare(self, frames: np.ndarray, boxes: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        """uint8 (T, H, W, 3) frames + (T, 4) boxes -> float32 (C, T, H, W); equals ``stream_input``
+        frame by frame when ``rng`` is None (tested)."""
+        from ...engine.tracking import letterbox
+        from ..transforms import crop_resize
+
+        cfg = self.data_cfg
+        h, w = frames.shape[1:3]
+        zoom, dx, dy = 1.0, 0.0, 0.0
+        if rng is not None and self.framing > 0:
+            zoom = 1.0 - rng.uniform(0, self.framing)
+            dx, dy = rng.uniform(-self.framing, self.framing, 2) / 2
+        out = np.empty((len(frames), *cfg.input_size, 3), np.uint8)
+        for t, (img, box) in enumerate(zip(frames, boxes)):
+            x0, y0, x1, y1 = (float(b) for b in box)
+            whole = x0 <= 0 and y0 <= 0 and x1 >= w and y1 >= h
+            if not whole:  # a person: the live pipeline's enlarged track box
+                mx, my = (x1 - x0) * MARGIN / 2, (y1 - y0) * MARGIN / 2
+                x0, y0, x1, y1 = max(0, x0 - mx), max(0, y0 - my), min(w, x1 + mx), min(h, y1 + my)
+            if zoom != 1.0 or dx or dy:
+                bw, bh = (x1 - x0) * zoom, (y1 - y0) * zoom
+                cx, cy = (x0 + x1) / 2 + dx * (x1 - x0), (y0 + y1) / 2 + dy * (y1 - y0)
+                x0, y0, x1, y1 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
+                whole = False
+            if not whole:
+                img = crop_resize(img, np.array([x0, y0, x1, y1]), (max(1, round(y1 - y0)), max(1, round(x1 - x0))))
+            out[t] = letterbox(img, cfg.input_size, value=0)[0]
+        x = out.astype(np.float32) / 255.0
+        if rng is not None:
+            if self.colour_jitter > 0:
+                clip_colour_jitter(x, rng, self.colour_jitter)
+                np.clip(x, 0.0, 1.0, out=x)
+            if self.hflip and rng.random() < 0.5:
+                x = x[:, :, ::-1]
+        x = np.ascontiguousarray(x) if cfg.colour == "rgb" else np.stack([convert_colour(f, cfg.colour) for f in x])
+        x = (x - np.asarray(cfg.mean, np.float32)) / np.asarray(cfg.std, np.float32)
+        return np.ascontiguousarray(x.transpose(3, 0, 1, 2), dtype=np.float32)
+
+    def _window(self, i: int, rng: np.random.Generator | None) -> tuple[int, int]:
+        if not self.train:
+            return self.windows[i]
+        v = int(rng.choice(len(self.videos), p=self.lengths / self.lengths.sum()))
+        return v, int(rng.integers(0, max(1, self.lengths[v] - self.T + 1)))
+
+    def __getitem__(self, i: int) -> dict:
+        if not 0 <= i < len(self):
+            raise IndexError(f"sample {i} out of range [0, {len(self)})")
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        for attempt in range(len(self.videos)):
+            v, start = self._window(i, rng)
+            if not self.train and attempt:
+                v = (v + attempt) % len(self.videos)
+                start = 0
+            rec = self.videos[v]
+            step = self.steps[v]
+            pos = start + np.arange(self.T)
+            valid = pos < self.lengths[v]
+            idx = np.minimum(pos, self.lengths[v] - 1) * step
+            try:
+                frames = self._frames(rec, idx)
+            except (VideoDecodeError, IndexError) as e:
+                if rec.path not in dict(self.skipped):
+                    logger.warning("skipping unreadable video %s: %s", rec.path, e)
+                    self.skipped.append((rec.path, str(e)))
+                continue
+            boxes = _fill_boxes(rec.boxes, rec.frames, frames.shape[2], frames.shape[1])[idx]
+            x = self.prepare(frames, boxes, rng)
+            y = np.array([self.index.get(rec.names[j], IGNORE) for j in idx], np.int64)  # unknown: not scored
+            y[~valid] = IGNORE  # a video shorter than the window: its last frame repeated, not scored
+            if self.train and self.warmup:
+                y[: self.warmup] = IGNORE
+            return {"input": torch.from_numpy(x), "label": torch.from_numpy(y), "index": int(i)}
+        raise RuntimeError(f"no video could be read; skipped: {self.skipped[:3]}")
+
+
+__all__ = ["FrameLabelTable", "FrameWindowDataset", "IGNORE", "LabelledVideo", "TARGETS", "full_vocabulary",
+           "is_frame_labelled", "read_frame_labels", "tag_to_label"]

@@ -1,0 +1,270 @@
+"""`actkit eval` on streams / reps folders: oracle runners score perfectly, a delayed oracle by its delay,
+an untrained model runs end to end (JSON + plots, CLI), and bad inputs fail clearly."""
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pybullet_data")
+cv2 = pytest.importorskip("cv2")
+
+from actkit.data.synth.reps import EXERCISES, render_reps  # noqa: E402
+from actkit.data.synth.streams import VOCABULARY, render_streams  # noqa: E402
+from actkit.engine import stream_eval as SE  # noqa: E402
+from actkit.engine.tracking import iou_matrix  # noqa: E402
+
+# seed 6: three 6-8 s videos, the test one an exercise set (plan_stream(6, 2, ...)); the rest mocap / idle
+STREAMS = dict(videos=3, seconds=(6.0, 8.0), size=64, fps=8, seed=6, workers=1, progress=False)
+DUO = dict(videos=1, seconds=(4.0, 5.0), size=64, fps=8, seed=4, people=(2, 2), workers=1, progress=False)
+REPS = dict(videos_per_exercise=1, seconds=(2.0, 3.0), size=64, fps=8, seed=3, workers=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stream_eval")
+    render_streams(d / "streams", **STREAMS)
+    render_streams(d / "duo", **DUO)
+    render_reps(d / "reps", **REPS)
+    return d
+
+
+def _truth(root):
+    """Per video (by name): per person (labels, tags, boxes), and frame hash -> (video, frame)."""
+    layout, videos = SE.read_stream_set(root, "all")
+    index, people = {}, {}
+    for v in videos:
+        cap = cv2.VideoCapture(str(v.path))
+        t = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            index[hashlib.md5(bgr[..., ::-1].tobytes()).hexdigest()] = (v.name, t)
+            t += 1
+        cap.release()
+        people[v.name] = v.people
+    return index, people
+
+
+class Oracle:
+    """A runner that knows the truth: one-hot on the frame's class ``shift`` frames ago (idle before that).
+
+    Classes are tags (a pause inside a set is the rest position ``<exercise>_high``) or labels.
+    It finds the frame by its pixels and, given boxes, the person by IoU with the true boxes.
+    """
+
+    kind = "stream"
+
+    def __init__(self, root, vocabulary="tags", shift=0):
+        self.index, self.people = _truth(root)
+        self.class_names = SE.tag_vocabulary() if vocabulary == "tags" else list(VOCABULARY)
+        self.vocabulary, self.shift = vocabulary, shift
+
+    def class_at(self, person, t):
+        if t < 0:
+            return "idle"
+        label, tag = person.labels[t], person.tags[t]
+        if self.vocabulary == "labels":
+            return label
+        return f"{label}_high" if tag == "idle" and label in EXERCISES else tag
+
+    def __call__(self, rgb, boxes, keys):
+        name, t = self.index[hashlib.md5(rgb.tobytes()).hexdigest()]
+        people = self.people[name]
+        out = np.zeros((len(keys), len(self.class_names)), np.float32)
+        for i in range(len(keys)):
+            person = people[0]
+            if boxes is not None:
+                true = [p.boxes[t] or [0, 0, 0, 0] for p in people]
+                person = people[int(np.argmax(iou_matrix(np.array([boxes[i]]), np.array(true))[0]))]
+            out[i, self.class_names.index(self.class_at(person, t - self.shift))] = 1
+        return out
+
+    def forget(self, keys):
+        pass
+
+
+class OracleDetector:
+    """Every visible person's true box."""
+
+    def __init__(self, root):
+        self.index, self.people = _truth(root)
+
+    def detect(self, rgb):
+        name, t = self.index[hashlib.md5(rgb.tobytes()).hexdigest()]
+        boxes = [p.boxes[t] for p in self.people[name] if p.boxes[t] is not None]
+        return np.array(boxes, np.float32).reshape(-1, 4), np.ones(len(boxes), np.float32)
+
+
+def test_oracle_scores_perfectly_on_streams(sets):
+    root = sets / "streams"
+    r = SE.evaluate_streams(Oracle(root), root, "all", smooth="none", min_event_frames=1, progress=False)
+    a = r["frame_accuracy"]
+    assert r["videos"] == 3 and r["frames"] == a["frames"] > 0 and r["skipped"] == []
+    assert a["streaming"] == a["streaming_raw"] == a["offline"] == a["offline_no_transition"] == 1.0
+    assert a["gap_points"] == 0.0
+    e = r["events"]
+    assert e["f1"] == 1.0 and e["fp"] == e["fn"] == 0 and e["tp"] >= 3 and e["onset_delay_frames_median"] == 0
+    assert all(v["f1"] == 1.0 for v in e["per_label"].values())
+    reps = r["reps"]  # the exercise set of the test video
+    assert reps["sets"] == 1 and reps["mae"] == 0.0 and reps["exact"] == 1.0 and reps["items"][0]["true"] >= 1
+    # the test split alone is that one video; EMA smoothing lags, so the smoothed accuracy drops below raw
+    t = SE.evaluate_streams(Oracle(root), root, "test", smooth="ema", window=9, progress=False)
+    assert t["videos"] == 1 and t["frame_accuracy"]["streaming_raw"] == 1.0
+    assert t["frame_accuracy"]["streaming"] < 1.0 and t["frame_accuracy"]["gap_points"] > 0
+
+
+def test_oracle_counts_every_rep_video(sets):
+    root = sets / "reps"
+    r = SE.evaluate_streams(Oracle(root), root, "all", smooth="none", min_event_frames=1, progress=False)
+    assert r["layout"] == "reps" and r["videos"] == len(EXERCISES)
+    assert r["reps"]["sets"] == len(EXERCISES) and r["reps"]["mae"] == 0.0 and r["reps"]["exact"] == 1.0
+    assert sorted(r["reps"]["per_exercise"]) == sorted(EXERCISES)
+    assert r["frame_accuracy"]["streaming"] == 1.0 and r["events"]["f1"] == 1.0
+    # one rep lost per set: the counter sees no low position in the first rep of each set
+    class Lazy(Oracle):
+        def class_at(self, person, t):
+            c = super().class_at(person, t)
+            first = next((i for i, g in enumerate(person.tags) if g.endswith("_low")), None)
+            low_run = first is not None and t >= first and all(g.endswith("_low") for g in person.tags[first:t + 1])
+            return c.replace("_low", "_high") if low_run else c
+
+    lazy = SE.evaluate_streams(Lazy(root), root, "all", smooth="none", progress=False)
+    true = {x["video"]: x["true"] for x in r["reps"]["items"]}
+    assert all(x["pred"] == true[x["video"]] - 1 for x in lazy["reps"]["items"])
+    assert lazy["reps"]["mae"] == 1.0 and lazy["reps"]["exact"] == 0.0
+
+
+def test_label_model_skips_reps(sets):
+    root = sets / "reps"
+    r = SE.evaluate_streams(Oracle(root, "labels"), root, "all", smooth="none", progress=False)
+    assert "skipped" in r["reps"] and "_high" in r["reps"]["skipped"]
+    assert r["class_vocabulary"] == "labels" and r["frame_accuracy"]["streaming"] == 1.0
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_delayed_oracle_is_late_by_its_delay(sets, d):
+    root = sets / "streams"
+    oracle = Oracle(root, "labels", shift=d)
+    r = SE.evaluate_streams(oracle, root, "all", smooth="none", min_event_frames=1, progress=False)
+    truth = [x for v in SE.read_stream_set(root, "all")[1] for x in v.people[0].labels]
+    shifted = [x for v in SE.read_stream_set(root, "all")[1]
+               for t in range(v.frames) for x in [oracle.class_at(v.people[0], t - d)]]
+    expected = np.mean([a == b for a, b in zip(shifted, truth)])
+    assert r["frame_accuracy"]["streaming_raw"] == pytest.approx(expected) and expected < 1.0
+    assert r["frame_accuracy"]["gap_points"] > 0  # a clip of the whole segment is mostly on time
+    e = r["events"]
+    assert e["tp"] >= 2 and e["onset_delay_frames_median"] == d and e["onset_delay_frames_mean"] == d
+    assert e["onset_delay_ms_median"] == pytest.approx(d * 1000 / STREAMS["fps"])
+
+
+def test_multi_person_tracking_with_oracle_detector(sets):
+    root = sets / "duo"
+    r = SE.evaluate_streams(Oracle(root), root, "all", smooth="none", detector=OracleDetector(root), progress=False)
+    m = r["multi_person"]
+    assert r["multi_person_videos"] == 1 and "frame_accuracy" not in r
+    assert m["frames"] > 0 and m["id_switches"] == 0 and m["track_accuracy"] == 1.0 and m["coverage"] == 1.0
+    # no detections: nothing tracked, nothing matched
+    class Blind:
+        def detect(self, rgb):
+            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+
+    b = SE.evaluate_streams(Oracle(root), root, "all", detector=Blind(), progress=False)["multi_person"]
+    assert b["coverage"] == 0.0 and b["track_accuracy"] is None
+
+
+def _untrained(tags):
+    from actkit.models import create_model
+
+    m = create_model("stream_fast_s", num_classes=len(tags), input_size=(64, 64))
+    m.class_names = tags
+    return m
+
+
+def test_offline_equals_the_models_clip_prediction(sets):
+    import torch
+
+    from actkit.engine.streamer import StreamModelRunner, stream_input
+
+    tags = SE.tag_vocabulary()
+    torch.manual_seed(0)
+    m = _untrained(tags).eval()
+    with torch.no_grad():
+        for p in m.parameters():  # spread the logits: an untrained head is near uniform
+            p.mul_(1.5)
+    runner = StreamModelRunner(m, tags)
+    v = SE.read_stream_set(sets / "streams", "all")[1][0]
+    seg = v.people[0].segments[0]
+    frames = [f for t, f in zip(range(seg["end"] + 1), SE._frames(v.path)) if t >= seg["start"]]
+    log_sum = sum(np.log(np.maximum(runner(f, None, ["clip"])[0], 1e-30)) for f in frames)
+    x = torch.from_numpy(np.stack([stream_input(f, None, runner.cfg) for f in frames])).permute(1, 0, 2, 3)[None]
+    with torch.no_grad():
+        want = torch.softmax(m(x), -1)[0].numpy()  # forward = the clip logits, mean over frames
+    assert want.max() - want.min() > 1e-3
+    np.testing.assert_allclose(SE.clip_probs(log_sum, len(frames)), want, atol=1e-5)
+
+
+def test_untrained_model_end_to_end_writes_json_and_plots(sets, tmp_path):
+    root = sets / "streams"
+    tags = SE.tag_vocabulary()
+    r = SE.evaluate_streams(_untrained(tags), root, "all", out=tmp_path / "ev", max_videos=2, progress=False)
+    saved = json.loads((tmp_path / "ev" / "stream_eval.json").read_text())
+    assert saved["videos"] == 2 and saved["classes"] == tags
+    for k in ("streaming", "streaming_raw", "offline"):
+        assert 0.0 <= saved["frame_accuracy"][k] <= 1.0
+    assert {p.rsplit("/", 1)[1] for p in r["plots"]} == {"timeline_stream_000.png", "timeline_stream_001.png",
+                                                        "confusion_streaming.png"}
+    assert all((tmp_path / "ev" / p.rsplit("/", 1)[1]).stat().st_size > 1000 for p in r["plots"])
+    assert "streaming" in SE.format_stream_report(r)
+
+
+def test_cli_evaluate_on_a_reps_folder(sets, tmp_path, capsys):
+    from actkit.cli import main
+    from actkit.engine.checkpoint import save_checkpoint
+
+    names = [f"{e}_{p}" for e in EXERCISES for p in ("high", "low")] + ["idle"]
+    ckpt = save_checkpoint(tmp_path / "m.pt", _untrained(names), names)
+    rc = main(["evaluate", "--model", str(ckpt), "--data", str(sets / "reps"), "--split", "all", "--smooth", "mean",
+               "--window", "3", "--max-videos", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "frame accuracy" in out and "repetitions" in out and "events" in out
+    saved = json.loads((tmp_path / "stream_eval_reps_all" / "stream_eval.json").read_text())  # next to the model
+    assert saved["videos"] == 2 and saved["options"]["smooth"] == "mean" and saved["reps"]["sets"] == 2
+
+
+def test_clear_errors(sets, tmp_path, capsys):
+    root = sets / "streams"
+    oracle = Oracle(root)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no labels"):
+        SE.evaluate_streams(oracle, tmp_path / "empty")
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        SE.evaluate_streams(oracle, root, "dev")
+    with pytest.raises(ValueError, match="no videos in the 'val' split"):
+        SE.evaluate_streams(oracle, root, "val")
+
+    class Foreign(Oracle):
+        pass
+
+    foreign = Foreign(root)
+    foreign.class_names = ["cat", "dog"]
+    with pytest.raises(ValueError, match=r"\['cat', 'dog'\].*neither"):
+        SE.evaluate_streams(foreign, root, "all")
+    with pytest.raises(ValueError, match="class_0"):  # an untrained registry model has no vocabulary
+        SE.evaluate_streams("stream_fast_s", root, "all")
+
+    broken = tmp_path / "broken"
+    shutil.copytree(root, broken)
+    (broken / "videos" / "stream_001.mp4").unlink()
+    with pytest.raises(ValueError, match="stream_001.mp4 of stream_001 is missing"):
+        SE.evaluate_streams(oracle, broken, "all")
+    (broken / "videos" / "stream_001.mp4").write_bytes(b"not a video" * 100)  # corrupt: skipped and listed
+    r = SE.evaluate_streams(oracle, broken, "all", smooth="none", progress=False)
+    assert r["videos"] == 2 and [s["path"].rsplit("/", 1)[1] for s in r["skipped"]] == ["stream_001.mp4"]
+
+    from actkit.cli import main
+
+    assert main(["evaluate", "--model", "stream_fast_s", "--data", str(tmp_path / "broken"), "--split", "all"]) == 2
+    assert "neither" in capsys.readouterr().err

@@ -1,0 +1,168 @@
+"""Per-frame training of streaming models (`actkit train --task stream`) on frame-labelled sets."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from actkit.data.video.framelabels import (IGNORE, FrameWindowDataset, full_vocabulary, is_frame_labelled,
+                                           read_frame_labels, tag_to_label)
+from actkit.models import create_model
+
+# seed 10 gives train, test, train, val for 4 videos of 4-5 s
+STREAMS = dict(videos=4, seconds=(4, 5), size=64, workers=1, seed=10)
+
+
+@pytest.fixture(scope="module")
+def streams(tmp_path_factory):
+    from actkit.data.synth.streams import render_streams
+
+    root = tmp_path_factory.mktemp("streams") / "s"
+    render_streams(root, **STREAMS)
+    return root
+
+
+@pytest.fixture(scope="module")
+def duo(tmp_path_factory):
+    from actkit.data.synth.streams import render_streams
+
+    root = tmp_path_factory.mktemp("duo") / "d"
+    render_streams(root, videos=1, seconds=(3, 3), size=64, workers=1, seed=2, people=(2, 2))
+    return root
+
+
+def test_vocabularies():
+    tags = full_vocabulary("tags")
+    labels = full_vocabulary("labels")
+    assert "squat_high" in tags and "squat_low" in tags and "squat" not in tags
+    assert "squat" in labels and len(tags) == len(labels) + 4
+    assert tag_to_label("squat_low") == "squat" and tag_to_label("arm_raise_high") == "arm_raise"
+    assert tag_to_label("idle") == "idle" and tag_to_label("kick") == "kick"
+
+
+def test_read_streams(streams):
+    assert is_frame_labelled(streams) and not is_frame_labelled(streams / "videos")
+    t = read_frame_labels(streams)
+    assert [v.split for v in t.videos] == ["train", "test", "train", "val"]
+    vocab = full_vocabulary("tags")
+    assert t.class_names == sorted(t.class_names, key=vocab.index)  # vocabulary order
+    rec = json.loads((streams / "labels" / "stream_000.json").read_text())
+    assert t.videos[0].names == rec["people"][0]["tags"] and t.videos[0].boxes is None  # one person: whole frame
+    labels = read_frame_labels(streams, "labels")
+    assert labels.videos[0].names == rec["people"][0]["labels"]
+    counts = t.frame_counts("train")
+    assert counts.sum() == sum(v.frames for v in t.split("train"))
+
+
+def test_read_errors(streams, tmp_path):
+    with pytest.raises(ValueError, match="unknown frame target"):
+        read_frame_labels(streams, "phases")
+    with pytest.raises(ValueError, match="not a frame-labelled set"):
+        read_frame_labels(tmp_path)
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "x.json").write_text("{not json")
+    with pytest.raises(ValueError, match="x.json"):
+        read_frame_labels(tmp_path)
+    (tmp_path / "labels" / "x.json").write_text(json.dumps({"split": "train", "fps": 16, "tags": ["idle"]}))
+    with pytest.raises(ValueError, match="no readable label files"):  # its video is missing
+        read_frame_labels(tmp_path)
+
+
+def test_read_reps(tmp_path):
+    from actkit.data.synth.reps import render_reps
+
+    render_reps(tmp_path / "r", videos_per_exercise=1, seconds=(2, 3), size=48, workers=1, exercises=["squat"])
+    t = read_frame_labels(tmp_path / "r")
+    assert set(t.class_names) <= {"idle", "squat_high", "squat_low"} and "squat_low" in t.class_names
+    with pytest.raises(ValueError, match="tags only"):
+        read_frame_labels(tmp_path / "r", "labels")
+
+
+def _cfg(size=64, frames=8):
+    return create_model("stream_fast_s", num_classes=3, input_size=(size, size), num_frames=frames).data_cfg
+
+
+def test_eval_windows_match_live_preprocessing(streams, duo):
+    """Evaluation windows are exactly what the live pipeline feeds the model, frame by frame."""
+    from actkit.data.video import VideoReader
+    from actkit.engine.streamer import stream_input
+
+    for root, person in ((streams, 0), (duo, 1)):
+        t = read_frame_labels(root)
+        videos = [v for v in t.videos if v.person == person][:1]
+        ds = FrameWindowDataset(videos, t.class_names, _cfg(48), train=False)
+        s = ds[0]
+        x, y = s["input"].numpy(), s["label"].numpy()
+        assert x.shape == (3, 8, 48, 48) and y.shape == (8,)
+        with VideoReader(videos[0].path) as r:
+            frames = r.get_frames(list(range(8)))
+        for k in range(8):
+            box = None if videos[0].boxes is None else videos[0].boxes[k]
+            if box is None and videos[0].boxes is not None:
+                continue
+            np.testing.assert_allclose(x[:, k], stream_input(frames[k], box, ds.data_cfg), atol=1e-6)
+        assert [t.class_names[i] for i in y] == videos[0].names[:8]
+
+
+def test_windows_tile_and_train_draws(streams):
+    t = read_frame_labels(streams)
+    val = FrameWindowDataset(t.split("val"), t.class_names, _cfg(), train=False)
+    n = t.split("val")[0].frames
+    assert len(val) == int(np.ceil(n / 8))  # tiles the video, the last window ending at its end
+    train = FrameWindowDataset(t.split("train"), t.class_names, _cfg(), train=True, seed=1, warmup=3)
+    a, b = train[2], train[2]
+    assert torch.equal(a["input"], b["input"])  # reproducible from (seed, epoch, index)
+    assert (a["label"][:3] == IGNORE).all() and (a["label"][3:] >= 0).all()
+    train.set_epoch(1)
+    assert not torch.equal(train[2]["input"], a["input"])
+
+
+def test_unseen_classes_are_not_scored(streams):
+    t = read_frame_labels(streams)
+    names = [n for n in t.class_names if n != "idle"]
+    ds = FrameWindowDataset(t.split("train"), names, _cfg(), train=False)
+    for i in range(len(ds)):
+        s = ds[i]
+        v, start = ds.windows[i]
+        truth = t.split("train")[v].names[start:start + 8]
+        assert [(n == "idle") for n in truth] == (s["label"] == IGNORE).tolist()
+
+
+def test_forward_scored_drops_ignored_frames():
+    from actkit.engine.trainer import forward_scored
+
+    m = create_model("stream_fast_s", num_classes=4, input_size=(32, 32), num_frames=4).eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    y = torch.tensor([[IGNORE, 1, 2, 3], [0, IGNORE, IGNORE, 1]])
+    logits, target = forward_scored(m, x, y)
+    assert logits.shape == (5, 4) and target.tolist() == [1, 2, 3, 0, 1]
+    torch.testing.assert_close(logits[0], m.forward_frames(x)[0, 1])
+    clip_logits, clip_y = forward_scored(m, x, torch.tensor([1, 2]))  # clip labels: the clip forward
+    assert clip_logits.shape == (2, 4) and clip_y.tolist() == [1, 2]
+
+
+def test_train_stream_task_end_to_end(streams, tmp_path):
+    from actkit.config import TrainConfig, resolve
+    from actkit.engine.streamer import load_runner
+    from actkit.engine.trainer import train
+
+    out = tmp_path / "run"
+    cfg = resolve(TrainConfig, None, {"task": "stream", "data.path": str(streams), "model.name": "stream_fast_s",
+                                      "model.input_size": [48, 48], "model.num_frames": 8, "optim.epochs": 1,
+                                      "data.batch_size": 4, "run.out": str(out), "data.cache": True,
+                                      "run.plots": False, "run.tensorboard": False})
+    summary = train(cfg)
+    assert summary["val"]["num_samples"] > 0  # scored frames, not windows
+    runner = load_runner(out / "checkpoints" / "best.pt")
+    assert runner.kind == "stream" and "idle" in runner.class_names
+    probs = runner(np.zeros((64, 64, 3), np.uint8), None, [None])
+    assert probs.shape == (1, len(runner.class_names))
+    with pytest.raises(ValueError, match="not a streaming model"):
+        train(resolve(TrainConfig, None, {"task": "stream", "data.path": str(streams), "model.name": "clip_fast_p",
+                                          "optim.epochs": 1, "run.out": str(tmp_path / "bad")}))
+    with pytest.raises(ValueError, match="mixup"):
+        train(resolve(TrainConfig, None, {"task": "stream", "data.path": str(streams), "data.mixup": 0.2,
+                                          "model.name": "stream_fast_s", "run.out": str(tmp_path / "bad2")}))
