@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The streaming numbers in BENCHMARKS.md (issue 5): per-frame accuracy streaming vs offline, events,
+# repetition counts, id switches, memory over a 30-minute stream, latency and max frames/s.
+# Usage: bash benchmarks/stream.sh [OUT_DIR]   (repo root, after `make install`)
+# About 80 min on 2 cores (render 6 min, training 45 min, evaluation 10 min, soak 15 min).
+set -euo pipefail
+OUT=${1:-runs/bench}
+ACT=${ACT:-.venv/bin/actkit}
+mkdir -p "$OUT"
+
+# 1. Data: 40 single-person streams of 60-90 s (26 train / 5 val / 9 test videos), 8 multi-person
+#    streams of 30-45 s (2-3 people) and 80 repetition videos, all at 160 px, 16 fps.
+$ACT -q synth streams --out "$OUT/streams" --videos 40 --seconds 60 90 --seed 0 --workers 2
+$ACT -q synth streams --out "$OUT/streams_multi" --videos 8 --seconds 30 45 --people 2 3 --seed 1 --workers 2
+$ACT -q synth reps --out "$OUT/reps" --videos-per-exercise 20 --size 160 --seed 0 --workers 2
+
+# 2. actkit's default streaming model, trained per frame on the streams' tags (25 classes).
+$ACT train --task stream --data "$OUT/streams" --model stream_fast_s --frames 32 --epochs 12 --batch-size 8 \
+    --lr 1e-2 --optim.label_smoothing 0.1 --data.cache true --data.workers 1 --run.plots false \
+    --out "$OUT/streams_fast_s"
+CKPT="$OUT/streams_fast_s/checkpoints/best.pt"
+
+# 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
+#    split, and id switches on every multi-person stream (HOG detector + IoU tracker).
+$ACT evaluate --model "$CKPT" --data "$OUT/streams" --split test --smooth ema --window 5 --out "$OUT/stream_eval_streams"
+$ACT evaluate --model "$CKPT" --data "$OUT/reps" --split test --smooth ema --window 5 --out "$OUT/stream_eval_reps"
+$ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi"
+
+# 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
+$ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500 --threads 1,2
+
+# 5. Memory over a 30-minute stream (28,800 frames, looped test video) and realtime capture->label latency.
+$ACT bench --soak 30 --models "$CKPT" --source "$OUT/streams/videos/stream_012.mp4" --threads 1 \
+    --out "$OUT/stream_soak"
