@@ -77,6 +77,19 @@ def test_factorised_head_needs_label_parts(actions, tmp_path):
         train(clip_cfg(actions, tmp_path / "run", **{"model.head": "factorised"}))
 
 
+def test_eval_views_follow_the_training_sampler(actions, tmp_path):
+    """Uniform training covers the whole video; its evaluation views must too (not dense windows)."""
+    from actkit.data.video import DenseSampler, UniformSampler
+    from actkit.engine.tasks import make_task
+    from actkit.models import create_model
+
+    data_cfg = create_model("clip_fast_p", num_classes=3, input_size=(48, 48), num_frames=8).data_cfg
+    for sampler, kind in (("uniform", UniformSampler), ("random_window", DenseSampler)):
+        ds = make_task(clip_cfg(actions, tmp_path, **{"data.sampler": sampler})).datasets(data_cfg, 0)
+        assert isinstance(ds["val"].sampler, kind)
+        assert ds["val"].clips_per_video == 2
+
+
 def test_window_geometry_and_sampling():
     assert window_geometry(16, 16.0, 32.0) == (32, 16)  # 16 frames at 16 fps from a 32 fps video
     assert window_geometry(8, 0.0, 25.0, window=10, stride=3) == (10, 3)

@@ -47,7 +47,8 @@ class DataSection:
     format: str = _opt("auto", "(clip) dataset format", choices=("auto", "folder", "ucf101", "hmdb51", "kinetics",
                                                                  "diving48", "csv"))
     split_index: int = _opt(1, "(clip) which official split (UCF-101 / HMDB51: 1-3)")
-    sampler: str = _opt("random_window", "(clip) training frame sampler", choices=("random_window", "uniform"))
+    sampler: str = _opt("random_window", "(clip) training frame sampler; evaluation takes dense windows, or "
+                                          "uniform views of the whole video with uniform", choices=("random_window", "uniform"))
     frame_stride: int = _opt(2, "(clip) frame stride of the random window (and of the dense eval clips)")
     eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
     cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")

@@ -173,6 +173,9 @@ class ClipTask:
                 opts = {"stride": d.frame_stride} if d.sampler == "random_window" else {}
                 sampler = make_sampler(d.sampler, data_cfg.num_frames, **opts)
                 transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter))
+            elif d.sampler == "uniform":  # clips spread over the whole video, shifted per view
+                sampler = make_sampler("uniform", data_cfg.num_frames)
+                transform = ClipTransform(data_cfg)
             else:
                 sampler = make_sampler("dense", data_cfg.num_frames, stride=d.frame_stride)
                 transform = ClipTransform(data_cfg)
