@@ -56,6 +56,19 @@ def carve_val(splits: np.ndarray, labels: np.ndarray, groups: np.ndarray, seed: 
     return out
 
 
+def video_overrides(cfg: TrainConfig) -> dict[str, Any]:
+    """Model config fields that clip and stream runs may set: input size and frames per clip."""
+    m = cfg.model
+    o: dict[str, Any] = {}
+    if m.input_size:
+        if len(m.input_size) != 2:
+            raise ValueError(f"model.input_size must be H,W, got {m.input_size}")
+        o["input_size"] = tuple(int(v) for v in m.input_size)
+    if m.num_frames:
+        o["num_frames"] = int(m.num_frames)
+    return o
+
+
 class CropTask:
     """Crop classification from a Parquet crop table."""
 
@@ -122,13 +135,7 @@ class ClipTask:
 
     def model_overrides(self) -> dict[str, Any]:
         m = self.cfg.model
-        o: dict[str, Any] = {}
-        if m.input_size:
-            if len(m.input_size) != 2:
-                raise ValueError(f"model.input_size must be H,W, got {m.input_size}")
-            o["input_size"] = tuple(int(v) for v in m.input_size)
-        if m.num_frames:
-            o["num_frames"] = int(m.num_frames)
+        o = video_overrides(self.cfg)
         if m.pretrained:
             o["pretrained"] = m.pretrained
         if m.head:
@@ -240,15 +247,7 @@ class StreamTask:
             raise ValueError(f"{cfg.data.path}: no videos in the val split (render more videos)")
 
     def model_overrides(self) -> dict[str, Any]:
-        m = self.cfg.model
-        o: dict[str, Any] = {}
-        if m.input_size:
-            if len(m.input_size) != 2:
-                raise ValueError(f"model.input_size must be H,W, got {m.input_size}")
-            o["input_size"] = tuple(int(v) for v in m.input_size)
-        if m.num_frames:
-            o["num_frames"] = int(m.num_frames)
-        return o
+        return video_overrides(self.cfg)
 
     def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
         from pathlib import Path
