@@ -270,3 +270,60 @@ def test_registry_streaming_model_pt_and_onnx_agree(dark_bright_video, tmp_path)
     assert max(float(np.abs(x.probs - y.probs).max()) for x, y in zip(a, b)) > 0  # whole frame vs a person crop
     c = list(actkit.stream(onnx, dark_bright_video))
     assert max(float(np.abs(x.probs - y.probs).max()) for x, y in zip(a, c)) < 1e-4
+
+
+class _Flaky:
+    """A fake network stream: ``frames`` frames per connection."""
+
+    live, fps, name = True, 10.0, "fake"
+
+    def __init__(self, frames: int) -> None:
+        self.left = frames
+
+    def read(self):
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        return np.zeros((8, 8, 3), np.uint8)
+
+    def close(self) -> None:
+        pass
+
+
+def test_url_source_reconnects_with_backoff():
+    from actkit.engine.streamer import ReconnectingSource
+
+    opens, waits = [], []
+
+    def opener():
+        opens.append(1)
+        if len(opens) in (2, 3) or len(opens) > 4:  # opens 2-3 fail (one outage), then after open 4 it is gone
+            raise ValueError("unreachable")
+        return _Flaky(3)
+
+    src = ReconnectingSource(opener, "rtsp://cam", retries=4, delay_s=0.5, sleep=waits.append)
+    got = 0
+    while src.read() is not None:
+        got += 1
+    assert got == 6 and src.reconnects == 1  # 3 frames, an outage bridged by the 3rd reopen, 3 more
+    assert waits == [0.5, 1.0, 2.0] + [0.5, 1.0, 2.0, 4.0]  # back-off restarts with each outage
+    assert len(opens) == 8
+    src.close()
+
+
+def test_url_source_gives_up_after_retries():
+    from actkit.engine.streamer import ReconnectingSource
+
+    waits = []
+    first = [True]
+
+    def opener():
+        if first[0]:
+            first[0] = False
+            return _Flaky(2)
+        raise ValueError("gone")
+
+    src = ReconnectingSource(opener, "rtsp://cam", retries=3, delay_s=1.0, max_delay_s=1.5, sleep=waits.append)
+    assert src.read() is not None and src.read() is not None
+    assert src.read() is None  # the outage outlasts the retries: the stream ends
+    assert waits == [1.0, 1.5, 1.5] and src.reconnects == 0

@@ -271,13 +271,69 @@ class LoopSource(FrameSource):
         self._src.close()
 
 
-def open_source(source: str | int | Path | FrameSource, fps: float | None = None, timeout_s: float = 10.0) -> FrameSource:
+class ReconnectingSource(FrameSource):
+    """A network stream that reopens itself when it drops, with exponential back-off.
+
+    A camera on the network restarts, Wi-Fi blips, a server closes idle connections: when a read
+    fails, the stream is reopened up to ``retries`` times, waiting ``delay_s``, then twice as long
+    each time (at most ``max_delay_s``); a frame read after a reopen resets the count. Only when
+    every retry fails does the source end. ``reconnects`` counts successful reopens.
+
+    Args:
+        opener: opens the stream, returning a :class:`FrameSource`; raises ``ValueError`` when it cannot.
+        name: what the stream is called in messages.
+        retries: reopen attempts per outage (0: end at the first failure).
+        delay_s, max_delay_s: back-off.
+        sleep: the wait function (tests pass a fake).
+    """
+
+    live = True
+
+    def __init__(self, opener: Callable[[], FrameSource], name: str, retries: int = 5, delay_s: float = 0.5,
+                 max_delay_s: float = 8.0, sleep: Callable[[float], Any] = time.sleep) -> None:
+        self._opener, self.name, self.retries = opener, name, int(retries)
+        self.delay_s, self.max_delay_s, self._sleep = float(delay_s), float(max_delay_s), sleep
+        self._src: FrameSource | None = opener()
+        self.fps, self.reconnects = self._src.fps, 0
+
+    def read(self) -> np.ndarray | None:
+        img = self._src.read() if self._src is not None else None
+        attempt = 0
+        while img is None and attempt < self.retries:
+            wait = min(self.max_delay_s, self.delay_s * 2 ** attempt)
+            attempt += 1
+            log.warning("%s: no frame; reconnecting in %.1f s (attempt %d of %d)", self.name, wait, attempt, self.retries)
+            if self._src is not None:
+                self._src.close()
+                self._src = None
+            self._sleep(wait)
+            try:
+                self._src = self._opener()
+            except ValueError as e:
+                log.warning("%s: reconnect failed: %s", self.name, e)
+                continue
+            img = self._src.read()
+            if img is not None:
+                self.reconnects += 1
+        if img is None:
+            log.warning("%s: stream ended%s", self.name, f" after {self.retries} reconnect attempts" if self.retries else "")
+        return img
+
+    def close(self) -> None:
+        if self._src is not None:
+            self._src.close()
+            self._src = None
+
+
+def open_source(source: str | int | Path | FrameSource, fps: float | None = None, timeout_s: float = 10.0,
+                retries: int = 5) -> FrameSource:
     """Open a camera index (``0`` or ``"0"``), URL, video file or folder of frames.
 
     Args:
         source: what to read (an opened :class:`FrameSource`, such as a :class:`LoopSource`, is used as is).
         fps: frame rate override (folders default to 10; files and cameras report theirs).
         timeout_s: open / read timeout for URLs.
+        retries: URLs: reopen attempts when the stream drops (see :class:`ReconnectingSource`).
 
     Raises:
         FileNotFoundError: a path that does not exist.
@@ -299,11 +355,15 @@ def open_source(source: str | int | Path | FrameSource, fps: float | None = None
         if scheme not in URL_SCHEMES:
             raise ValueError(f"{text}: unsupported URL scheme {scheme!r} (use one of {', '.join(URL_SCHEMES)})")
         ms = int(timeout_s * 1000)
-        cap = cv2.VideoCapture(text, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
-        if not cap.isOpened():
-            cap.release()
-            raise ValueError(f"{text}: cannot open stream (unreachable, wrong path or unsupported codec)")
-        return CvSource(cap, text, live=True, fps=fps)
+
+        def opener() -> CvSource:
+            cap = cv2.VideoCapture(text, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+            if not cap.isOpened():
+                cap.release()
+                raise ValueError(f"{text}: cannot open stream (unreachable, wrong path or unsupported codec)")
+            return CvSource(cap, text, live=True, fps=fps)
+
+        return ReconnectingSource(opener, text, retries=retries)
     path = Path(text)
     if not path.exists():
         raise FileNotFoundError(f"source not found: {path}")
@@ -1027,7 +1087,8 @@ class Stream:
                 "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else float("nan"),
                 "counts": {**{c: self._totals.get(c, 0) for c in self.event_classes},
                            **({"reps": self._totals.get("reps", 0)} if self.opts["reps"] else {})},
-                "model_fps": self.model_fps or None, "realtime": self.realtime, "source": self.source.name}
+                "model_fps": self.model_fps or None, "realtime": self.realtime, "source": self.source.name,
+                "reconnects": getattr(self.source, "reconnects", 0)}
 
     def run(self) -> dict[str, Any]:
         """Consume the whole stream (sinks do the work); returns the summary stats."""
