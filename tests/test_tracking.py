@@ -147,3 +147,31 @@ def test_builtin_detectors():
     frame[10:50, 30:50] = 220
     boxes, _ = det.detect(frame)
     assert len(boxes) == 1 and boxes[0][0] <= 30 <= boxes[0][2] and boxes[0][1] <= 10 <= boxes[0][3]
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes_at_any_threshold():
+    from actkit.engine.tracking import nms
+
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 10]], np.float32)
+    scores = np.array([0.2, 0.9, -0.5, 0.1], np.float32)
+    assert nms(boxes, scores, -np.inf, 0.45).tolist() == [1, 2]  # negative scores and thresholds work
+    assert nms(boxes, scores, 0.0, 0.45).tolist() == [1]
+    assert nms(boxes, scores, 0.0, 0.99).tolist() == [1, 0]  # 3 equals 0 (IoU 1) and scores lower
+    assert nms(boxes[:0], scores[:0], 0.0, 0.5).tolist() == []
+
+
+def test_hog_detector_suppresses_overlapping_windows():
+    """The path after HOG finds people (it crashed in OpenCV 4.14's NMSBoxes on a negative threshold)."""
+    from actkit.engine.tracking import HogDetector
+
+    det = HogDetector(upscale=2.0)
+
+    class FakeHog:
+        def detectMultiScale(self, img, **kw):
+            assert img.shape[:2] == (200, 200)  # upscaled before detection
+            return np.array([[20, 20, 64, 128], [24, 22, 64, 128], [120, 40, 64, 128]]), np.array([1.2, 0.8, 0.5])
+
+    det._hog = FakeHog()
+    boxes, scores = det.detect(np.zeros((100, 100, 3), np.uint8))
+    np.testing.assert_allclose(boxes, [[10, 10, 42, 74], [60, 20, 92, 84]])  # back in input pixels
+    np.testing.assert_allclose(scores, [1.2, 0.5])

@@ -38,14 +38,21 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, iou_threshold: float) -> np.ndarray:
-    """Indices kept by non-maximum suppression (``cv2.dnn.NMSBoxes`` on xyxy boxes)."""
-    import cv2
+    """Indices kept by greedy non-maximum suppression on xyxy boxes, best score first.
 
-    if len(boxes) == 0:
+    Any score threshold works, negative ones included (HOG's SVM margins can be; OpenCV's
+    ``dnn.NMSBoxes`` refuses a negative threshold).
+    """
+    order = [i for i in np.argsort(-np.asarray(scores, np.float64), kind="stable") if scores[i] >= score_threshold]
+    if not order:
         return np.zeros((0,), np.int64)
-    xywh = np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]])
-    keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(float).tolist(), float(score_threshold), float(iou_threshold))
-    return np.asarray(keep, np.int64).reshape(-1)
+    b = np.asarray(boxes, np.float32)[order]
+    overlap = iou_matrix(b, b)
+    keep: list[int] = []
+    for k in range(len(order)):
+        if all(overlap[k, j] <= iou_threshold for j in keep):
+            keep.append(k)
+    return np.asarray([order[k] for k in keep], np.int64)
 
 
 class HogDetector:
