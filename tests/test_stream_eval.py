@@ -166,6 +166,8 @@ def test_multi_person_tracking_with_oracle_detector(sets):
     m = r["multi_person"]
     assert r["multi_person_videos"] == 1 and "frame_accuracy" not in r
     assert m["frames"] > 0 and m["id_switches"] == 0 and m["track_accuracy"] == 1.0 and m["coverage"] == 1.0
+    t = SE.evaluate_streams(Oracle(root), root, "all", smooth="none", detector="truth", progress=False)
+    assert t["multi_person"]["coverage"] == 1.0 and t["multi_person"]["id_switches"] == 0  # built-in oracle
     # no detections: nothing tracked, nothing matched
     class Blind:
         def detect(self, rgb):

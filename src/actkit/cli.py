@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the full report as JSON")
     sp.add_argument("--smooth", default="ema", choices=("none", "mean", "ema"), help="streams / reps: causal smoothing")
     sp.add_argument("--window", type=int, default=5, help="streams / reps: smoothing window in frames")
-    sp.add_argument("--detector", default="hog", help="streams / reps: person detector for multi-person videos (hog, motion, .onnx)")
+    sp.add_argument("--detector", default="hog", help="streams / reps: person detector for multi-person videos (hog, motion, .onnx, or truth: the true boxes, to score the tracker alone)")
     sp.add_argument("--max-videos", type=int, help="streams / reps: only the first N videos of the split")
 
     sp = verb("export", cmd_export, "export a checkpoint to ONNX (optionally int8)")
