@@ -23,10 +23,12 @@ $ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112
 CKPT="$OUT/streams_fast_s/checkpoints/best.pt"
 
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
-#    split, and id switches on every multi-person stream (HOG detector + IoU tracker).
+#    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
+#    with OpenCV's HOG detector.
 $ACT evaluate --model "$CKPT" --data "$OUT/streams" --split test --smooth ema --window 5 --out "$OUT/stream_eval_streams"
 $ACT evaluate --model "$CKPT" --data "$OUT/reps" --split test --smooth ema --window 5 --out "$OUT/stream_eval_reps"
-$ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi"
+$ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector truth --out "$OUT/stream_eval_multi_truth"
+$ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi_hog"
 
 # 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
 $ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500 --threads 1,2
