@@ -40,3 +40,25 @@ def test_progress_off_when_not_a_terminal(monkeypatch):
     assert list(progress(range(3))) == [0, 1, 2]
     monkeypatch.setenv("ACTKIT_PROGRESS", "1")
     assert progress_enabled() is True
+
+
+def test_progress_logs_now_and_then_without_a_terminal(monkeypatch, caplog):
+    from actkit.utils.progress import LogProgress
+
+    monkeypatch.delenv("ACTKIT_PROGRESS", raising=False)
+    monkeypatch.setenv("ACTKIT_PROGRESS_LOG_S", "0.0001")
+    bar = progress(range(4), desc="epoch 1/2", unit="batch")
+    assert isinstance(bar, LogProgress)
+    with caplog.at_level("INFO", logger="actkit.progress"):
+        got = []
+        for x in bar:
+            got.append(x)
+            bar.set_postfix(loss="0.5")
+    assert got == [0, 1, 2, 3]
+    assert any("epoch 1/2: 4/4 batch (100 %)" in r.message and "loss 0.5" in r.message for r in caplog.records)
+    assert not isinstance(progress(range(2), enable=False), LogProgress)  # an explicit off is silent
+    monkeypatch.setenv("ACTKIT_PROGRESS_LOG_S", "0")
+    assert not isinstance(progress(range(2)), LogProgress)
+    with LogProgress(total=None, desc="x", every_s=1e9) as p:
+        p.update(3)
+        assert p.line().startswith("x: 3 it")
