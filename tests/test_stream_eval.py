@@ -208,6 +208,35 @@ def test_offline_equals_the_models_clip_prediction(sets):
     np.testing.assert_allclose(SE.clip_probs(log_sum, len(frames)), want, atol=1e-5)
 
 
+def test_whole_video_path_equals_stepping_frame_by_frame(sets):
+    """Torch models are scored with forward_frames over the whole video: the same labels as stepping."""
+    import torch
+
+    from actkit.engine.streamer import StreamModelRunner
+
+    tags = SE.tag_vocabulary()
+    torch.manual_seed(1)
+    m = _untrained(tags).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(1.5)
+    fast = StreamModelRunner(m, tags)
+
+    class Stepping:  # the same runner without its model attribute: one step per frame
+        kind, class_names = "stream", tags
+
+        def __call__(self, rgb, boxes, keys):
+            return fast(rgb, boxes, keys)
+
+        def forget(self, keys):
+            fast.forget(keys)
+
+    root = sets / "streams"
+    a = SE.evaluate_streams(fast, root, "all", max_videos=1, progress=False)
+    b = SE.evaluate_streams(Stepping(), root, "all", max_videos=1, progress=False)
+    assert a["frame_accuracy"] == b["frame_accuracy"] and a["events"] == b["events"]
+
+
 def test_untrained_model_end_to_end_writes_json_and_plots(sets, tmp_path):
     root = sets / "streams"
     tags = SE.tag_vocabulary()

@@ -244,6 +244,34 @@ class _Result:
     reps: list[dict[str, Any]]
 
 
+def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dict[str, Any]], offline: bool,
+                       chunk: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-frame streaming probabilities, and each segment's offline clip probabilities per frame, of a
+    torch streaming model, from ``forward_frames`` over the whole video (equal to stepping frame by
+    frame from a zero state, to 1e-4: tested for every streaming model) instead of one ``step`` per
+    frame: the same numbers, an order of magnitude faster on a CPU."""
+    import torch
+
+    from ..models import probabilities
+    from .streamer import stream_input
+
+    model = runner.model
+    x = torch.from_numpy(np.stack([stream_input(f, None, runner.cfg) for f in frames], 1))[None]  # (1, C, T, H, W)
+    with torch.inference_mode():
+        logits = model.forward_frames(x.to(runner.device))[0].float()
+        stream = probabilities(logits).cpu().numpy()
+        off = None
+        if offline:
+            off = np.zeros_like(stream)
+            for seg in segments:
+                a, b = seg["start"], min(seg["end"], len(frames) - 1)
+                if a > b:
+                    continue
+                clip_logits = model.forward_frames(x[:, :, a:b + 1].to(runner.device))[0].float().mean(0, keepdim=True)
+                off[a:b + 1] = probabilities(clip_logits).cpu().numpy()
+    return stream, off
+
+
 def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offline: bool,
             rep_thresholds: tuple[float, float], bar: Any) -> _Result:
     from .postprocess import RepetitionCounter, make_smoother
@@ -260,24 +288,32 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
     reps: list[dict[str, Any]] = []
     key, okey = ("stream", v.name), ("offline", v.name)
     t = -1
+    frames: Any = _frames(v.path)
+    whole = None
+    if hasattr(getattr(runner, "model", None), "forward_frames"):  # a torch streaming model: batch over time
+        frames = [f for f, _ in zip(frames, range(v.frames))]
+        whole = _whole_video_probs(runner, frames, person.segments, offline)
     try:
-        for t, rgb in enumerate(_frames(v.path)):
+        for t, rgb in enumerate(frames):
             if t >= v.frames:
                 log.warning("%s: more frames than its %d labels; the rest ignored", v.path, v.frames)
                 break
-            p = runner(rgb, None, [key])[0]
+            p = whole[0][t] if whole is not None else runner(rgb, None, [key])[0]
             s = smoother.update(p)
             raw.append(cls.label(p))
             stream.append(cls.label(s))
             if offline:
                 seg = starts.get(t, seg)
-                q = runner(rgb, None, [okey])[0]
-                log_sum += np.log(np.maximum(q, 1e-30))
-                if t == seg["end"]:
-                    n = t + 1 - seg["start"]
-                    off[seg["start"]:t + 1] = [cls.label(clip_probs(log_sum, n))] * n
-                    log_sum[:] = 0
-                    runner.forget([okey])
+                if whole is not None:
+                    off[t] = cls.label(whole[1][t])
+                else:
+                    q = runner(rgb, None, [okey])[0]
+                    log_sum += np.log(np.maximum(q, 1e-30))
+                    if t == seg["end"]:
+                        n = t + 1 - seg["start"]
+                        off[seg["start"]:t + 1] = [cls.label(clip_probs(log_sum, n))] * n
+                        log_sum[:] = 0
+                        runner.forget([okey])
             if t in spans:
                 span, votes = spans[t], Counter()
                 counters = {ex: RepetitionCounter(rep_thresholds[1], rep_thresholds[0]) for ex in cls.reps}
