@@ -46,9 +46,10 @@ def test_progress_logs_now_and_then_without_a_terminal(monkeypatch, caplog):
     from actkit.utils.progress import LogProgress
 
     monkeypatch.delenv("ACTKIT_PROGRESS", raising=False)
-    monkeypatch.setenv("ACTKIT_PROGRESS_LOG_S", "0.0001")
+    monkeypatch.setenv("ACTKIT_PROGRESS_LOG_S", "30")
     bar = progress(range(4), desc="epoch 1/2", unit="batch")
-    assert isinstance(bar, LogProgress)
+    assert isinstance(bar, LogProgress) and bar.every_s == 30.0
+    bar.every_s = 0.0  # a line on every step, whatever the clock does
     with caplog.at_level("INFO", logger="actkit.progress"):
         got = []
         for x in bar:
