@@ -47,7 +47,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..data.video.framelabels import full_vocabulary, tag_to_label
+from ..data.video.framelabels import full_vocabulary, stream_layout, tag_to_label
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +65,6 @@ def tag_vocabulary() -> list[str]:
 
 
 # --------------------------------------------------------------------------- data
-
-def stream_layout(root: str | Path) -> str | None:
-    """``"streams"`` or ``"reps"`` when ``root`` is a folder with label JSON in that layout, else None."""
-    labels = Path(root) / "labels"
-    if not labels.is_dir():
-        return None
-    if next(labels.glob("*.json"), None) is not None:
-        return "streams"
-    if next(labels.glob("*/*.json"), None) is not None:
-        return "reps"
-    return None
-
 
 @dataclass
 class Person:

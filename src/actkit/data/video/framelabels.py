@@ -112,11 +112,21 @@ class FrameLabelTable:
         return counts
 
 
+def stream_layout(root: str | os.PathLike) -> str | None:
+    """``"streams"`` (``labels/*.json``) or ``"reps"`` (``labels/<exercise>/*.json``), else None."""
+    labels = Path(root) / "labels"
+    if not labels.is_dir():
+        return None
+    if next(labels.glob("*.json"), None) is not None:
+        return "streams"
+    if next(labels.glob("*/*.json"), None) is not None:
+        return "reps"
+    return None
+
+
 def is_frame_labelled(root: str | os.PathLike) -> bool:
     """Whether ``root`` looks like a streams or reps folder (``labels/`` JSON beside ``videos/``)."""
-    root = Path(root)
-    return root.is_dir() and (root / "labels").is_dir() and (root / "videos").is_dir() and \
-        any((root / "labels").rglob("*.json"))
+    return (Path(root) / "videos").is_dir() and stream_layout(root) is not None
 
 
 def read_frame_labels(root: str | os.PathLike, target: str = "tags") -> FrameLabelTable:
@@ -321,4 +331,4 @@ class FrameWindowDataset(torch.utils.data.Dataset):
 
 
 __all__ = ["FrameLabelTable", "FrameWindowDataset", "IGNORE", "LabelledVideo", "TARGETS", "full_vocabulary",
-           "is_frame_labelled", "read_frame_labels", "tag_to_label"]
+           "is_frame_labelled", "read_frame_labels", "stream_layout", "tag_to_label"]
