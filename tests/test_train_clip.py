@@ -90,6 +90,27 @@ def test_eval_views_follow_the_training_sampler(actions, tmp_path):
         assert ds["val"].clips_per_video == 2
 
 
+def test_runs_share_a_frame_cache_dir(actions, tmp_path, monkeypatch):
+    """With data.cache_dir, a second run on the same data reads the first run's decoded frames."""
+    from actkit.data.video import cache as cache_mod
+    from actkit.engine.tasks import frame_cache_dir
+
+    shared = tmp_path / "frames"
+    over = {"optim.epochs": "1", "data.cache": "true", "data.cache_dir": str(shared)}
+    train(clip_cfg(actions, tmp_path / "a", **over))
+    entries = sorted(shared.rglob("*.npy"))
+    assert len(entries) == len(list((actions / "videos").rglob("*.mp4")))
+    assert not (tmp_path / "a" / "frame_cache").exists()
+
+    def no_decoding(*a, **k):
+        raise AssertionError("decoded again despite the shared cache")
+
+    monkeypatch.setattr(cache_mod, "VideoReader", no_decoding)
+    train(clip_cfg(actions, tmp_path / "b", **over))
+    assert sorted(shared.rglob("*.npy")) == entries
+    assert frame_cache_dir(clip_cfg(actions, tmp_path / "c")) == tmp_path / "c" / "frame_cache"
+
+
 def test_window_geometry_and_sampling():
     assert window_geometry(16, 16.0, 32.0) == (32, 16)  # 16 frames at 16 fps from a 32 fps video
     assert window_geometry(8, 0.0, 25.0, window=10, stride=3) == (10, 3)

@@ -52,6 +52,8 @@ class DataSection:
     frame_stride: int = _opt(2, "(clip) frame stride of the random window (and of the dense eval clips)")
     eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
     cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")
+    cache_dir: str = _opt("", "(clip) where the frame cache lives (default: <run.out>/frame_cache); point several "
+                              "runs on one dataset at one folder to decode it once")
     target: str = _opt("tags", "(stream) per-frame targets of a streams/reps set: tags (exercise high/low "
                                "positions, for rep counting) or labels", choices=("tags", "labels"))
     warmup_frames: int = _opt(4, "(stream) first frames of a training window left out of the loss")

@@ -16,6 +16,7 @@ Every dataset yields dicts with the keys ``input``, ``label`` and ``index``; cli
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,15 @@ def carve_val(splits: np.ndarray, labels: np.ndarray, groups: np.ndarray, seed: 
     out = np.asarray(splits, dtype=object).copy()
     out[tr] = sub
     return out
+
+
+def frame_cache_dir(cfg: TrainConfig) -> Path:
+    """The frame cache folder of a run: ``data.cache_dir`` or ``<run.out>/frame_cache``.
+
+    Entries are keyed by the video's path, mtime, size and the cached size, so runs on one dataset
+    (at any input size) can share a folder safely.
+    """
+    return Path(cfg.data.cache_dir).expanduser() if cfg.data.cache_dir else Path(cfg.run.out) / "frame_cache"
 
 
 def video_overrides(cfg: TrainConfig) -> dict[str, Any]:
@@ -163,13 +173,11 @@ class ClipTask:
         return [parts[i] for i in range(len(self.class_names))]
 
     def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
-        from pathlib import Path
-
         from ..data.video import ClipAugment, ClipDataset, ClipTransform, FrameCache, make_sampler
 
         d, out = self.cfg.data, {}
         # Frames cached at a short side a little above the crop, so the scale jitter still has pixels.
-        cache = FrameCache(Path(self.cfg.run.out) / "frame_cache", short_side=int(min(data_cfg.input_size) * 1.3 + 0.5)) if d.cache else None
+        cache = FrameCache(frame_cache_dir(self.cfg), short_side=int(min(data_cfg.input_size) * 1.3 + 0.5)) if d.cache else None
         skip_log = Path(self.cfg.run.out) / "skipped_videos.jsonl"
         for s in SPLITS:
             sub = self.table.split(s)
@@ -250,13 +258,11 @@ class StreamTask:
         return video_overrides(self.cfg)
 
     def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
-        from pathlib import Path
-
         from ..data.video import FrameCache
         from ..data.video.framelabels import FrameWindowDataset
 
         d = self.cfg.data
-        cache = FrameCache(Path(self.cfg.run.out) / "frame_cache", short_side=None) if d.cache else None
+        cache = FrameCache(frame_cache_dir(self.cfg), short_side=None) if d.cache else None
         self._datasets = {
             s: FrameWindowDataset(self.table.split(s), self.class_names, data_cfg, train=s == "train", seed=seed,
                                   cache=cache, warmup=d.warmup_frames if s == "train" else 0, hflip=d.hflip,
