@@ -132,6 +132,36 @@ def test_resume_after_interruption_is_exact(shapes_parquet, tmp_path):
     assert resumed["best_epoch"] == straight["best_epoch"]
 
 
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_channels_last_setting_reaches_the_weights(setting, shapes_parquet, tmp_path):
+    _, summary = train_tiny(shapes_parquet, tmp_path, optim__epochs=1, run__channels_last=setting)
+    sd = read_checkpoint(tmp_path / "checkpoints" / "last.pt")["state_dict"]
+    convs = [v for v in sd.values() if v.dim() == 4 and v.shape[1] > 1 and v.shape[-1] > 1]  # layouts differ
+    assert convs
+    for w in convs:
+        assert w.is_contiguous(memory_format=torch.channels_last) == (setting == "on")
+    assert 0.0 <= summary["test"]["macro_f1"] <= 1.0
+
+
+def test_channels_last_auto_follows_device_and_family():
+    from actkit.models import create_model
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    crop = create_model("fastcrop_p", num_classes=3)
+    stream = create_model("stream_fast_s", num_classes=3, input_size=(48, 48))
+    clip = create_model("clip_fast_p", num_classes=3, input_size=(48, 48), num_frames=4)
+    assert trainer.use_channels_last(crop, cpu) and trainer.use_channels_last(stream, cpu)
+    assert not trainer.use_channels_last(clip, cpu)  # measured slower on CPU
+    assert trainer.use_channels_last(clip, gpu)
+    assert not trainer.use_channels_last(crop, gpu, "off") and trainer.use_channels_last(clip, cpu, "on")
+    with pytest.raises(ValueError, match="channels_last"):
+        trainer.use_channels_last(crop, cpu, "yes")
+    # clips fold time into the batch inside 2-D models: their input keeps its layout
+    x = torch.zeros(2, 3, 4, 48, 48)
+    assert trainer.input_channels_last(x, clip).is_contiguous()
+    assert trainer.input_channels_last(torch.zeros(2, 3, 32, 24), crop).is_contiguous(memory_format=torch.channels_last)
+
+
 def test_binary_view_has_two_classes_and_tuned_threshold(binary_run):
     best = read_checkpoint(binary_run / "checkpoints" / "best.pt")
     assert best["class_names"] == ["not_tall", "tall"]

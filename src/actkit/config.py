@@ -93,6 +93,9 @@ class RunSection:
     seed: int = _opt(0, "random seed (data order, augmentation, init)", alias="--seed")
     device: str = _opt("auto", "auto, cpu, cuda or cuda:N", alias="--device")
     amp: bool = _opt(True, "mixed precision (bf16/fp16) on GPU; ignored on CPU")
+    channels_last: str = _opt("auto", "channels-last memory layout: auto (on GPU; on CPU for the model families "
+                                      "that train faster so: crop and streaming models), on or off",
+                              choices=("auto", "on", "off"))
     resume: str = _opt("", "resume from a checkpoint path, or 'auto' for <out>/last.pt", alias="--resume")
     keep_last: int = _opt(3, "keep the last N epoch checkpoints")
     keep_best: int = _opt(3, "keep the best N checkpoints (by val macro-F1)")

@@ -136,6 +136,30 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last if x.dim() == 4 else torch.channels_last_3d)
 
 
+def use_channels_last(model: nn.Module, device: torch.device, setting: str = "auto") -> bool:
+    """``run.channels_last``: on, off, or auto (always on GPU; on CPU where the model family trains
+    faster so, ``model.cpu_channels_last``)."""
+    if setting not in ("auto", "on", "off"):
+        raise ValueError(f"run.channels_last must be auto, on or off, got {setting!r}")
+    if setting != "auto":
+        return setting == "on"
+    return device.type == "cuda" or bool(getattr(model, "cpu_channels_last", False))
+
+
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """The model with channels-last weights: 3-D layout when it has 3-D convolutions, else 2-D."""
+    conv3d = any(isinstance(m, nn.Conv3d) for m in model.modules())
+    return model.to(memory_format=torch.channels_last_3d if conv3d else torch.channels_last)
+
+
+def input_channels_last(x: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """Images go channels-last; clips only for models with 3-D convolutions (the others fold time
+    into the batch themselves, and their first convolution's layout follows the weights)."""
+    if x.dim() == 4 or any(isinstance(m, nn.Conv3d) for m in model.modules()):
+        return channels_last(x)
+    return x
+
+
 def forward_scored(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and targets as the loss sees them: per sample, or per frame when ``y`` holds one
     class per frame ``(B, T)`` (streaming models' ``forward_frames``, flattened to ``(B*T, K)``;
@@ -150,7 +174,7 @@ def forward_scored(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[
 def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: Any, scaler: Any, device: torch.device, amp: bool, grad_clip: float = 0.0, desc: str = "train",
                     batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
-                    ) -> dict[str, float]:
+                    channels_last_input: bool = False) -> dict[str, float]:
     """One pass over ``loader``; returns mean loss, throughput and the share of time spent waiting for data.
 
     ``batch_transform(x, y) -> (x, target)`` mixes a batch (mixup / cutmix); its target may be
@@ -164,8 +188,8 @@ def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_
         waited += time.perf_counter() - t_ready
         x = batch["input"].to(device, non_blocking=True)
         y = batch["label"].to(device, non_blocking=True)
-        if device.type == "cuda":
-            x = channels_last(x)
+        if channels_last_input:
+            x = input_channels_last(x, model)
         if batch_transform is not None:
             x, y = batch_transform(x, y)
         with _autocast(device, amp):
@@ -274,8 +298,9 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     if task.per_frame and not hasattr(model, "forward_frames"):
         raise ValueError(f"task {cfg.task} trains one output per frame: {cfg.model.name} is not a streaming "
                          "model (see `actkit models --task stream`)")
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last if model.data_cfg.num_frames <= 1 else torch.channels_last_3d)
+    cl = use_channels_last(model, device, cfg.run.channels_last)
+    if cl:
+        model = to_channels_last(model)
     ds = task.datasets(model.data_cfg, cfg.run.seed)
     counts = task.train_counts()
     if np.any(counts == 0):
@@ -323,7 +348,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         stats = train_one_epoch(model, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
                                 cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
-                                batch_transform=batch_transform)
+                                batch_transform=batch_transform, channels_last_input=cl)
         report, probs, labels = evaluate(model, eval_loaders["val"], loss_fn, class_names, device)
         row = {"epoch": epoch, **stats, "val_loss": report["loss"], "val_accuracy": report["accuracy"],
                "val_macro_f1": report["macro_f1"], "val_roc_auc": report.get("roc_auc"), "val_ece": report["ece"],

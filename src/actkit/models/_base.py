@@ -66,6 +66,9 @@ class ActkitModel(nn.Module):
     cfg: Any
     data_cfg: DataConfig
     model_name: str = ""
+    #: Whether training on CPU runs faster with channels-last weights and activations (measured per
+    #: family; see ``run.channels_last``). GPUs always prefer channels-last.
+    cpu_channels_last: bool = False
 
     @property
     def num_classes(self) -> int:

@@ -104,6 +104,8 @@ class _ConvNeXtDown(nn.Module):
 class ScClassifier(ActkitModel):
     """One reference-family classifier; see the module docstring."""
 
+    cpu_channels_last = True  # about 15 % faster training steps on CPU
+
     def __init__(self, cfg: ScConfig) -> None:
         super().__init__()
         self.cfg = cfg
