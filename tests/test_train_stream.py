@@ -66,7 +66,8 @@ def test_read_errors(streams, tmp_path):
     (tmp_path / "labels" / "x.json").write_text("{not json")
     with pytest.raises(ValueError, match="x.json"):
         read_frame_labels(tmp_path)
-    (tmp_path / "labels" / "x.json").write_text(json.dumps({"split": "train", "fps": 16, "tags": ["idle"]}))
+    rec = json.loads((streams / "labels" / "stream_000.json").read_text())
+    (tmp_path / "labels" / "x.json").write_text(json.dumps(rec))
     with pytest.raises(ValueError, match="no readable label files"):  # its video is missing
         read_frame_labels(tmp_path)
 
@@ -77,8 +78,12 @@ def test_read_reps(tmp_path):
     render_reps(tmp_path / "r", videos_per_exercise=1, seconds=(2, 3), size=48, workers=1, exercises=["squat"])
     t = read_frame_labels(tmp_path / "r")
     assert set(t.class_names) <= {"idle", "squat_high", "squat_low"} and "squat_low" in t.class_names
-    with pytest.raises(ValueError, match="tags only"):
-        read_frame_labels(tmp_path / "r", "labels")
+    labels = read_frame_labels(tmp_path / "r", "labels")  # the exercise over its repetitions, idle outside
+    assert set(labels.class_names) <= {"idle", "squat"} and "squat" in labels.class_names
+    rec = json.loads(next((tmp_path / "r" / "labels").rglob("*.json")).read_text())
+    first, last = rec["rep_boundaries"][0][0], rec["rep_boundaries"][-1][1]
+    names = labels.videos[0].names
+    assert names[first:last + 1] == ["squat"] * (last - first + 1) and set(names[:first] + names[last + 1:]) <= {"idle"}
 
 
 def _cfg(size=64, frames=8):

@@ -39,8 +39,9 @@ def cmd_train(a: argparse.Namespace) -> Any:
 
 
 def cmd_eval(a: argparse.Namespace) -> Any:
+    from .data.video.framelabels import stream_layout
     from .engine.evaluator import evaluate_file, format_report
-    from .engine.stream_eval import evaluate_streams, format_stream_report, stream_layout
+    from .engine.stream_eval import evaluate_streams, format_stream_report
 
     if stream_layout(a.data):  # a frame-labelled streams / reps folder: score a streaming model as it runs live
         report = evaluate_streams(a.model, a.data, a.split, smooth=a.smooth, window=a.window, detector=a.detector,

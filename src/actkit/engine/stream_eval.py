@@ -41,13 +41,13 @@ import json
 import logging
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..data.video.framelabels import full_vocabulary, stream_layout, tag_to_label
+from ..data.video.framelabels import Video, full_vocabulary, read_labelled_videos, tag_to_label
 
 log = logging.getLogger(__name__)
 
@@ -66,52 +66,6 @@ def tag_vocabulary() -> list[str]:
 
 # --------------------------------------------------------------------------- data
 
-@dataclass
-class Person:
-    """One person's truth: per-frame ``labels``, ``tags`` and ``boxes``, and ``segments`` (dicts)."""
-
-    track_id: int
-    labels: list[str]
-    tags: list[str]
-    boxes: list[Any]
-    segments: list[dict[str, Any]]
-
-
-@dataclass
-class Video:
-    """One labelled video; ``rep_spans`` are ``(start, end, exercise, true count)``, frames inclusive."""
-
-    name: str
-    path: Path
-    fps: float
-    frames: int
-    split: str
-    people: list[Person]
-    rep_spans: list[tuple[int, int, str, int]] = field(default_factory=list)
-
-
-def _streams_video(path: Path, d: dict[str, Any]) -> Video:
-    people = [Person(int(p["track_id"]), p["labels"], p["tags"], p["boxes"], p["segments"]) for p in d["people"]]
-    spans = [(s["start"], s["end"], s["label"], int(s["count"])) for s in people[0].segments
-             if s["kind"] == "exercise"] if len(people) == 1 else []
-    return Video(d["name"], path.parent.parent / "videos" / f"{path.stem}.mp4", float(d["fps"]), int(d["frames"]),
-                 d["split"], people, spans)
-
-
-def _reps_video(path: Path, d: dict[str, Any]) -> Video:
-    ex, n, bounds = d["exercise"], int(d["frames"]), d["rep_boundaries"]
-    lo, hi = (bounds[0][0], bounds[-1][1]) if bounds else (n, n - 1)
-    labels = ["idle"] * lo + [ex] * (hi - lo + 1) + ["idle"] * (n - 1 - hi)
-    segs = [{"label": "idle", "kind": "idle", "start": 0, "end": lo - 1}] if lo > 0 else []
-    if bounds:
-        segs.append({"label": ex, "kind": "exercise", "start": lo, "end": hi, "count": int(d["count"])})
-    if hi < n - 1:
-        segs.append({"label": "idle", "kind": "idle", "start": hi + 1, "end": n - 1})
-    person = Person(1, labels, d["tags"], d["boxes"], segs)
-    video = path.parent.parent.parent / "videos" / ex / f"{path.stem}.mp4"
-    return Video(path.stem, video, float(d["fps"]), n, d["split"], [person], [(0, n - 1, ex, int(d["count"]))])
-
-
 def read_stream_set(root: str | Path, split: str = "test") -> tuple[str, list[Video]]:
     """The layout and the videos of one split (``all``: every split) of a streams or reps folder, by name.
 
@@ -119,24 +73,12 @@ def read_stream_set(root: str | Path, split: str = "test") -> tuple[str, list[Vi
         ValueError: no label JSON, an unknown or empty split, a malformed label file or a missing video.
     """
     root = Path(root)
-    layout = stream_layout(root)
-    if layout is None:
-        raise ValueError(f"{root}: no labels/*.json (streams) or labels/<exercise>/*.json (reps) to evaluate on")
     if split not in SPLITS:
         raise ValueError(f"{root}: unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    files = sorted((root / "labels").glob("*.json" if layout == "streams" else "*/*.json"))
-    videos, splits = [], Counter()
-    for f in files:
-        try:
-            d = json.loads(f.read_text())
-            v = _streams_video(f, d) if layout == "streams" else _reps_video(f, d)
-        except (KeyError, TypeError, IndexError, json.JSONDecodeError) as e:
-            raise ValueError(f"{f}: not a {layout} label file ({type(e).__name__}: {e})") from e
-        splits[v.split] += 1
-        if split in ("all", v.split):
-            videos.append(v)
+    layout, every = read_labelled_videos(root)
+    videos = [v for v in every if split in ("all", v.split)]
     if not videos:
-        raise ValueError(f"{root}: no videos in the {split!r} split (splits here: {dict(splits)})")
+        raise ValueError(f"{root}: no videos in the {split!r} split (splits here: {dict(Counter(v.split for v in every))})")
     for v in videos:
         if not v.path.is_file():
             raise ValueError(f"{root}: video {v.path} of {v.name} is missing")

@@ -12,7 +12,7 @@ windows of consecutive frames with their per-frame targets:
 
 ``target="tags"`` trains on the tags (an exercise set becomes ``<exercise>_high`` /
 ``<exercise>_low`` frames, so a repetition counter can run on the outputs); ``target="labels"``
-on the plain labels (streams only). Class names follow the synthetic vocabulary's order,
+on the plain labels (a reps video: the exercise over its repetitions, ``idle`` outside). Class names follow the synthetic vocabulary's order,
 restricted to the names that occur in the data.
 
 Each (video, person) pair is a sample source. A video with one person is seen whole, as the
@@ -129,8 +129,81 @@ def is_frame_labelled(root: str | os.PathLike) -> bool:
     return (Path(root) / "videos").is_dir() and stream_layout(root) is not None
 
 
+@dataclass
+class Person:
+    """One person's truth: per-frame ``labels``, ``tags`` and ``boxes``, and ``segments`` (dicts)."""
+
+    track_id: int
+    labels: list[str]
+    tags: list[str]
+    boxes: list
+    segments: list[dict]
+
+
+@dataclass
+class Video:
+    """One labelled video of a streams or reps folder; ``rep_spans`` are ``(start, end, exercise,
+    true count)``, frames inclusive."""
+
+    name: str
+    path: Path
+    label_file: Path
+    fps: float
+    frames: int
+    split: str
+    people: list[Person]
+    rep_spans: list[tuple[int, int, str, int]] = field(default_factory=list)
+
+
+def _streams_video(path: Path, d: dict) -> Video:
+    people = [Person(int(p["track_id"]), p["labels"], p["tags"], p["boxes"], p["segments"]) for p in d["people"]]
+    spans = [(s["start"], s["end"], s["label"], int(s["count"])) for s in people[0].segments
+             if s["kind"] == "exercise"] if len(people) == 1 else []
+    return Video(d["name"], path.parent.parent / "videos" / f"{path.stem}.mp4", path, float(d["fps"]),
+                 int(d["frames"]), str(d["split"]), people, spans)
+
+
+def _reps_video(path: Path, d: dict) -> Video:
+    """A reps video as one person labelled with the exercise from the first frame of its first rep to
+    the last frame of its last rep (as a streams exercise segment is), ``idle`` outside."""
+    ex, n, bounds = d["exercise"], int(d["frames"]), d["rep_boundaries"]
+    lo, hi = (bounds[0][0], bounds[-1][1]) if bounds else (n, n - 1)
+    labels = ["idle"] * lo + [ex] * (hi - lo + 1) + ["idle"] * (n - 1 - hi)
+    segs = [{"label": "idle", "kind": "idle", "start": 0, "end": lo - 1}] if lo > 0 else []
+    if bounds:
+        segs.append({"label": ex, "kind": "exercise", "start": lo, "end": hi, "count": int(d["count"])})
+    if hi < n - 1:
+        segs.append({"label": "idle", "kind": "idle", "start": hi + 1, "end": n - 1})
+    person = Person(1, labels, d["tags"], d.get("boxes") or [None] * n, segs)
+    video = path.parent.parent.parent / "videos" / ex / f"{path.stem}.mp4"
+    return Video(path.stem, video, path, float(d["fps"]), n, str(d["split"]), [person], [(0, n - 1, ex, int(d["count"]))])
+
+
+def read_labelled_videos(root: str | os.PathLike) -> tuple[str, list[Video]]:
+    """The layout (``streams`` or ``reps``) and every labelled video of a folder, sorted by label file;
+    the one reader of both layouts (training and evaluation build on it). Videos may be missing on disk:
+    callers decide (training skips them, evaluation refuses).
+
+    Raises:
+        ValueError: no label files, or a label file that is not valid (named).
+    """
+    root = Path(root)
+    layout = stream_layout(root)
+    if layout is None:
+        raise ValueError(f"{root}: no labels/*.json (streams) or labels/<exercise>/*.json (reps), "
+                         "as written by `actkit synth streams` or `actkit synth reps`")
+    videos = []
+    for lf in sorted((root / "labels").glob("*.json" if layout == "streams" else "*/*.json")):
+        try:
+            d = json.loads(lf.read_text(encoding="utf-8"))
+            videos.append(_streams_video(lf, d) if layout == "streams" else _reps_video(lf, d))
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+            raise ValueError(f"{lf}: not a {layout} label file ({type(e).__name__}: {e})") from e
+    return layout, videos
+
+
 def read_frame_labels(root: str | os.PathLike, target: str = "tags") -> FrameLabelTable:
-    """Read a streams or reps folder.
+    """Read a streams or reps folder for training: one sample source per (video, person).
 
     Args:
         root: the folder (``videos/`` + ``labels/``).
@@ -149,25 +222,16 @@ def read_frame_labels(root: str | os.PathLike, target: str = "tags") -> FrameLab
         raise ValueError(f"{root}: not a frame-labelled set (needs videos/ and labels/*.json, "
                          "as written by `actkit synth streams` or `actkit synth reps`)")
     videos, skipped = [], []
-    for lf in sorted((root / "labels").rglob("*.json")):
-        rel = lf.relative_to(root / "labels").with_suffix(".mp4")
-        video = root / "videos" / rel
-        try:
-            rec = json.loads(lf.read_text(encoding="utf-8"))
-            people = rec["people"] if "people" in rec else [{"labels": None, "tags": rec["tags"], "boxes": rec.get("boxes")}]
-            split, fps = str(rec["split"]), float(rec["fps"])
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"{lf}: not a streams/reps label file ({type(e).__name__}: {e})") from e
-        if not video.is_file():
-            skipped.append((str(video), f"missing video for {lf}"))
+    for v in read_labelled_videos(root)[1]:
+        if not v.path.is_file():
+            skipped.append((str(v.path), f"missing video for {v.label_file}"))
             continue
-        single = len(people) == 1
-        for k, person in enumerate(people):
-            names = person["tags"] if target == "tags" else person["labels"]
-            if names is None:
-                raise ValueError(f"{lf}: has no per-frame labels (reps sets have tags only: use target 'tags')")
-            videos.append(LabelledVideo(str(video), str(lf), split, fps, list(names),
-                                        None if single else person.get("boxes"), k, str(rel)))
+        single = len(v.people) == 1
+        for k, person in enumerate(v.people):
+            names = person.tags if target == "tags" else person.labels
+            videos.append(LabelledVideo(str(v.path), str(v.label_file), v.split, v.fps, list(names),
+                                        None if single else person.boxes, k,
+                                        str(v.path.relative_to(root / "videos"))))
     if not videos:
         raise ValueError(f"{root}: no readable label files with videos ({len(skipped)} skipped)")
     vocab = full_vocabulary(target)
