@@ -162,6 +162,42 @@ def test_channels_last_auto_follows_device_and_family():
     assert trainer.input_channels_last(torch.zeros(2, 3, 32, 24), crop).is_contiguous(memory_format=torch.channels_last)
 
 
+def test_init_from_a_checkpoint(trained_run, shapes_parquet, tmp_path):
+    """model.init_from: all weights for the same classes, all but the classifier for new ones."""
+    from actkit.engine.checkpoint import init_from_checkpoint
+    from actkit.models import create_model
+
+    src = read_checkpoint(trained_run / "checkpoints" / "best.pt")
+    names = list(src["class_names"])
+    model = create_model("fastcrop_p", num_classes=len(names))
+    init_from_checkpoint(model, trained_run / "checkpoints" / "best.pt", names)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, src["state_dict"][k], msg=k)
+
+    fresh = create_model("fastcrop_p", num_classes=2)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    note = init_from_checkpoint(fresh, trained_run / "checkpoints" / "best.pt", ["cat", "dog"])
+    assert "classifier starts fresh" in note
+    changed = {k for k, v in fresh.state_dict().items() if not torch.equal(v, before[k])}
+    kept = {k for k, v in fresh.state_dict().items() if k in src["state_dict"] and src["state_dict"][k].shape == v.shape
+            and torch.equal(v, src["state_dict"][k])}
+    assert changed and changed <= kept  # every loaded tensor came from the checkpoint...
+    assert set(fresh.state_dict()) - kept  # ...and the classifier did not
+
+    with pytest.raises(ValueError, match="do not fit"):
+        init_from_checkpoint(create_model("sc_p", num_classes=3), trained_run / "checkpoints" / "best.pt", names)
+    with pytest.raises(FileNotFoundError):
+        init_from_checkpoint(model, tmp_path / "none.pt", names)
+
+    # through the trainer: 1 epoch at lr 0 from the checkpoint keeps its weights (and its accuracy)
+    _, summary = train_tiny(shapes_parquet, tmp_path / "ft", optim__epochs=1, optim__lr=0.0,
+                            model__init_from=str(trained_run / "checkpoints" / "best.pt"))
+    out = read_checkpoint(tmp_path / "ft" / "checkpoints" / "last.pt")["state_dict"]
+    for k, v in out.items():
+        if k.endswith("weight") and v.dim() > 1:
+            torch.testing.assert_close(v, src["state_dict"][k], msg=k)
+
+
 def test_binary_view_has_two_classes_and_tuned_threshold(binary_run):
     best = read_checkpoint(binary_run / "checkpoints" / "best.pt")
     assert best["class_names"] == ["not_tall", "tall"]

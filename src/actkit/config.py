@@ -71,6 +71,8 @@ class ModelSection:
     num_frames: int = _opt(0, "(clip) frames per clip (0: the model's)", alias="--frames")
     pretrained: str = _opt("", "weights: a local file/folder, or a hub name where a network exists")
     head: str = _opt("", "classifier head override, e.g. 'factorised' for multi-part labels (Diving48)")
+    init_from: str = _opt("", "start from an actkit checkpoint's weights (fine-tuning, or training on): all of them "
+                              "when its classes are the same, all but the classifier otherwise")
 
 
 @dataclass

@@ -87,6 +87,45 @@ def model_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> tuple[ActkitMode
     return model.eval(), ckpt
 
 
+def init_from_checkpoint(model: ActkitModel, path: str | Path, class_names: list[str]) -> str:
+    """Start ``model`` from the weights of an actkit checkpoint (fine-tuning, or a longer schedule).
+
+    Everything but the classifier is loaded and must match (same model, any input size its layers
+    allow). The classifier is loaded too when the checkpoint's classes are ``class_names`` in the same
+    order; otherwise it keeps its fresh initialisation (new classes: fine-tuning).
+
+    Raises:
+        FileNotFoundError / ValueError: the checkpoint is missing or unreadable, or its weights do not fit
+            ``model`` (the mismatching names are listed).
+
+    Returns:
+        A one-line account of what was loaded, for the log.
+    """
+    import copy
+
+    ckpt = read_checkpoint(path)
+    sd = ckpt["state_dict"]
+    own = model.state_dict()
+    probe = copy.deepcopy(model)
+    probe.reset_classifier(model.num_classes + 1)  # the keys whose shape follows the class count
+    head = {k for k, v in probe.state_dict().items() if k in own and v.shape != own[k].shape}
+    same_classes = list(ckpt["class_names"]) == list(class_names)
+    wanted = set(own) if same_classes else set(own) - head
+    missing = sorted(wanted - set(sd))
+    wrong = sorted(k for k in wanted & set(sd) if sd[k].shape != own[k].shape)
+    extra = sorted(set(sd) - set(own))
+    if missing or wrong or extra:
+        raise ValueError(f"{path}: weights of {ckpt['model_name']} do not fit {model.model_name or type(model).__name__} "
+                         f"(missing {missing[:5]}, other shapes {wrong[:5]}, unknown {extra[:5]})")
+    with torch.no_grad():
+        for k in wanted:
+            own[k].copy_(sd[k])
+    if same_classes:
+        return f"all weights from {path} (same {len(class_names)} classes)"
+    return (f"weights but the classifier from {path} ({ckpt['model_name']}, classes {list(ckpt['class_names'])[:6]}...; "
+            f"the classifier starts fresh for {list(class_names)[:6]}...)")
+
+
 class CheckpointRotation:
     """Keeps ``last.pt`` / ``best.pt`` plus the last ``keep_last`` and best ``keep_best`` epochs."""
 

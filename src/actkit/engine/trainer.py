@@ -23,7 +23,8 @@ from ..config import TrainConfig, save_yaml, to_dict
 from ..models import create_model, probabilities
 from ..utils.io import atomic_write_json
 from ..utils.progress import progress
-from .checkpoint import CheckpointRotation, model_from_checkpoint, read_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (CheckpointRotation, init_from_checkpoint, model_from_checkpoint, read_checkpoint, rng_state,
+                         save_checkpoint, set_rng_state)
 from .metrics import classification_report
 from .tasks import load_task_table, make_task  # noqa: F401 - load_task_table is part of the trainer's API
 
@@ -298,6 +299,8 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     if task.per_frame and not hasattr(model, "forward_frames"):
         raise ValueError(f"task {cfg.task} trains one output per frame: {cfg.model.name} is not a streaming "
                          "model (see `actkit models --task stream`)")
+    if cfg.model.init_from:
+        log.info("model starts from %s", init_from_checkpoint(model, cfg.model.init_from, class_names))
     cl = use_channels_last(model, device, cfg.run.channels_last)
     if cl:
         model = to_channels_last(model)
