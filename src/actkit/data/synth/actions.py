@@ -257,6 +257,18 @@ def _facing(pose: Pose) -> np.ndarray:
     return fwd / n
 
 
+def draw_camera(rng: np.random.Generator, pose: Pose, sector: int, reach: float) -> tuple[float, float, float, float]:
+    """A camera in azimuth ``sector`` measured from the body's facing in ``pose``, far enough for a
+    body of radius ``reach`` to fit: ``(azimuth, fov, distance, elevation)``, degrees and metres."""
+    fwd = _facing(pose)
+    az_rel = sector * 360.0 / NUM_SECTORS + rng.uniform(-0.5, 0.5) * 360.0 / NUM_SECTORS
+    azimuth = math.degrees(math.atan2(fwd[2], fwd[0])) + az_rel
+    fov = rng.uniform(35, 60)
+    distance = reach / (rng.uniform(0.8, 1.0) * math.tan(math.radians(fov) / 2))
+    elevation = rng.uniform(-2, 30)
+    return azimuth, fov, distance, elevation
+
+
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing along axis 0 (edge-padded), ``sigma`` in samples."""
     if sigma <= 0:
@@ -312,12 +324,7 @@ def render_clip(renderer: HumanoidRenderer, plan: ClipPlan, seed: int, frames: i
     targets[:, 1] = float(np.clip(roots[:, 1].mean(), 0.35, 1.0))
     reach = max(float(np.linalg.norm(c + [0.0, lift, 0.0] - tgt, axis=1).max()) for c, tgt in zip(corners, targets))
 
-    fwd = _facing(poses[0])
-    az_rel = plan.sector * 360.0 / NUM_SECTORS + rng.uniform(-0.5, 0.5) * 360.0 / NUM_SECTORS
-    azimuth = math.degrees(math.atan2(fwd[2], fwd[0])) + az_rel
-    fov = rng.uniform(35, 60)
-    distance = reach / (rng.uniform(0.8, 1.0) * math.tan(math.radians(fov) / 2))
-    elevation = rng.uniform(-2, 30)
+    azimuth, fov, distance, elevation = draw_camera(rng, poses[0], plan.sector, reach)
     drift = rng.uniform(-15, 15), rng.uniform(-5, 5), rng.uniform(0.92, 1.08)
 
     renderer.set_outfit(draw_outfit(grng, plan.palette))

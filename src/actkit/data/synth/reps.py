@@ -57,9 +57,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .actions import _facing, dress_scene, pick_codec, read_video, write_video
+from .actions import draw_camera, dress_scene, pick_codec, read_video, write_video
 from .mocap import Pose
-from .postures import (NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS,
+from .postures import (NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS,
                        SPLITS, _legs, _limb, _qz)
 from .postures import _outfit as draw_outfit
 from .render import LINK, Camera, HumanoidRenderer, claim_output, process_renderer, render_video_jobs
@@ -275,12 +275,7 @@ def render_video(renderer: HumanoidRenderer, plan: RepPlan, seed: int, size: int
     target = (allc.min(axis=0) + allc.max(axis=0)) / 2
     reach = float(np.linalg.norm(allc - target, axis=1).max())
 
-    fwd = _facing(poses[0])
-    az_rel = plan.sector * 360.0 / NUM_SECTORS + rng.uniform(-0.5, 0.5) * 360.0 / NUM_SECTORS
-    azimuth = math.degrees(math.atan2(fwd[2], fwd[0])) + az_rel
-    fov = rng.uniform(35, 60)
-    distance = reach / (rng.uniform(0.8, 1.0) * math.tan(math.radians(fov) / 2))
-    elevation = rng.uniform(-2, 30)
+    azimuth, fov, distance, elevation = draw_camera(rng, poses[0], plan.sector, reach)
     min_el = math.degrees(math.asin(min(1.0, max(-1.0, (0.4 - target[1]) / distance))))
     drift = rng.uniform(-10, 10), rng.uniform(-4, 4), rng.uniform(0.95, 1.05)
 
