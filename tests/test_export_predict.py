@@ -335,7 +335,7 @@ def test_evaluate_file_errors(trained_run, shapes_parquet, tmp_path):
 
 
 def test_bench_two_registry_models():
-    res = bench(["fastcrop_p", "sc_p"], iters=40, rounds=2, batch=16)
+    res = bench(["fastcrop_p", "sc_p"], iters=40, rounds=2, batch=16, batch_seconds=0.2)
     assert [m["name"] for m in res["models"]] == ["fastcrop_p", "sc_p"]
     assert res["batch"] == 16 and res["iters"] == 40 and res["machine"]["cores"] >= 1
     first, second = res["models"]
@@ -348,6 +348,7 @@ def test_bench_two_registry_models():
         assert set(m["batched"]) == {"1thread", "all"}
         for b in m["batched"].values():
             assert b["crops_per_s"] > 0 and b["ms_per_crop"] == pytest.approx(1e3 / b["crops_per_s"])
+            assert b["calls"] >= 2 * 3  # >= 3 timed calls in each of the 2 rounds
         best_b1 = min(s["median"] for s in m["latency_ms"].values())
         assert m["batched_gain"] == pytest.approx(max(b["crops_per_s"] for b in m["batched"].values()) * best_b1 / 1e3)
     assert first["ratio_to_first"] == {"1thread": 1.0, "all": 1.0}
