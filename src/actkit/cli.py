@@ -108,6 +108,25 @@ def cmd_bench(a: argparse.Namespace) -> Any:
         return run_decode_bench(a.out or "runs/decode_bench", repeats=a.repeats)
     if not a.models:
         raise ValueError("--models is required (or --decode for the video decoding benchmark)")
+    if a.train:
+        from .engine.train_bench import format_train_table, train_throughput
+
+        models = _names(a.models) or ()
+        if len(models) != 1:
+            raise ValueError(f"--train takes one model, got {len(models)}: {', '.join(models)}")
+        if not a.data:
+            raise ValueError("--train needs --data (a dataset `actkit train` takes for the model's task)")
+        threads = _names(a.threads) or ("0",)
+        if not threads[0].isdigit():
+            raise ValueError(f"--threads takes a thread count such as 1, got {a.threads!r}")
+        over = {"model.input_size": list(a.input)} if a.input else {}
+        if a.frames:
+            over["model.num_frames"] = a.frames
+        res = train_throughput(models[0], a.data, batch=a.batch, steps=a.steps, modes=a.modes, device=a.device,
+                               workers=a.workers, warmup=a.warmup, compile_warmup=max(a.warmup, 8),
+                               threads=int(threads[0]), overrides=over)
+        print(json.dumps(res, indent=2) if a.json else format_train_table(res))
+        return res
     threads = _names(a.threads) or ("1", "2")
     if not all(v.isdigit() and int(v) >= 1 for v in threads):
         raise ValueError(f"--threads takes comma-separated thread counts >= 1 such as 1,2, got {a.threads!r}")
@@ -297,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--threads", type=int, default=0, help="CPU threads (0: default)")
     sp.add_argument("--print-every", type=float, default=0.0, help="print a status line every N seconds")
 
-    sp = verb("bench", cmd_bench, "latency and throughput of several models side by side (ONNX Runtime); --stream, --decode")
+    sp = verb("bench", cmd_bench, "latency and throughput of several models side by side (ONNX Runtime); "
+              "--stream, --soak, --decode, --train")
     sp.add_argument("--models", help="comma-separated registry names, .pt or .onnx files")
     sp.add_argument("--input", type=_size, help="input HxW for registry names, e.g. 32x24")
     sp.add_argument("--iters", type=int, default=2000, help="batch-1 calls per model and thread setting")
@@ -305,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sp.add_argument("--stream", action="store_true", help="streaming models (task 'stream'): per-frame step latency and max "
                     "frames/s in ONNX Runtime and torch on --threads, --iters steps each")
-    sp.add_argument("--threads", help="--stream: comma-separated thread counts (default 1,2); --soak: the first one (default 1)")
+    sp.add_argument("--threads", help="--stream: comma-separated thread counts (default 1,2); --soak: the first one "
+                    "(default 1); --train: torch CPU threads (default: torch's)")
     sp.add_argument("--soak", type=float, metavar="MINUTES", help="memory soak of one streaming model: the real pipeline over "
                     "MINUTES of looped --source at 16 fps, RSS slope after warm-up, then end-to-end realtime latency")
     sp.add_argument("--source", help="--soak: video file or frame folder (default: render a 20 s synthetic stream into --out)")
@@ -315,6 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="--decode: folder for the generated test videos (default runs/decode_bench); --soak: folder "
                     "for soak.json and soak_rss.png (default runs/soak)")
     sp.add_argument("--repeats", type=int, default=5, help="--decode: interleaved repetitions")
+    sp.add_argument("--train", action="store_true", help="training throughput of one model on --data in several "
+                    "--modes (fp32, bf16, channels-last, torch.compile), interleaved, with the share of step time "
+                    "spent waiting for data")
+    sp.add_argument("--data", help="--train: a dataset `actkit train` takes for the model's task (video dataset, crop "
+                    "Parquet, streams folder)")
+    sp.add_argument("--modes", help="--train: comma-separated of fp32, bf16, bf16_cl, bf16_cl_compile (default: all four)")
+    sp.add_argument("--steps", type=int, default=20, help="--train: timed training steps per mode, after warm-up")
+    sp.add_argument("--warmup", type=int, default=3, help="--train: untimed steps per mode first (compiled modes: "
+                    "at least 8)")
+    sp.add_argument("--device", default="auto", help="--train: auto, cpu, cuda or cuda:N")
+    sp.add_argument("--workers", type=int, default=0, help="--train: DataLoader worker processes")
+    sp.add_argument("--frames", type=int, help="--train: frames per clip (default: the model's)")
 
     dp = sub.add_parser("data", help="build and fix crop datasets").add_subparsers(dest="data_verb", metavar="DATA_VERB", required=True)
     sp = dp.add_parser("crops", help="build a Parquet crop dataset from a class-folder tree or a CSV (path,label[,group])")

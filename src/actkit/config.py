@@ -98,6 +98,7 @@ class RunSection:
     channels_last: str = _opt("auto", "channels-last memory layout: auto (on GPU; on CPU for the model families "
                                       "that train faster so: crop and streaming models), on or off",
                               choices=("auto", "on", "off"))
+    compile: bool = _opt(False, "torch.compile the model for training (inductor; first steps are slow while it compiles)")
     resume: str = _opt("", "resume from a checkpoint path, or 'auto' for <out>/last.pt", alias="--resume")
     keep_last: int = _opt(3, "keep the last N epoch checkpoints")
     keep_best: int = _opt(3, "keep the best N checkpoints (by val macro-F1)")

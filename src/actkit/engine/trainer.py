@@ -161,6 +161,20 @@ def input_channels_last(x: torch.Tensor, model: nn.Module) -> torch.Tensor:
     return x
 
 
+def compile_model(model: nn.Module) -> nn.Module:
+    """``torch.compile(model)`` (inductor) for the training and evaluation passes (``run.compile``).
+
+    Save and export ``model`` itself, never the result: the compiled wrapper's ``state_dict`` keys
+    carry an ``_orig_mod.`` prefix. A streaming model's ``forward_frames``, which per-frame training
+    calls instead of ``forward``, is compiled too; other attributes read through to ``model``.
+    """
+    compiled = torch.compile(model)
+    if hasattr(model, "forward_frames"):
+        # object.__setattr__: the wrapper's own __setattr__ would set it on ``model``, which stays eager.
+        object.__setattr__(compiled, "forward_frames", torch.compile(model.forward_frames))
+    return compiled
+
+
 def forward_scored(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and targets as the loss sees them: per sample, or per frame when ``y`` holds one
     class per frame ``(B, T)`` (streaming models' ``forward_frames``, flattened to ``(B*T, K)``;
@@ -340,6 +354,8 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         start_epoch, history, best_score = ckpt["epoch"] + 1, ckpt.get("history", []), ckpt.get("best_score", -1.0)
         log.info("resumed from %s at epoch %d", resume, start_epoch)
     save_yaml(cfg, out / "config.yaml")
+    # Checkpoints save ``model``; the passes run through ``net`` (compiled or the same module).
+    net = compile_model(model) if cfg.run.compile else model
 
     tb = _tensorboard(out / "tb") if cfg.run.tensorboard else None
     log.info("training %s on %d train / %d val samples, classes %s, device %s", cfg.model.name,
@@ -349,10 +365,10 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         loader = make_loader(ds["train"], cfg.data.batch_size, True, cfg.run.seed, epoch, cfg.data.workers,
                              balanced=cfg.data.imbalance == "sampler")
         t0 = time.perf_counter()
-        stats = train_one_epoch(model, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
+        stats = train_one_epoch(net, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
                                 cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
                                 batch_transform=batch_transform, channels_last_input=cl)
-        report, probs, labels = evaluate(model, eval_loaders["val"], loss_fn, class_names, device)
+        report, probs, labels = evaluate(net, eval_loaders["val"], loss_fn, class_names, device)
         row = {"epoch": epoch, **stats, "val_loss": report["loss"], "val_accuracy": report["accuracy"],
                "val_macro_f1": report["macro_f1"], "val_roc_auc": report.get("roc_auc"), "val_ece": report["ece"],
                "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": time.perf_counter() - t0}
