@@ -341,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "spent waiting for data")
     sp.add_argument("--data", help="--train: a dataset `actkit train` takes for the model's task (video dataset, crop "
                     "Parquet, streams folder)")
-    sp.add_argument("--modes", help="--train: comma-separated of fp32, bf16, bf16_cl, bf16_cl_compile (default: all four)")
+    sp.add_argument("--modes", help="--train: comma-separated of fp32, fp32_cl, bf16, bf16_cl, bf16_cl_compile "
+                    "(default: fp32, bf16, bf16_cl, bf16_cl_compile)")
     sp.add_argument("--steps", type=int, default=20, help="--train: timed training steps per mode, after warm-up")
     sp.add_argument("--warmup", type=int, default=3, help="--train: untimed steps per mode first (compiled modes: "
                     "at least 8)")

@@ -7,6 +7,8 @@ model through the trainer's own code (:func:`~actkit.engine.tasks.make_task`, ``
 augmentation in the DataLoader, then forward, loss, backward and an AdamW step. Modes (:data:`MODES`):
 
 * ``fp32``: no autocast, channels-first, eager;
+* ``fp32_cl``: fp32 with channels-last weights and inputs (what ``run.channels_last auto`` picks on CPU
+  for crop and streaming models);
 * ``bf16``: bfloat16 autocast (CPU or CUDA), channels-first, eager;
 * ``bf16_cl``: bf16 with channels-last weights and inputs (as ``run.channels_last on`` trains);
 * ``bf16_cl_compile``: the same through ``torch.compile`` (inductor, as ``run.compile true`` trains).
@@ -46,16 +48,21 @@ class Mode:
 
 MODES: dict[str, Mode] = {
     "fp32": Mode(bf16=False, channels_last=False, compile=False),
+    "fp32_cl": Mode(bf16=False, channels_last=True, compile=False),
     "bf16": Mode(bf16=True, channels_last=False, compile=False),
     "bf16_cl": Mode(bf16=True, channels_last=True, compile=False),
     "bf16_cl_compile": Mode(bf16=True, channels_last=True, compile=True),
 }
 
 
+#: The issue's comparison: plain fp32 against bf16, channels-last and compile added one by one.
+DEFAULT_MODES = ("fp32", "bf16", "bf16_cl", "bf16_cl_compile")
+
+
 def parse_modes(modes: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    """A comma list or sequence of mode names, checked against :data:`MODES` (None: all of them)."""
+    """A comma list or sequence of mode names, checked against :data:`MODES` (None: :data:`DEFAULT_MODES`)."""
     if modes is None:
-        return list(MODES)
+        return list(DEFAULT_MODES)
     names = [m.strip() for m in modes.split(",")] if isinstance(modes, str) else [str(m).strip() for m in modes]
     names = [m for m in names if m]
     unknown = [m for m in names if m not in MODES]
