@@ -299,3 +299,18 @@ def test_clear_errors(sets, tmp_path, capsys):
 
     assert main(["evaluate", "--model", "stream_fast_s", "--data", str(tmp_path / "broken"), "--split", "all"]) == 2
     assert "neither" in capsys.readouterr().err
+
+
+def test_events_follow_the_live_hysteresis_rule():
+    """A brief dip that loses the argmax but stays above half the threshold does not split an event;
+    a deep one does; events shorter than min_frames are dropped; idle / transition are never events."""
+    labels = ["idle", "transition", "walk", "jump"]
+    p = np.zeros((30, 4))
+    p[:, 0] = 1.0
+    p[2:16] = [0.2, 0, 0.8, 0]
+    p[8] = [0.6, 0, 0.4, 0]  # idle wins this frame, walk stays above 0.25
+    p[20:22] = [0.1, 0, 0, 0.9]  # two frames of jump: shorter than min_frames
+    assert SE.predicted_events(p, labels, 0.5, 3) == [("walk", 2, 15)]
+    p[8] = [0.9, 0, 0.1, 0]  # a deep dip ends the event
+    assert SE.predicted_events(p, labels, 0.5, 3) == [("walk", 2, 7), ("walk", 9, 15)]
+    assert SE.predicted_events(p, labels, 0.5, 2)[-1] == ("jump", 20, 21)

@@ -19,9 +19,11 @@ probabilities are its class probabilities summed per label (``squat_high + squat
    ``mean_t logits_t`` by a constant per class vector, so the clip prediction is computed exactly from
    them. Reported over all frames and over frames whose truth is not ``transition``, with the gap
    offline - streaming in points.
-2. **Events**: true events are the ``mocap`` and ``exercise`` segments; predicted events the maximal runs
-   of one smoothed streaming label other than idle / transition, at least ``min_event_frames`` long;
-   matched one-to-one per label at temporal IoU >= ``event_iou`` (:func:`~.stream_metrics.match_events`).
+2. **Events**: true events are the ``mocap`` and ``exercise`` segments; predicted events are what the live
+   pipeline reports: per label other than idle / transition, a :class:`~.postprocess.Hysteresis` on its
+   smoothed probability (on above ``event_threshold``, off below half of it, at least ``min_event_frames``
+   long; a tag model's label probability is its tags' sum); matched one-to-one per label at temporal
+   IoU >= ``event_iou`` (:func:`~.stream_metrics.match_events`).
 3. **Repetitions** (tag models only): each exercise segment of a stream, and each whole reps video, runs
    one :class:`~.postprocess.RepetitionCounter` per exercise (position 0 ``<ex>_high``, position 1
    ``<ex>_low``) on the smoothed probabilities of its frames, all counters reset at its first frame (so
@@ -165,13 +167,15 @@ def clip_probs(log_sum: np.ndarray, frames: int) -> np.ndarray:
 
 @dataclass
 class _Result:
-    """Per-frame outcome of one single-person video (label names), and its rep counts."""
+    """Per-frame outcome of one single-person video (label names, and the smoothed label probabilities
+    ``(T, L)`` the events come from), and its rep counts."""
 
     truth: list[str]
     raw: list[str]
     stream: list[str]
     offline: list[str]
     reps: list[dict[str, Any]]
+    label_probs: np.ndarray
 
 
 def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dict[str, Any]], offline: bool,
@@ -208,7 +212,7 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
 
     person = v.people[0]
     smoother = make_smoother(smooth, window)
-    raw, stream, off = [], [], ([""] * v.frames if offline else [])
+    raw, stream, off, label_probs = [], [], ([""] * v.frames if offline else []), []
     starts = {s["start"]: s for s in person.segments}
     spans = {s[0]: s for s in v.rep_spans}
     seg = span = None
@@ -232,6 +236,7 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
             s = smoother.update(p)
             raw.append(cls.label(p))
             stream.append(cls.label(s))
+            label_probs.append(s @ cls.to_label)
             if offline:
                 seg = starts.get(t, seg)
                 if whole is not None:
@@ -262,7 +267,7 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
         runner.forget([key, okey])
     if t + 1 < v.frames:
         raise Unreadable(f"decoded {t + 1} of {v.frames} labelled frames")
-    return _Result(person.labels, raw, stream, off, reps)
+    return _Result(person.labels, raw, stream, off, reps, np.asarray(label_probs, np.float32).reshape(-1, len(cls.labels)))
 
 
 class _TruthDetector:
@@ -330,17 +335,18 @@ def _multi(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, detec
 
 # --------------------------------------------------------------------------- metrics
 
-def predicted_events(labels: Sequence[str], min_frames: int = 4) -> list[tuple[str, int, int]]:
-    """Maximal runs of one label (not idle / transition), ``(label, start, end)``, at least ``min_frames`` long."""
-    from .postprocess import Event
+def predicted_events(label_probs: np.ndarray, labels: Sequence[str], threshold: float = 0.5,
+                     min_frames: int = 4) -> list[tuple[str, int, int]]:
+    """Events ``(label, start, end)`` by the live pipeline's rule (:class:`~.postprocess.Hysteresis`, as
+    ``actkit stream`` detects them): per label other than idle / transition, on when its smoothed
+    probability rises above ``threshold``, off when it falls below ``threshold / 2``, at least
+    ``min_frames`` long. ``label_probs`` is ``(T, L)``, one column per name of ``labels``; sorted by start."""
+    from .postprocess import detect_events
 
-    out, start = [], 0
-    for t in range(1, len(labels) + 1):
-        if t == len(labels) or labels[t] != labels[start]:
-            if labels[start] not in NON_EVENTS and t - start >= min_frames:
-                out.append(Event(labels[start], start, t - 1))
-            start = t
-    return out
+    p = np.asarray(label_probs, np.float64).reshape(-1, len(labels))
+    out = [e for k, lab in enumerate(labels) if lab not in NON_EVENTS
+           for e in detect_events(p[:, k], threshold, None, min_frames, lab)]
+    return sorted(out, key=lambda e: (e[1], e[0]))
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
@@ -356,14 +362,15 @@ def _stat(fn: Any, x: list[float]) -> float | None:
     return float(fn(x)) if x else None
 
 
-def _events(videos: list[Video], results: list[_Result], min_frames: int, iou: float) -> dict[str, Any]:
+def _events(videos: list[Video], results: list[_Result], labels: list[str], threshold: float, min_frames: int,
+            iou: float) -> dict[str, Any]:
     from .stream_metrics import match_events
 
     per_label: dict[str, list[int]] = {}
     delays, delays_ms = [], []
     for v, r in zip(videos, results):
         true = [(s["label"], s["start"], s["end"]) for s in v.people[0].segments if s["kind"] in ("mocap", "exercise")]
-        pred = predicted_events(r.stream, min_frames)
+        pred = predicted_events(r.label_probs, labels, threshold, min_frames)
         for lab in sorted({e[0] for e in true} | {e[0] for e in pred}):
             m = match_events([e for e in pred if e[0] == lab], [e for e in true if e[0] == lab], iou=iou)
             acc = per_label.setdefault(lab, [0, 0, 0])
@@ -371,7 +378,7 @@ def _events(videos: list[Video], results: list[_Result], min_frames: int, iou: f
             delays += m["onset_delays"]
             delays_ms += [d * 1000.0 / v.fps for d in m["onset_delays"]]
     tp, fp, fn = (sum(c[i] for c in per_label.values()) for i in range(3))
-    return {**_prf(tp, fp, fn), "iou": iou, "min_event_frames": min_frames,
+    return {**_prf(tp, fp, fn), "iou": iou, "threshold": threshold, "min_event_frames": min_frames,
             "onset_delay_frames_median": _stat(np.median, delays), "onset_delay_frames_mean": _stat(np.mean, delays),
             "onset_delay_ms_median": _stat(np.median, delays_ms), "onset_delay_ms_mean": _stat(np.mean, delays_ms),
             "per_label": {lab: _prf(*c) for lab, c in per_label.items()}}
@@ -413,7 +420,7 @@ def _accuracy(results: list[_Result], offline: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the entry point
 
 def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: str | None = "ema", window: int = 5,
-                     min_event_frames: int = 4, event_iou: float = 0.5,
+                     min_event_frames: int = 4, event_iou: float = 0.5, event_threshold: float = 0.5,
                      rep_thresholds: tuple[float, float] = (0.5, 0.5), detector: Any = "hog", track_iou: float = 0.5,
                      offline: bool = True, max_videos: int | None = None, plots: bool = True, device: str = "cpu",
                      out: str | Path | None = None, progress: bool | None = None) -> dict[str, Any]:
@@ -429,6 +436,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         window: smoothing window in frames.
         min_event_frames: shortest predicted event.
         event_iou: temporal IoU for an event match.
+        event_threshold: hysteresis "on" threshold of the events (off: half of it), as ``actkit stream``.
         rep_thresholds: ``(t0, t1)`` of the repetition counters.
         detector: person detector for multi-person videos (``hog``, ``motion``, ``.onnx``, an object, or
             ``truth``: the true visible boxes, to measure the tracker alone).
@@ -479,6 +487,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         "multi_person_videos": len(multi), "frames": sum(v.frames for v in single) + sum(m["frames"] for m in multi),
         "classes": cls.names, "class_vocabulary": "tags" if cls.reps else "labels",
         "options": {"smooth": smooth or "none", "window": window, "min_event_frames": min_event_frames,
+                    "event_threshold": event_threshold,
                     "event_iou": event_iou, "rep_thresholds": list(rep_thresholds), "offline": offline,
                     "detector": detector if isinstance(detector, str) else type(detector).__name__,
                     "track_iou": track_iou},
@@ -486,7 +495,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
     }
     if single:
         report["frame_accuracy"] = _accuracy(results, offline)
-        report["events"] = _events(single, results, min_event_frames, event_iou)
+        report["events"] = _events(single, results, cls.labels, event_threshold, min_event_frames, event_iou)
         report["reps"] = _reps([x for r in results for x in r.reps], cls)
         report["per_video"] = [{"video": v.name, "frames": v.frames, **_accuracy([r], offline)}
                                for v, r in zip(single, results)]
