@@ -127,6 +127,35 @@ def test_stream_model_on_video_writes_jsonl_and_mp4(dark_bright_video, tmp_path)
     assert _no_stream_threads()
 
 
+class FakeTagStreamer(FakeStreamer):
+    """Exercise positions: a bright frame is ``squat_high`` or ``squat_low`` at 0.45 each, a dark one ``idle``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.num_classes = 3
+        self.class_names = ["idle", "squat_high", "squat_low"]
+
+    def step(self, frame, state):
+        m = frame.amax(dim=(1, 2, 3))
+        bright = (m > 0.5).float()
+        # softmax of (0, 2.2, 2.2) = (0.05, 0.475, 0.475); of (3, 0, 0) = (0.91, 0.045, 0.045)
+        logits = torch.stack([3 * (1 - bright), 2.2 * bright, 2.2 * bright], 1)
+        return logits, [state[0] + 1]
+
+
+def test_events_of_a_position_model_are_per_exercise(dark_bright_video):
+    """Neither position passes the threshold alone; the exercise (their sum) does: one squat event."""
+    results = list(actkit.stream(FakeTagStreamer(), dark_bright_video))
+    events = [e for r in results for e in r.events]
+    assert [e["label"] for e in events] == ["idle", "squat"]  # the last idle is still open at the end
+    assert events[1]["start_frame"] == 10 and events[1]["end_frame"] == 19
+    assert results[-1].counts == {"idle": 2, "squat": 1}
+    named = list(actkit.stream(FakeTagStreamer(), dark_bright_video, events=["squat_high"]))
+    assert not [e for r in named for e in r.events]  # 0.475 never passes 0.5 on its own
+    with pytest.raises(ValueError, match="'lunge' is not one of the model's classes"):
+        actkit.stream(FakeTagStreamer(), dark_bright_video, events=["lunge"])
+
+
 def test_realtime_drops_oldest_under_slow_model(tmp_path):
     video = write_video(tmp_path / "fast.mp4", [_flat(20 + i) for i in range(40)], fps=200.0)
     s = actkit.stream(FakeStreamer(delay=0.03), video, realtime=True, queue_size=2)

@@ -300,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--smooth", choices=("mean", "ema"), help="smooth probabilities over --window frames")
     sp.add_argument("--window", type=int, default=5, help="smoothing window in frames")
     sp.add_argument("--threshold", type=float, default=0.5, help="event threshold t: start/count when p > t, end/re-arm when p < t/2")
-    sp.add_argument("--events", help="comma-separated classes to detect events for (default: positive class, or all)")
+    sp.add_argument("--events", help="comma-separated classes to detect events for (default: positive class, or all); "
+                    "an exercise (squat) of a model trained on its positions (squat_high/_low) sums them")
     sp.add_argument("--min-event-frames", type=int, default=1, help="shortest event reported")
     sp.add_argument("--reps", help="two-position repetition counter: POS0,POS1 class names (e.g. up,down)")
     sp.add_argument("--rep-thresholds", type=float, nargs=2, default=(0.5, 0.5), metavar=("T0", "T1"))

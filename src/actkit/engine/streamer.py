@@ -741,6 +741,29 @@ class DisplaySink(Sink):
 
 # --------------------------------------------------------------------------- the stream
 
+def label_names(names: Sequence[str]) -> list[str]:
+    """Event names of a model's classes: exercise positions (``squat_high`` / ``squat_low``) become their
+    exercise (``squat``); other names stay; first-seen order, each once."""
+    from ..data.video.framelabels import tag_to_label
+
+    return list(dict.fromkeys(tag_to_label(n) for n in names))
+
+
+def event_columns(name: str, names: Sequence[str]) -> list[int]:
+    """The class columns whose probabilities make the score of event ``name``: the class itself, or an
+    exercise's two positions.
+
+    Raises:
+        ValueError: ``name`` is neither a class nor an exercise whose positions are classes.
+    """
+    if name in names:
+        return [list(names).index(name)]
+    cols = [i for i, n in enumerate(names) if n in (f"{name}_high", f"{name}_low")]
+    if len(cols) != 2:
+        raise ValueError(f"class {name!r} is not one of the model's classes {list(names)}")
+    return cols
+
+
 @dataclass
 class _Output:
     frame: Frame
@@ -781,7 +804,9 @@ class Stream:
         smooth: ``mean``, ``ema`` or None, over ``window`` frames.
         window: smoothing window in frames.
         events: class names to detect events and count for (default: the positive class of a binary
-            model, every class otherwise).
+            model, every class otherwise). A model trained on exercise positions (``squat_high`` /
+            ``squat_low``) also takes the exercise (``squat``): its score is the positions' sum, and
+            by default its events are per exercise, not per position.
         threshold: event threshold ``t`` (start/count when p > t, end/re-arm when p < t/2).
         min_event_frames: shortest event reported.
         reps: (position 0, position 1) class names for the repetition counter, e.g. ``("up", "down")``.
@@ -813,8 +838,9 @@ class Stream:
         self.runner = load_runner(model, device, threads)
         names = self.runner.class_names
         binary = len(names) == 2
-        self.event_classes = list(events) if events is not None else ([names[1]] if binary else list(names))
-        for c in [*self.event_classes, *(reps or ())]:
+        self.event_classes = list(events) if events is not None else ([names[1]] if binary else label_names(names))
+        self._event_idx = {c: event_columns(c, names) for c in self.event_classes}
+        for c in reps or ():
             if c not in names:
                 raise ValueError(f"class {c!r} is not one of the model's classes {names}")
         if reps is not None and len(reps) != 2:
@@ -968,10 +994,11 @@ class Stream:
             s = self._key_state(key)
             p = s.smoother.update(o.probs[i])
             for c, h in s.events.items():
-                ev = h.update(float(p[idx[c]]), o.frame.index)
+                score = float(p[self._event_idx[c]].sum())
+                ev = h.update(score, o.frame.index)
                 if ev is not None:
                     self._emit(ev, key, new_events)
-                if s.counters[c].update(float(p[idx[c]])):
+                if s.counters[c].update(score):
                     self._totals[c] = self._totals.get(c, 0) + 1
             if s.reps is not None:
                 a, b = self.opts["reps"]
