@@ -55,6 +55,21 @@ def test_repetition_counter_two_positions():
     assert count_repetitions(p0, p1, t1=0.7, t0=0.7) == 2
     # position 0 alone never counts
     assert count_repetitions(np.ones(5), np.zeros(5)) == 0
+    assert count_repetitions(p0, p1, t1=0.7, t0=0.7, relative=False) == 2  # p0 + p1 = 1: the same counter
+
+
+def test_relative_repetition_counter_follows_the_positions_given_the_exercise():
+    """A model that gives the exercise only 0.5 in all (the rest to a look-alike exercise) still moves
+    between its two positions: the relative counter counts every rep, the absolute one none; frames where
+    the exercise holds almost nothing (idle noise) are ignored."""
+    reps = 4
+    up, down = np.array([0.4, 0.1]), np.array([0.1, 0.4])  # (p_high, p_low), sum 0.5
+    idle_noise = [np.array([0.02, 0.05]), np.array([0.06, 0.01])] * 5  # flips, but mass 0.07
+    seq = idle_noise + [x for _ in range(reps) for x in (up, up, down, down)] + [up] + idle_noise
+    p0, p1 = np.array(seq).T
+    assert count_repetitions(p0, p1) == reps
+    assert count_repetitions(p0, p1, relative=False) == 0
+    assert count_repetitions(p0, p1, min_mass=0.0) == reps + 10  # without the mass gate, idle noise counts
 
 
 def test_k_of_n_vote():

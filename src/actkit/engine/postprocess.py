@@ -241,13 +241,23 @@ class RepetitionCounter:
     State 0 waits for position 1: it enters state 1 when ``p1 > t1``. State 1 waits for position 0:
     when ``p0 > t0`` the repetition is counted and the state returns to 0.
 
+    With ``relative`` (the default) the two scores are first divided by their sum: the counter
+    follows which position the person is in *given* that they are in one of the two, so a model
+    that spreads the exercise's probability over a similar exercise still counts it. Frames where
+    the two positions together hold less than ``min_mass`` (the person is doing something else) leave
+    the state alone. For a two-class model (``p0 + p1 = 1``) it is the plain counter. On the reps
+    validation split this took the mean absolute error from 1.5 to 0.0 reps (BENCHMARKS.md).
+
     Args:
         t1: threshold on the probability of position 1 (the far position, e.g. "down").
         t0: threshold on the probability of position 0 (the rest position, e.g. "up").
+        relative: normalise the two scores by their sum first.
+        min_mass: with ``relative``, frames with ``p0 + p1`` below this are ignored.
     """
 
-    def __init__(self, t1: float = 0.5, t0: float = 0.5) -> None:
+    def __init__(self, t1: float = 0.5, t0: float = 0.5, relative: bool = True, min_mass: float = 0.2) -> None:
         self.t1, self.t0 = float(t1), float(t0)
+        self.relative, self.min_mass = bool(relative), float(min_mass)
         self.count, self.state = 0, 0
 
     def reset(self) -> None:
@@ -255,6 +265,11 @@ class RepetitionCounter:
 
     def update(self, p0: float, p1: float) -> bool:
         """Feed one frame's (p(position 0), p(position 1)); True when a repetition completed."""
+        if self.relative:
+            mass = p0 + p1
+            if mass < self.min_mass:
+                return False
+            p0, p1 = p0 / mass, p1 / mass
         if self.state == 0 and p1 > self.t1:
             self.state = 1
         elif self.state == 1 and p0 > self.t0:
@@ -264,9 +279,10 @@ class RepetitionCounter:
         return False
 
 
-def count_repetitions(p0: np.ndarray, p1: np.ndarray, t1: float = 0.5, t0: float = 0.5) -> int:
+def count_repetitions(p0: np.ndarray, p1: np.ndarray, t1: float = 0.5, t0: float = 0.5, relative: bool = True,
+                      min_mass: float = 0.2) -> int:
     """Offline :class:`RepetitionCounter` over two (T,) arrays."""
-    c = RepetitionCounter(t1, t0)
+    c = RepetitionCounter(t1, t0, relative, min_mass)
     for a, b in zip(np.asarray(p0, np.float64), np.asarray(p1, np.float64)):
         c.update(float(a), float(b))
     return c.count

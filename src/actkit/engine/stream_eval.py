@@ -25,7 +25,7 @@ probabilities are its class probabilities summed per label (``squat_high + squat
    long; a tag model's label probability is its tags' sum); matched one-to-one per label at temporal
    IoU >= ``event_iou`` (:func:`~.stream_metrics.match_events`).
 3. **Repetitions** (tag models only): each exercise segment of a stream, and each whole reps video, runs
-   one :class:`~.postprocess.RepetitionCounter` per exercise (position 0 ``<ex>_high``, position 1
+   one (relative) :class:`~.postprocess.RepetitionCounter` per exercise (position 0 ``<ex>_high``, position 1
    ``<ex>_low``) on the smoothed probabilities of its frames, all counters reset at its first frame (so
    the *segment bounds come from the truth*: this scores counting, not set detection). The predicted
    count is the counter of the *predicted* exercise: the exercise most frames of the span were labelled
