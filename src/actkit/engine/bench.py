@@ -135,21 +135,27 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
     return results
 
 
+def cpu_name() -> str:
+    """The CPU model (``/proc/cpuinfo``'s model name where there is one)."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU"
+
+
 def machine_info() -> dict[str, Any]:
     """CPU model, core count and library versions, for the record."""
     import platform
 
     import onnxruntime
 
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "onnxruntime": onnxruntime.__version__, "python": platform.python_version()}
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "onnxruntime": onnxruntime.__version__,
+            "python": platform.python_version()}
 
 
 def format_table(res: dict[str, Any]) -> str:
