@@ -22,6 +22,23 @@ $ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112
     --data.workers 1 --run.plots false --run.threads 1 --out "$OUT/streams_fast_s"
 CKPT="$OUT/streams_fast_s/checkpoints/best.pt"
 
+# 2b. A model of the reps set alone (9 classes: idle and the exercises' high / low positions), for
+#     repetition counting, and the two counters side by side on its val split (the choice) and test split.
+$ACT train --task stream --data "$OUT/reps" --model stream_fast_s --input 112,112 --frames 32 --epochs 25 \
+    --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --data.imbalance none --data.cache true \
+    --data.workers 1 --run.plots false --run.threads 1 --out "$OUT/reps_fast_s"
+for SPLIT in val test; do
+  $ACT evaluate --model "$OUT/reps_fast_s/checkpoints/best.pt" --data "$OUT/reps" --split $SPLIT --smooth ema \
+      --window 5 --out "$OUT/stream_eval_reps_own_$SPLIT"
+  .venv/bin/python benchmarks/rep_counters.py "$OUT/reps_fast_s/checkpoints/best.pt" "$OUT/reps" $SPLIT
+done
+
+# 2c. The streams model trained on: 6 more epochs from step 2's weights at lr 1e-3.
+$ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112,112 --frames 32 --epochs 6 \
+    --batch-size 8 --lr 1e-3 --optim.warmup_epochs 0.3 --optim.label_smoothing 0.1 --data.imbalance none \
+    --data.cache true --data.cache_dir "$OUT/streams_fast_s/frame_cache" --data.workers 1 --run.plots false \
+    --run.threads 1 --model.init_from "$OUT/streams_fast_s/checkpoints/best.pt" --out "$OUT/streams_fast_s_more"
+
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
 #    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
 #    with OpenCV's HOG detector.
