@@ -2,7 +2,7 @@
 # The streaming numbers in BENCHMARKS.md (issue 5): per-frame accuracy streaming vs offline, events,
 # repetition counts, id switches, memory over a 30-minute stream, latency and max frames/s.
 # Usage: bash benchmarks/stream.sh [OUT_DIR]   (repo root, after `make install`)
-# About 90 min on 2 cores (render 6 min, training 50 min, evaluation 10 min, soak 15 min).
+# About 3.5 h on 2 cores (render 6 min, trainings 65 + 60 + 45 min, evaluations 30 min, soak 35 min).
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -38,13 +38,14 @@ $ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112
     --batch-size 8 --lr 1e-3 --optim.warmup_epochs 0.3 --optim.label_smoothing 0.1 --data.imbalance none \
     --data.cache true --data.cache_dir "$OUT/streams_fast_s/frame_cache" --data.workers 1 --run.plots false \
     --run.threads 1 --model.init_from "$OUT/streams_fast_s/checkpoints/best.pt" --out "$OUT/streams_fast_s_more"
+CKPT="$OUT/streams_fast_s_more/checkpoints/best.pt"
 
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
 #    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
 #    with OpenCV's HOG detector.
-$ACT evaluate --model "$CKPT" --data "$OUT/streams" --split test --smooth ema --window 5 --out "$OUT/stream_eval_streams"
-$ACT evaluate --model "$CKPT" --data "$OUT/reps" --split test --smooth ema --window 5 --out "$OUT/stream_eval_reps"
-$ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector truth --out "$OUT/stream_eval_multi_truth"
+$ACT evaluate --model "$CKPT" --data "$OUT/streams" --split test --smooth ema --window 5 --out "$OUT/stream_eval_streams_more"
+$ACT evaluate --model "$CKPT" --data "$OUT/reps" --split test --smooth ema --window 5 --out "$OUT/stream_eval_reps_more"
+$ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector truth --out "$OUT/stream_eval_multi_truth_more"
 $ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi_hog"
 
 # 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
