@@ -156,10 +156,9 @@ def test_channels_last_auto_follows_device_and_family():
     assert not trainer.use_channels_last(crop, gpu, "off") and trainer.use_channels_last(clip, cpu, "on")
     with pytest.raises(ValueError, match="channels_last"):
         trainer.use_channels_last(crop, cpu, "yes")
-    # clips fold time into the batch inside 2-D models: their input keeps its layout
-    x = torch.zeros(2, 3, 4, 48, 48)
-    assert trainer.input_channels_last(x, clip).is_contiguous()
-    assert trainer.input_channels_last(torch.zeros(2, 3, 32, 24), crop).is_contiguous(memory_format=torch.channels_last)
+    # clips fold time into the batch inside 2-D models: their input keeps its layout; 3-D CNNs take it channels-last
+    assert trainer.channels_last_inputs(crop) and not trainer.channels_last_inputs(clip)
+    assert trainer.channels_last_inputs(create_model("tv_r3d_18", num_classes=3))
 
 
 def test_init_from_a_checkpoint(trained_run, shapes_parquet, tmp_path):

@@ -115,7 +115,7 @@ class _Runner:
 
     def __init__(self, name: str, mode: Mode, build: Any, device: torch.device, loss_fn: nn.Module, lr: float,
                  weight_decay: float) -> None:
-        from .trainer import compile_model, to_channels_last
+        from .trainer import channels_last_inputs, compile_model, to_channels_last
 
         self.name, self.mode, self.device, self.loss_fn = name, mode, device, loss_fn
         self.wait: list[float] = []
@@ -129,21 +129,22 @@ class _Runner:
         if mode.channels_last:
             model = to_channels_last(model)
         self.model = model
+        self.cl_inputs = mode.channels_last and channels_last_inputs(model)
         self.net = compile_model(model) if mode.compile else model
         self.net.train()
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
 
     def step(self, batches: Iterator[dict[str, Any]], record: bool) -> None:
         """Wait for a batch, then forward, loss, backward and optimiser step; time both."""
-        from .trainer import forward_scored, input_channels_last
+        from .trainer import channels_last, forward_scored
 
         t0 = time.perf_counter()
         b = next(batches)
         t_data = time.perf_counter()
         x = b["input"].to(self.device, non_blocking=True)
         y = b["label"].to(self.device, non_blocking=True)
-        if self.mode.channels_last:
-            x = input_channels_last(x, self.model)
+        if self.cl_inputs:
+            x = channels_last(x)
         with _autocast(self.device, self.mode.bf16):
             logits, y = forward_scored(self.net, x, y)
             loss = self.loss_fn(logits.float(), y)

@@ -147,18 +147,20 @@ def use_channels_last(model: nn.Module, device: torch.device, setting: str = "au
     return device.type == "cuda" or bool(getattr(model, "cpu_channels_last", False))
 
 
+def _has_conv3d(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv3d) for m in model.modules())
+
+
 def to_channels_last(model: nn.Module) -> nn.Module:
     """The model with channels-last weights: 3-D layout when it has 3-D convolutions, else 2-D."""
-    conv3d = any(isinstance(m, nn.Conv3d) for m in model.modules())
-    return model.to(memory_format=torch.channels_last_3d if conv3d else torch.channels_last)
+    return model.to(memory_format=torch.channels_last_3d if _has_conv3d(model) else torch.channels_last)
 
 
-def input_channels_last(x: torch.Tensor, model: nn.Module) -> torch.Tensor:
-    """Images go channels-last; clips only for models with 3-D convolutions (the others fold time
-    into the batch themselves, and their first convolution's layout follows the weights)."""
-    if x.dim() == 4 or any(isinstance(m, nn.Conv3d) for m in model.modules()):
-        return channels_last(x)
-    return x
+def channels_last_inputs(model: nn.Module) -> bool:
+    """Whether a channels-last model's inputs should be made channels-last too: images always; clips
+    only for models with 3-D convolutions (the others fold time into the batch themselves, and their
+    first convolution's layout follows the weights). Decided once per run, not per batch."""
+    return model.data_cfg.num_frames <= 1 or _has_conv3d(model)
 
 
 def compile_model(model: nn.Module) -> nn.Module:
@@ -204,7 +206,7 @@ def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_
         x = batch["input"].to(device, non_blocking=True)
         y = batch["label"].to(device, non_blocking=True)
         if channels_last_input:
-            x = input_channels_last(x, model)
+            x = channels_last(x)
         if batch_transform is not None:
             x, y = batch_transform(x, y)
         with _autocast(device, amp):
@@ -367,7 +369,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         stats = train_one_epoch(net, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
                                 cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
-                                batch_transform=batch_transform, channels_last_input=cl)
+                                batch_transform=batch_transform, channels_last_input=cl and channels_last_inputs(model))
         report, probs, labels = evaluate(net, eval_loaders["val"], loss_fn, class_names, device)
         row = {"epoch": epoch, **stats, "val_loss": report["loss"], "val_accuracy": report["accuracy"],
                "val_macro_f1": report["macro_f1"], "val_roc_auc": report.get("roc_auc"), "val_ece": report["ece"],
