@@ -57,6 +57,27 @@ def _stats(ms: np.ndarray) -> dict[str, float]:
     return {"min": float(ms.min()), "median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean())}
 
 
+def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds: int, feed_key: str, times_key: str,
+                 calls: int, seconds: float = 0.0) -> None:
+    """Time calls of every entry's session on ``entry[feed_key]``, thread setting by thread setting,
+    the models taking turns for ``rounds`` rounds; each turn makes at least ``calls`` calls and lasts at
+    least ``seconds``. Per-call times (ns) go to ``entry[times_key][threads]``."""
+    from .exporter import INPUT_NAME
+
+    for e in entries:
+        e[times_key] = {t: [] for t in threads}
+    for t in threads:
+        for _ in range(rounds):
+            for e in entries:
+                run, feed, ts = e["sess"][t].run, {INPUT_NAME: e[feed_key]}, e[times_key][t]
+                n, t_end = 0, time.perf_counter() + seconds
+                while n < calls or time.perf_counter() < t_end:
+                    t0 = time.perf_counter_ns()
+                    run(None, feed)
+                    ts.append(time.perf_counter_ns() - t0)
+                    n += 1
+
+
 def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: int = 2000, rounds: int = 10,
           batch: int = 64, threads: tuple[int, ...] = (1, 0), seed: int = 0, batch_seconds: float = 1.0) -> dict[str, Any]:
     """Benchmark ``models`` side by side; returns a JSON-ready dict (see :func:`format_table`).
@@ -83,37 +104,18 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
             e["x1"] = rng.random((1, *e["shape"]), dtype=np.float32)
             e["xb"] = rng.random((batch, *e["shape"]), dtype=np.float32)
             e["sess"] = {t: ort_session(e["onnx"], t) for t in threads}
-            e["times"] = {t: [] for t in threads}
             for t in threads:  # warm-up: first calls allocate and pick kernels
                 for _ in range(50):
                     e["sess"][t].run(None, {INPUT_NAME: e["x1"]})
-        per_round = max(1, iters // rounds)
         # One thread setting at a time: idle spinning workers of an all-threads session must not
-        # steal the core from a 1-thread measurement. Within a setting, models take turns.
-        for t in threads:
-            for _ in range(rounds):
-                for e in entries:
-                    run, feed = e["sess"][t].run, {INPUT_NAME: e["x1"]}
-                    ts = e["times"][t]
-                    for _ in range(per_round):
-                        t0 = time.perf_counter_ns()
-                        run(None, feed)
-                        ts.append(time.perf_counter_ns() - t0)
-        # Batched calls: interleaved the same way, timed per call; the median per call / batch is
-        # the per-crop cost (the statistic batch-1 latency uses, so the two compare like for like).
+        # steal the core from a 1-thread measurement. Within a setting, models take turns. Batched
+        # calls are timed the same way: the median per call / batch is the per-crop cost (the
+        # statistic batch-1 latency uses, so the two compare like for like).
+        _interleaved(entries, threads, rounds, "x1", "times", calls=max(1, iters // rounds))
         for e in entries:
-            e["btimes"] = {t: [] for t in threads}
             for t in threads:
                 e["sess"][t].run(None, {INPUT_NAME: e["xb"]})
-        for t in threads:
-            for _ in range(rounds):
-                for e in entries:
-                    run, feed, ts = e["sess"][t].run, {INPUT_NAME: e["xb"]}, e["btimes"][t]
-                    t_end = time.perf_counter() + batch_seconds / rounds
-                    while len(ts) < 3 or time.perf_counter() < t_end:
-                        t0 = time.perf_counter_ns()
-                        run(None, feed)
-                        ts.append(time.perf_counter_ns() - t0)
+        _interleaved(entries, threads, rounds, "xb", "btimes", calls=3, seconds=batch_seconds / rounds)
         for e in entries:
             batched = {}
             for t in threads:
