@@ -123,6 +123,9 @@ def test_oracle_counts_every_rep_video(sets):
     assert r["reps"]["sets"] == len(EXERCISES) and r["reps"]["mae"] == 0.0 and r["reps"]["exact"] == 1.0
     assert sorted(r["reps"]["per_exercise"]) == sorted(EXERCISES)
     assert r["frame_accuracy"]["streaming"] == 1.0 and r["events"]["f1"] == 1.0
+    assert r["options"]["rep_relative"] is True
+    absolute = SE.evaluate_streams(Oracle(root), root, "all", smooth="none", rep_relative=False, progress=False)
+    assert absolute["options"]["rep_relative"] is False and absolute["reps"]["mae"] == 0.0  # one-hot: the same counts
     # one rep lost per set: the counter sees no low position in the first rep of each set
     class Lazy(Oracle):
         def class_at(self, person, t):

@@ -207,7 +207,7 @@ def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dic
 
 
 def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offline: bool,
-            rep_thresholds: tuple[float, float], bar: Any) -> _Result:
+            rep_thresholds: tuple[float, float], bar: Any, rep_relative: bool = True) -> _Result:
     from .postprocess import RepetitionCounter, make_smoother
 
     person = v.people[0]
@@ -235,8 +235,8 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
             p = whole[0][t] if whole is not None else runner(rgb, None, [key])[0]
             s = smoother.update(p)
             raw.append(cls.label(p))
-            stream.append(cls.label(s))
             label_probs.append(s @ cls.to_label)
+            stream.append(cls.labels[int(np.argmax(label_probs[-1]))])
             if offline:
                 seg = starts.get(t, seg)
                 if whole is not None:
@@ -251,7 +251,7 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
                         runner.forget([okey])
             if t in spans:
                 span, votes = spans[t], Counter()
-                counters = {ex: RepetitionCounter(rep_thresholds[1], rep_thresholds[0]) for ex in cls.reps}
+                counters = {ex: RepetitionCounter(rep_thresholds[1], rep_thresholds[0], rep_relative) for ex in cls.reps}
             if span is not None:
                 for ex, (hi, lo) in cls.reps.items():
                     counters[ex].update(float(s[hi]), float(s[lo]))
@@ -421,7 +421,8 @@ def _accuracy(results: list[_Result], offline: bool) -> dict[str, Any]:
 
 def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: str | None = "ema", window: int = 5,
                      min_event_frames: int = 4, event_iou: float = 0.5, event_threshold: float = 0.5,
-                     rep_thresholds: tuple[float, float] = (0.5, 0.5), detector: Any = "hog", track_iou: float = 0.5,
+                     rep_thresholds: tuple[float, float] = (0.5, 0.5), rep_relative: bool = True,
+                     detector: Any = "hog", track_iou: float = 0.5,
                      offline: bool = True, max_videos: int | None = None, plots: bool = True, device: str = "cpu",
                      out: str | Path | None = None, progress: bool | None = None) -> dict[str, Any]:
     """Score a streaming model on a frame-labelled streams or reps folder (see the module docstring).
@@ -438,6 +439,8 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         event_iou: temporal IoU for an event match.
         event_threshold: hysteresis "on" threshold of the events (off: half of it), as ``actkit stream``.
         rep_thresholds: ``(t0, t1)`` of the repetition counters.
+        rep_relative: the counters follow the two positions divided by their sum (the default), or each
+            position's own probability (see :class:`~.postprocess.RepetitionCounter`).
         detector: person detector for multi-person videos (``hog``, ``motion``, ``.onnx``, an object, or
             ``truth``: the true visible boxes, to measure the tracker alone).
         track_iou: box IoU for matching tracks to true people.
@@ -474,7 +477,8 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         for v in videos:
             try:
                 if len(v.people) == 1:
-                    results.append(_single(v, runner, cls, smooth, window, offline, tuple(rep_thresholds), bar))
+                    results.append(_single(v, runner, cls, smooth, window, offline, tuple(rep_thresholds), bar,
+                                           rep_relative))
                     single.append(v)
                 else:
                     multi.append(_multi(v, runner, cls, smooth, window, detector, track_iou, bar))
@@ -488,7 +492,8 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         "classes": cls.names, "class_vocabulary": "tags" if cls.reps else "labels",
         "options": {"smooth": smooth or "none", "window": window, "min_event_frames": min_event_frames,
                     "event_threshold": event_threshold,
-                    "event_iou": event_iou, "rep_thresholds": list(rep_thresholds), "offline": offline,
+                    "event_iou": event_iou, "rep_thresholds": list(rep_thresholds), "rep_relative": rep_relative,
+                    "offline": offline,
                     "detector": detector if isinstance(detector, str) else type(detector).__name__,
                     "track_iou": track_iou},
         "skipped": skipped,
