@@ -87,6 +87,17 @@ def test_list_coercion(text):
     assert resolve(TrainConfig, None, {"model.input_size": text}).model.input_size == [32, 24]
 
 
+@pytest.mark.parametrize("text", ["{rep_branches: 2, widths: [48, 128]}", {"rep_branches": 2, "widths": [48, 128]}])
+def test_mapping_coercion(text):
+    assert resolve(TrainConfig, None, {"model.args": text}).model.args == {"rep_branches": 2, "widths": [48, 128]}
+
+
+@pytest.mark.parametrize("text", ["rep_branches", "[1, 2]", "{a: [1"])
+def test_bad_mapping_names_the_key(text):
+    with pytest.raises(ValueError, match="model.args"):
+        resolve(TrainConfig, None, {"model.args": text})
+
+
 def test_section_must_be_mapping():
     with pytest.raises(ValueError, match="optim"):
         from_dict(TrainConfig, {"optim": 3})

@@ -223,3 +223,51 @@ def test_bad_arch_or_head_is_a_clear_error():
         create_model("sc_p", head="gap")
     with pytest.raises(ValueError, match="colour"):
         create_model("sc_p", colour="hsv")
+
+
+@pytest.mark.parametrize("cin,cout,k,stride,groups,branches", [
+    (3, 24, 3, 2, 1, 2),      # stem: no identity branch
+    (16, 16, 3, 1, 16, 3),    # depthwise with identity and scale branches
+    (16, 16, 3, 2, 16, 1),    # strided depthwise
+    (16, 16, 1, 1, 1, 2),     # pointwise with identity
+    (16, 32, 1, 1, 1, 2),     # pointwise widening
+])
+def test_rep_conv_bn_fuses_to_one_equivalent_conv(cin, cout, k, stride, groups, branches):
+    from actkit.models.layers import RepConvBN, reparameterize
+
+    torch.manual_seed(0)
+    block = torch.nn.Sequential(RepConvBN(cin, cout, k, stride, groups, branches))
+    _randomise_bn_stats(block)
+    for m in block.modules():  # non-trivial BN affine parameters too
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    block.eval()
+    x = torch.randn(2, cin, 9, 7)
+    with torch.no_grad():
+        ref = block(x)
+        fused = reparameterize(block)
+        got = fused(x)
+    convs = [m for m in fused.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 1 and convs[0].bias is not None
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_reparameterize_refuses_training_mode():
+    from actkit.models.layers import RepConvBN, reparameterize
+
+    with pytest.raises(ValueError, match="eval"):
+        reparameterize(torch.nn.Sequential(RepConvBN(4, 4)))
+
+
+def test_rep_branches_export_to_the_plain_graph(tmp_path):
+    plain = create_model("fastcrop_p", num_classes=3).eval()
+    rep = create_model("fastcrop_p", num_classes=3, rep_branches=2).eval()
+    _randomise_bn_stats(rep)
+    assert count_params(rep) > 1.5 * count_params(plain)  # the training-time branches
+    a = export_model(plain, ["a", "b", "c"], tmp_path / "plain.onnx")
+    b = export_model(rep, ["a", "b", "c"], tmp_path / "rep.onnx")
+    assert b["parity_max_abs"] < 1e-4
+    assert b["nodes"] == a["nodes"]  # inference pays for the plain graph only
+    assert abs(b["bytes"] - a["bytes"]) < 0.02 * a["bytes"]

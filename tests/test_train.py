@@ -225,6 +225,22 @@ def test_colour_and_input_size_reach_the_model(shapes_parquet, tmp_path):
     assert ckpt["state_dict"]["stem.0.0.weight"].shape[1] == 1  # one input channel
 
 
+def test_model_args_reach_the_model_and_export_fused(shapes_parquet, tmp_path):
+    from actkit.engine.exporter import export_onnx
+
+    train_tiny(shapes_parquet, tmp_path, optim__epochs=1, model__args="{rep_branches: 1, head_dim: 64}")
+    ckpt = read_checkpoint(tmp_path / "checkpoints" / "best.pt")
+    assert ckpt["model_config"]["rep_branches"] == 1 and ckpt["model_config"]["head_dim"] == 64
+    assert any(k.startswith("stem.convs.0.") for k in ckpt["state_dict"])
+    report = export_onnx(tmp_path / "checkpoints" / "best.pt", tmp_path / "m.onnx")
+    assert report["parity_max_abs"] < 1e-4
+
+
+def test_unknown_model_arg_is_named(shapes_parquet, tmp_path):
+    with pytest.raises(TypeError, match="rep_branch"):
+        train_tiny(shapes_parquet, tmp_path, model__args="{rep_branch: 2}")
+
+
 def test_bad_input_size(shapes_parquet, tmp_path):
     with pytest.raises(ValueError, match="H,W"):
         train_tiny(shapes_parquet, tmp_path, model__input_size="32")

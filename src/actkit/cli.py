@@ -221,7 +221,11 @@ def cmd_models(a: argparse.Namespace) -> Any:
     names = list_models(a.pattern)
     for n in names:
         e = model_entry(n)
-        print(f"{n:<22}{e.family:<12}{count_params(create_model(n)):>11,}  {e.doc}")
+        model = create_model(n)
+        print(f"{n:<22}{e.family:<12}{count_params(model):>11,}  {e.doc}")
+        if a.config:  # the fields `--model.args` may set
+            for key, value in model.config_dict().items():
+                print(f"    {key}: {json.dumps(value, default=str)}")
     return names
 
 
@@ -429,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = verb("models", cmd_models, "list registered models with parameter counts")
     sp.add_argument("pattern", nargs="?", default="*", help="glob, e.g. 'sc_*'")
+    sp.add_argument("--config", action="store_true", help="also print each model's config fields (what `--model.args` can set)")
 
     sp = verb("demo", cmd_demo, "render postures, train, evaluate, export, bench and write a report")
     sp.add_argument("--out", default="runs/demo")

@@ -71,6 +71,8 @@ class ModelSection:
     num_frames: int = _opt(0, "(clip) frames per clip (0: the model's)", alias="--frames")
     pretrained: str = _opt("", "weights: a local file/folder, or a hub name where a network exists")
     head: str = _opt("", "classifier head override, e.g. 'factorised' for multi-part labels (Diving48)")
+    args: dict = _opt({}, "more fields of the model's config, as a YAML mapping, e.g. '{rep_branches: 2, head_dim: 384}' "
+                          "(`actkit models NAME --config` lists them)")
     init_from: str = _opt("", "start from an actkit checkpoint's weights (fine-tuning, or training on): all of them "
                               "when its classes are the same, all but the classifier otherwise")
 
@@ -151,6 +153,17 @@ def coerce(value: Any, typ: Any, name: str = "") -> Any:
         if str(value).lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"{name}: expected true/false, got {value!r}")
+    if typ is dict or origin is dict:
+        if isinstance(value, str):
+            import yaml
+
+            try:
+                value = yaml.safe_load(value) if value.strip() else {}
+            except yaml.YAMLError as e:
+                raise ValueError(f"{name}: not a YAML mapping: {value!r} ({e})") from e
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ValueError(f"{name}: expected a mapping such as '{{rep_branches: 2}}', got {value!r}")
+        return dict(value)
     if typ in (list, tuple) or origin in (list, tuple):
         if isinstance(value, str):
             value = [v for v in value.replace("x", ",").split(",") if v.strip()]

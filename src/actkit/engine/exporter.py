@@ -42,10 +42,12 @@ class _Affine(nn.Module):
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """Copy of ``model`` (eval) with Conv+BN fused into the conv and every other BN made Mul/Add."""
+    """Copy of ``model`` (eval) with re-parameterised blocks fused, Conv+BN fused into the conv and every other BN made Mul/Add."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-    model = copy.deepcopy(model).eval()
+    from ..models.layers import reparameterize
+
+    model = reparameterize(copy.deepcopy(model).eval())
     for module in model.modules():
         if isinstance(module, nn.Sequential):
             names = list(module._modules)

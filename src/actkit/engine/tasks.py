@@ -285,6 +285,11 @@ class StreamTask:
         return max(1, self.cfg.data.batch_size)
 
 
+def model_kwargs(task: CropTask | ClipTask | StreamTask) -> dict[str, Any]:
+    """Keyword arguments for ``create_model``: what the data and run config decide, then ``model.args``."""
+    return {**task.model_overrides(), **task.cfg.model.args}
+
+
 def make_task(cfg: TrainConfig) -> CropTask | ClipTask | StreamTask:
     """The task object for ``cfg.task``."""
     tasks = {"crop": CropTask, "clip": ClipTask, "stream": StreamTask}

@@ -219,7 +219,7 @@ def train_throughput(model: str, data: str | Path, batch: int = 64, steps: int =
     from ..config import TrainConfig, resolve
     from ..models import count_params, create_model, model_entry
     from ..utils.progress import progress as bar
-    from .tasks import make_task
+    from .tasks import make_task, model_kwargs
     from .trainer import make_loss, pick_device, seed_everything
 
     names = parse_modes(modes)
@@ -241,7 +241,7 @@ def train_throughput(model: str, data: str | Path, batch: int = 64, steps: int =
             seed_everything(seed)
             task = make_task(cfg)
             num_logits = 1 if len(task.class_names) == 2 else len(task.class_names)
-            model_kw = task.model_overrides()
+            model_kw = model_kwargs(task)
 
             def build() -> nn.Module:
                 seed_everything(seed)  # every mode starts from the same weights

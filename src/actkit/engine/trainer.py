@@ -26,7 +26,7 @@ from ..utils.progress import progress
 from .checkpoint import (CheckpointRotation, init_from_checkpoint, model_from_checkpoint, read_checkpoint, rng_state,
                          save_checkpoint, set_rng_state)
 from .metrics import classification_report
-from .tasks import load_task_table, make_task  # noqa: F401 - load_task_table is part of the trainer's API
+from .tasks import load_task_table, make_task, model_kwargs  # noqa: F401 - load_task_table is part of the trainer's API
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +311,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     task = make_task(cfg)
     class_names = task.class_names
     num_logits = 1 if len(class_names) == 2 else len(class_names)
-    model = create_model(cfg.model.name, num_classes=num_logits, **task.model_overrides()).to(device)
+    model = create_model(cfg.model.name, num_classes=num_logits, **model_kwargs(task)).to(device)
     if task.per_frame and not hasattr(model, "forward_frames"):
         raise ValueError(f"task {cfg.task} trains one output per frame: {cfg.model.name} is not a streaming "
                          "model (see `actkit models --task stream`)")

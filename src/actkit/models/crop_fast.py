@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from ._base import ActkitModel, DataConfig
 from ._registry import build_config, register_model
-from .layers import conv_bn
+from .layers import rep_conv_bn
 
 
 @dataclass
@@ -46,6 +46,7 @@ class FastCropConfig:
     input_size: tuple[int, int] = (32, 24)
     colour: str = "rgb"
     dropout: float = 0.1
+    rep_branches: int = 0  # >0: train each conv as that many parallel conv-BNs (+1x1, +identity), fused at export
 
 
 class _SepBlock(nn.Module):
@@ -55,14 +56,14 @@ class _SepBlock(nn.Module):
     residual (MobileNetV2, Sandler et al. 2018), which adds capacity at low resolution for one node.
     """
 
-    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1, residual_relu: bool = True) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1, residual_relu: bool = True, rep: int = 0) -> None:
         super().__init__()
         self.residual = stride == 1 and cin == cout
         self.residual_relu = residual_relu
         mid = cin * expand
-        self.expand = conv_bn(cin, mid, 1) if expand > 1 else nn.Identity()
-        self.dw = conv_bn(mid, mid, 3, stride, groups=mid)
-        self.pw = conv_bn(mid, cout, 1, act=None if self.residual else nn.ReLU)
+        self.expand = rep_conv_bn(cin, mid, 1, branches=rep) if expand > 1 else nn.Identity()
+        self.dw = rep_conv_bn(mid, mid, 3, stride, groups=mid, branches=rep)
+        self.pw = rep_conv_bn(mid, cout, 1, act=None if self.residual else nn.ReLU, branches=rep)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.pw(self.dw(self.expand(x)))
@@ -83,15 +84,16 @@ class FastCropNet(ActkitModel):
             raise ValueError(f"widths {cfg.widths}, depths {cfg.depths} and strides {strides} must have the same length")
         self.cfg = cfg
         self.data_cfg = DataConfig(input_size=cfg.input_size, colour=cfg.colour)
-        self.stem = conv_bn(self.data_cfg.in_chans, cfg.stem, 3, 2)
+        rep = cfg.rep_branches
+        self.stem = rep_conv_bn(self.data_cfg.in_chans, cfg.stem, 3, 2, branches=rep)
         blocks, c = [], cfg.stem
         for width, depth, stride in zip(cfg.widths, cfg.depths, strides):
             for i in range(depth):
-                blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu))
+                blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu, rep))
                 c = width
         if cfg.head_dim:
             # A wide 1x1 conv on the small final map: much capacity for one fused node.
-            blocks.append(conv_bn(c, cfg.head_dim, 1))
+            blocks.append(rep_conv_bn(c, cfg.head_dim, 1, branches=rep))
             c = cfg.head_dim
         self.blocks = nn.Sequential(*blocks)
         self.num_features = c
@@ -104,7 +106,7 @@ class FastCropNet(ActkitModel):
         return self.blocks(self.stem(x))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = x.mean((2, 3)) if self.cfg.pool == "avg" else torch.cat([x.mean((2, 3)), x.amax((2, 3))], dim=1)
+        pooled = F.adaptive_avg_pool2d(x, 1).flatten(1) if self.cfg.pool == "avg" else torch.cat([x.mean((2, 3)), x.amax((2, 3))], dim=1)
         return self.fc(self.drop(pooled))
 
     def reset_classifier(self, num_classes: int) -> None:

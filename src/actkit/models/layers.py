@@ -14,6 +14,90 @@ def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, a
     return nn.Sequential(*layers)
 
 
+
+class RepConvBN(nn.Module):
+    """A conv-BN(-ReLU) trained as a sum of parallel branches, fused into ONE conv for inference.
+
+    Structural re-parameterisation (RepVGG, Ding et al. 2021; MobileOne, Vasu et al. 2023): the
+    branches are ``branches`` conv-BNs of kernel ``k``, a 1x1 conv-BN ("scale") when ``k > 1``, and a
+    BN on the identity when the shape is kept. All are linear up to the activation, so they sum to a
+    single conv with bias: training gets the easier optimisation of the wider block, inference pays
+    for one conv. :func:`reparameterize` (called by the exporter) swaps each block for its fusion.
+    """
+
+    def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, branches: int = 2,
+                 act: type[nn.Module] | None = nn.ReLU) -> None:
+        super().__init__()
+        if branches < 1:
+            raise ValueError(f"RepConvBN needs at least one conv branch, got {branches}")
+        self.k, self.stride, self.groups = k, stride, groups
+        self.convs = nn.ModuleList(conv_bn(cin, cout, k, stride, groups, act=None) for _ in range(branches))
+        self.scale = conv_bn(cin, cout, 1, stride, groups, act=None) if k > 1 else None
+        self.identity = nn.BatchNorm2d(cout) if cin == cout and stride == 1 else None
+        self.act = act() if act is not None else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.convs[0](x)
+        for conv in self.convs[1:]:
+            y = y + conv(x)
+        if self.scale is not None:
+            y = y + self.scale(x)
+        if self.identity is not None:
+            y = y + self.identity(x)
+        return self.act(y)
+
+    @staticmethod
+    def _folded(weight: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+        std = torch.sqrt(bn.running_var + bn.eps)
+        return weight * (bn.weight / std).view(-1, 1, 1, 1), bn.bias - bn.running_mean * bn.weight / std
+
+    @torch.no_grad()
+    def fuse(self) -> nn.Sequential:
+        """The equivalent single conv (with bias) + activation, for eval-mode inference."""
+        first = self.convs[0][0]
+        weight = torch.zeros_like(first.weight)
+        bias = torch.zeros(first.out_channels, device=weight.device, dtype=weight.dtype)
+        c = self.k // 2
+        for branch in self.convs:
+            w, b = self._folded(branch[0].weight, branch[1])
+            weight += w
+            bias += b
+        if self.scale is not None:
+            w, b = self._folded(self.scale[0].weight, self.scale[1])
+            weight[:, :, c:c + 1, c:c + 1] += w
+            bias += b
+        if self.identity is not None:
+            per_group = weight.shape[1]
+            eye = torch.zeros_like(weight)
+            idx = torch.arange(weight.shape[0], device=weight.device)
+            eye[idx, idx % per_group, c, c] = 1.0
+            w, b = self._folded(eye, self.identity)
+            weight += w
+            bias += b
+        conv = nn.Conv2d(first.in_channels, first.out_channels, self.k, self.stride, c, groups=self.groups, bias=True)
+        conv.weight.copy_(weight)
+        conv.bias.copy_(bias)
+        return nn.Sequential(conv, self.act)
+
+
+def rep_conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: type[nn.Module] | None = nn.ReLU,
+                branches: int = 0) -> nn.Module:
+    """:func:`conv_bn` when ``branches == 0``, else a :class:`RepConvBN` with that many conv branches."""
+    if branches == 0:
+        return conv_bn(cin, cout, k, stride, groups, act)
+    return RepConvBN(cin, cout, k, stride, groups, branches, act)
+
+
+def reparameterize(model: nn.Module) -> nn.Module:
+    """Replace (in place) every :class:`RepConvBN` by its fused single conv; eval mode only."""
+    if model.training:
+        raise ValueError("reparameterize() fuses BatchNorm running statistics: call model.eval() first")
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, RepConvBN):
+                setattr(parent, name, child.fuse())
+    return model
+
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over channels of an NCHW tensor."""
 
