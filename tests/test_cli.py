@@ -92,11 +92,26 @@ def test_predict(cli_export, shapes_parquet, tmp_path, capsys):
     assert len(rows) == 30 and {"label", "confidence", "probs", "topk", "source"} <= set(rows[0])
 
 
+@pytest.mark.parametrize("argv, match", [
+    (["bench", "--models", "fastcrop_p", "--batch", "8,x"], "integers"),
+    (["bench", "--models", "fastcrop_p", "--batch", "0"], ">= 1"),
+    (["bench", "--train", "--models", "fastcrop_p", "--data", "d.parquet", "--batch", "8,16"], "one batch size"),
+])
+def test_bench_bad_batch_sizes(argv, match, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse rejects a malformed value itself
+        code = e.code
+    assert code == 2
+    assert match in capsys.readouterr().err
+
+
 def test_bench(capsys):
-    assert main(["bench", "--models", "fastcrop_p,sc_p", "--iters", "40", "--batch", "8", "--input", "32x24"]) == 0
+    assert main(["bench", "--models", "fastcrop_p,sc_p", "--iters", "40", "--batch", "8,4", "--input", "32x24"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ")]
     assert len(rows) == 3 and "fastcrop_p" in rows[1] and "sc_p" in rows[2]
+    assert "batch sizes 8, 4" in out
     assert "| 1.00 |" in rows[1]  # the first model's ratio to itself
 
 

@@ -335,9 +335,9 @@ def test_evaluate_file_errors(trained_run, shapes_parquet, tmp_path):
 
 
 def test_bench_two_registry_models():
-    res = bench(["fastcrop_p", "sc_p"], iters=40, rounds=2, batch=16, batch_seconds=0.2)
+    res = bench(["fastcrop_p", "sc_p"], iters=40, rounds=2, batch=(4, 16), batch_seconds=0.2)
     assert [m["name"] for m in res["models"]] == ["fastcrop_p", "sc_p"]
-    assert res["batch"] == 16 and res["iters"] == 40 and res["machine"]["cores"] >= 1
+    assert res["batches"] == [4, 16] and res["iters"] == 40 and res["machine"]["cores"] >= 1
     first, second = res["models"]
     assert first["params"] == actkit.models.count_params(actkit.create_model("fastcrop_p"))
     assert second["params"] == 26_609
@@ -349,6 +349,9 @@ def test_bench_two_registry_models():
         for b in m["batched"].values():
             assert b["crops_per_s"] > 0 and b["ms_per_crop"] == pytest.approx(1e3 / b["crops_per_s"])
             assert b["calls"] >= 2 * 3  # >= 3 timed calls in each of the 2 rounds
+            assert set(b["crops_per_s_by_batch"]) == {"4", "16"}
+            assert b["crops_per_s"] == pytest.approx(max(b["crops_per_s_by_batch"].values()))  # the best batch size
+            assert b["crops_per_s"] == pytest.approx(b["crops_per_s_by_batch"][str(b["batch"])])
         best_b1 = min(s["median"] for s in m["latency_ms"].values())
         assert m["batched_gain"] == pytest.approx(max(b["crops_per_s"] for b in m["batched"].values()) * best_b1 / 1e3)
     assert first["ratio_to_first"] == {"1thread": 1.0, "all": 1.0}

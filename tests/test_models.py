@@ -271,3 +271,19 @@ def test_rep_branches_export_to_the_plain_graph(tmp_path):
     assert b["parity_max_abs"] < 1e-4
     assert b["nodes"] == a["nodes"]  # inference pays for the plain graph only
     assert abs(b["bytes"] - a["bytes"]) < 0.02 * a["bytes"]
+
+
+def test_fused_blocks_replace_depthwise_pairs(tmp_path):
+    plain = create_model("fastcrop_p", num_classes=3).eval()
+    fused = create_model("fastcrop_p", num_classes=3, fused=2, rep_branches=1).eval()
+    _randomise_bn_stats(fused)
+    assert not any(m.groups > 1 for m in fused.blocks[:2].modules() if isinstance(m, torch.nn.Conv2d))
+    a = export_model(plain, ["a", "b", "c"], tmp_path / "plain.onnx")
+    b = export_model(fused, ["a", "b", "c"], tmp_path / "fused.onnx")
+    assert b["parity_max_abs"] < 1e-4
+    import onnx
+
+    def convs(report):
+        return sum(n.op_type == "Conv" for n in onnx.load(report["path"]).graph.node)
+
+    assert convs(b) == convs(a) - 2  # one conv instead of two, in each of the two fused blocks

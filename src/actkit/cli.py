@@ -21,6 +21,16 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"batch sizes must be integers such as 16,32,64, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"batch sizes must be >= 1, got {text!r}")
+    return sizes
+
+
 def _names(text: str | None) -> tuple[str, ...] | None:
     """A comma-separated list flag; None when not given."""
     return tuple(v for v in text.split(",") if v) if text else None
@@ -122,7 +132,9 @@ def cmd_bench(a: argparse.Namespace) -> Any:
         over = {"model.input_size": list(a.input)} if a.input else {}
         if a.frames:
             over["model.num_frames"] = a.frames
-        res = train_throughput(models[0], a.data, batch=a.batch, steps=a.steps, modes=a.modes, device=a.device,
+        if a.batch and len(a.batch) > 1:
+            raise ValueError(f"--train takes one batch size, got --batch {','.join(map(str, a.batch))}")
+        res = train_throughput(models[0], a.data, batch=a.batch[0] if a.batch else 64, steps=a.steps, modes=a.modes, device=a.device,
                                workers=a.workers, warmup=a.warmup, compile_warmup=max(a.warmup, 8),
                                threads=int(threads[0]), overrides=over)
         print(json.dumps(res, indent=2) if a.json else format_train_table(res))
@@ -147,7 +159,7 @@ def cmd_bench(a: argparse.Namespace) -> Any:
         res = bench_stream(list(_names(a.models) or ()), threads=threads, frames=a.iters, input_size=a.input)
         print(json.dumps(res, indent=2) if a.json else format_stream_table(res))
         return res
-    res = bench(list(_names(a.models) or ()), a.input, iters=a.iters, batch=a.batch)
+    res = bench(list(_names(a.models) or ()), a.input, iters=a.iters, batch=a.batch or (16, 32, 64))
     print(json.dumps(res, indent=2) if a.json else format_table(res))
     return res
 
@@ -326,7 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--models", help="comma-separated registry names, .pt or .onnx files")
     sp.add_argument("--input", type=_size, help="input HxW for registry names, e.g. 32x24")
     sp.add_argument("--iters", type=int, default=2000, help="batch-1 calls per model and thread setting")
-    sp.add_argument("--batch", type=int, default=64, help="batch size for throughput")
+    sp.add_argument("--batch", type=_batch_sizes, default=None,
+                    help="batch size(s) for throughput, comma-separated; the best per model is reported "
+                         "(default 16,32,64; --train: one batch size, default 64)")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sp.add_argument("--stream", action="store_true", help="streaming models (task 'stream'): per-frame step latency and max "
                     "frames/s in ONNX Runtime and torch on --threads, --iters steps each")

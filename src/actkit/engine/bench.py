@@ -57,29 +57,35 @@ def _stats(ms: np.ndarray) -> dict[str, float]:
     return {"min": float(ms.min()), "median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean())}
 
 
-def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds: int, feed_key: str, times_key: str,
-                 calls: int, seconds: float = 0.0) -> None:
-    """Time calls of every entry's session on ``entry[feed_key]``, thread setting by thread setting,
-    the models taking turns for ``rounds`` rounds; each turn makes at least ``calls`` calls and lasts at
-    least ``seconds``. Per-call times (ns) go to ``entry[times_key][threads]``."""
+def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds: int,
+                 jobs: list[tuple[str, str, int, float]]) -> None:
+    """Time calls of every entry's session, thread setting by thread setting, the models taking turns
+    for ``rounds`` rounds. In each turn a model runs every job ``(feed_key, times_key, calls, seconds)``
+    in order: at least ``calls`` calls on ``entry[feed_key]`` lasting at least ``seconds``. Batch-1 and
+    batched calls thus share every round, so a machine that speeds up or slows down between rounds (a
+    noisy neighbour) moves both alike. Per-call times (ns) go to ``entry[times_key][threads]``."""
     from .exporter import INPUT_NAME
 
     for e in entries:
-        e[times_key] = {t: [] for t in threads}
+        for _, times_key, _, _ in jobs:
+            e[times_key] = {t: [] for t in threads}
     for t in threads:
         for _ in range(rounds):
             for e in entries:
-                run, feed, ts = e["sess"][t].run, {INPUT_NAME: e[feed_key]}, e[times_key][t]
-                n, t_end = 0, time.perf_counter() + seconds
-                while n < calls or time.perf_counter() < t_end:
-                    t0 = time.perf_counter_ns()
-                    run(None, feed)
-                    ts.append(time.perf_counter_ns() - t0)
-                    n += 1
+                run = e["sess"][t].run
+                for feed_key, times_key, calls, seconds in jobs:
+                    feed, ts = {INPUT_NAME: e[feed_key]}, e[times_key][t]
+                    n, t_end = 0, time.perf_counter() + seconds
+                    while n < calls or time.perf_counter() < t_end:
+                        t0 = time.perf_counter_ns()
+                        run(None, feed)
+                        ts.append(time.perf_counter_ns() - t0)
+                        n += 1
 
 
 def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: int = 2000, rounds: int = 10,
-          batch: int = 64, threads: tuple[int, ...] = (1, 0), seed: int = 0, batch_seconds: float = 1.0) -> dict[str, Any]:
+          batch: int | tuple[int, ...] = (16, 32, 64), threads: tuple[int, ...] = (1, 0), seed: int = 0,
+          batch_seconds: float = 1.0) -> dict[str, Any]:
     """Benchmark ``models`` side by side; returns a JSON-ready dict (see :func:`format_table`).
 
     Args:
@@ -87,8 +93,9 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
         input_size: (H, W) for registry names (default: each model's own).
         iters: batch-1 calls per model per thread setting, split over ``rounds`` interleaved rounds.
         rounds: how many times the models take turns.
-        batch: batch size for the throughput measurement.
-        batch_seconds: time spent on batched calls per model and thread setting, over the same rounds.
+        batch: batch size(s) for the throughput measurement; each model's best is reported (a smaller
+            batch can be faster per crop when its activations stay in cache).
+        batch_seconds: time spent on batched calls per model, thread setting and batch size, over the same rounds.
         threads: intra-op thread settings to measure (0 = all cores).
         seed: input data seed.
     """
@@ -96,33 +103,39 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
 
     if not models:
         raise ValueError("no models to benchmark: pass --models a,b,...")
+    batches = (batch,) if isinstance(batch, int) else tuple(batch)
+    if not batches or min(batches) < 1:
+        raise ValueError(f"batch sizes must be >= 1, got {batch}")
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory(prefix="actkit-bench-") as tmp:
         entries = [_prepare(m, input_size, Path(tmp)) for m in models]
-        results: dict[str, Any] = {"machine": machine_info(), "batch": batch, "iters": iters, "models": []}
+        results: dict[str, Any] = {"machine": machine_info(), "batches": list(batches), "iters": iters, "models": []}
         for e in entries:
             e["x1"] = rng.random((1, *e["shape"]), dtype=np.float32)
-            e["xb"] = rng.random((batch, *e["shape"]), dtype=np.float32)
+            for b in batches:
+                e[f"x{b}b"] = rng.random((b, *e["shape"]), dtype=np.float32)
             e["sess"] = {t: ort_session(e["onnx"], t) for t in threads}
             for t in threads:  # warm-up: first calls allocate and pick kernels
                 for _ in range(50):
                     e["sess"][t].run(None, {INPUT_NAME: e["x1"]})
+                for b in batches:
+                    e["sess"][t].run(None, {INPUT_NAME: e[f"x{b}b"]})
         # One thread setting at a time: idle spinning workers of an all-threads session must not
-        # steal the core from a 1-thread measurement. Within a setting, models take turns. Batched
-        # calls are timed the same way: the median per call / batch is the per-crop cost (the
-        # statistic batch-1 latency uses, so the two compare like for like).
-        _interleaved(entries, threads, rounds, "x1", "times", calls=max(1, iters // rounds))
-        for e in entries:
-            for t in threads:
-                e["sess"][t].run(None, {INPUT_NAME: e["xb"]})
-        _interleaved(entries, threads, rounds, "xb", "btimes", calls=3, seconds=batch_seconds / rounds)
+        # steal the core from a 1-thread measurement. Within a setting, models take turns, and each
+        # turn times batch-1 calls then batched calls: the median per call / batch is the per-crop
+        # cost (the statistic batch-1 latency uses, so the two compare like for like).
+        jobs = [("x1", "times", max(1, iters // rounds), 0.0)]
+        jobs += [(f"x{b}b", f"btimes{b}", 3, batch_seconds / rounds) for b in batches]
+        _interleaved(entries, threads, rounds, jobs)
         for e in entries:
             batched = {}
             for t in threads:
-                per_crop_ms = float(np.median(e["btimes"][t])) / 1e6 / batch
                 b1 = float(np.median(e["times"][t])) / 1e6
-                batched[_key(t)] = {"ms_per_crop": per_crop_ms, "crops_per_s": 1e3 / per_crop_ms,
-                                    "speedup_vs_batch1": b1 / per_crop_ms, "calls": len(e["btimes"][t])}
+                per_crop = {b: float(np.median(e[f"btimes{b}"][t])) / 1e6 / b for b in batches}
+                best = min(per_crop, key=per_crop.get)
+                batched[_key(t)] = {"batch": best, "ms_per_crop": per_crop[best], "crops_per_s": 1e3 / per_crop[best],
+                                    "speedup_vs_batch1": b1 / per_crop[best], "calls": len(e[f"btimes{best}"][t]),
+                                    "crops_per_s_by_batch": {str(b): 1e3 / ms for b, ms in per_crop.items()}}
             row = {"name": e["name"], "params": e["params"], "input": list(e["input"]), "frames": e["frames"],
                    "onnx_bytes": e.get("bytes"),
                    "latency_ms": {_key(t): _stats(np.array(e["times"][t]) / 1e6) for t in threads}, "batched": batched}
@@ -167,7 +180,7 @@ def format_table(res: dict[str, Any]) -> str:
     head = ["model", "params", "input"]
     for k in keys:
         head += [f"{k} min ms", f"{k} median ms", f"{k} p99 ms", f"{k} ratio"]
-    head += [f"{k} batch {res['batch']} {unit} (x batch-1)" for k in keys] + ["batched gain (best vs best)"]
+    head += [f"{k} batched {unit} (best batch, x batch-1)" for k in keys] + ["batched gain (best vs best)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in res["models"]:
         size = "x".join(map(str, r["input"]))
@@ -176,13 +189,15 @@ def format_table(res: dict[str, Any]) -> str:
         for k in keys:
             s = r["latency_ms"][k]
             cells += [f"{s['min']:.4f}", f"{s['median']:.4f}", f"{s['p99']:.4f}", f"{r['ratio_to_first'][k]:.2f}"]
-        cells += [f"{r['batched'][k]['crops_per_s']:,.0f} ({r['batched'][k]['speedup_vs_batch1']:.1f}x)" for k in keys]
+        cells += [f"{r['batched'][k]['crops_per_s']:,.0f} (b{r['batched'][k]['batch']}, {r['batched'][k]['speedup_vs_batch1']:.1f}x)"
+                  for k in keys]
         cells.append(f"{r['batched_gain']:.1f}x")
         lines.append("| " + " | ".join(cells) + " |")
     m = res["machine"]
     lines.append(f"\n{m['cpu']}, {m['cores']} cores, ONNX Runtime {m['onnxruntime']}; {res['iters']} batch-1 calls per model "
                  "and thread setting, interleaved round-robin; ratio = median / first model's median; "
                  f"batched {unit} from the median batched call (interleaved the same way) at the same thread setting, "
+                 f"at the best of batch sizes {', '.join(map(str, res['batches']))}, "
                  "x = its speed-up over batch-1 calls; "
                  f"batched gain = best batched {unit} / best batch-1 calls/s.")
     return "\n".join(lines)

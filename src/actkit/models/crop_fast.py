@@ -46,6 +46,7 @@ class FastCropConfig:
     input_size: tuple[int, int] = (32, 24)
     colour: str = "rgb"
     dropout: float = 0.1
+    fused: int = 0  # the first N blocks are fused: one full 3x3 conv instead of depthwise + pointwise
     rep_branches: int = 0  # >0: train each conv as that many parallel conv-BNs (+1x1, +identity), fused at export
 
 
@@ -56,10 +57,15 @@ class _SepBlock(nn.Module):
     residual (MobileNetV2, Sandler et al. 2018), which adds capacity at low resolution for one node.
     """
 
-    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1, residual_relu: bool = True, rep: int = 0) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1, residual_relu: bool = True, rep: int = 0,
+                 fused: bool = False) -> None:
         super().__init__()
         self.residual = stride == 1 and cin == cout
         self.residual_relu = residual_relu
+        if fused:  # one full 3x3 conv (Fused-MBConv, EfficientNetV2): few channels, so dense is cheap per node
+            self.expand, self.dw = nn.Identity(), nn.Identity()
+            self.pw = rep_conv_bn(cin, cout, 3, stride, act=None if self.residual else nn.ReLU, branches=rep)
+            return
         mid = cin * expand
         self.expand = rep_conv_bn(cin, mid, 1, branches=rep) if expand > 1 else nn.Identity()
         self.dw = rep_conv_bn(mid, mid, 3, stride, groups=mid, branches=rep)
@@ -89,7 +95,8 @@ class FastCropNet(ActkitModel):
         blocks, c = [], cfg.stem
         for width, depth, stride in zip(cfg.widths, cfg.depths, strides):
             for i in range(depth):
-                blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu, rep))
+                blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu, rep,
+                                        fused=len(blocks) < cfg.fused))
                 c = width
         if cfg.head_dim:
             # A wide 1x1 conv on the small final map: much capacity for one fused node.
