@@ -334,6 +334,20 @@ def test_evaluate_file_errors(trained_run, shapes_parquet, tmp_path):
 # --------------------------------------------------------------------------- bench
 
 
+def test_bench_checkpoints_with_the_same_file_name(tmp_path):
+    from actkit.engine.checkpoint import save_checkpoint
+
+    specs = []
+    for run, name in (("run_a", "fastcrop_p"), ("run_b", "sc_p")):
+        model = actkit.create_model(name, num_classes=3)
+        specs.append(str(save_checkpoint(tmp_path / run / "checkpoints" / "best.pt", model, ["a", "b", "c"])))
+    res = bench(specs, iters=10, rounds=1, batch=2, batch_seconds=0.01)
+    assert [m["name"] for m in res["models"]] == ["run_a/best.pt", "run_b/best.pt"]
+    # each row is its own model: the exports must not overwrite one another
+    assert res["models"][0]["onnx_bytes"] != res["models"][1]["onnx_bytes"]
+    assert res["models"][1]["ratio_to_first"]["1thread"] > 1.5  # sc_p is the slower of the two
+
+
 def test_bench_two_registry_models():
     res = bench(["fastcrop_p", "sc_p"], iters=40, rounds=2, batch=(4, 16), batch_seconds=0.2)
     assert [m["name"] for m in res["models"]] == ["fastcrop_p", "sc_p"]
@@ -366,7 +380,7 @@ def test_bench_checkpoint_onnx_and_input_size(trained_run, onnx3):
     res = bench([str(trained_run / "checkpoints" / "best.pt"), str(onnx3[1]), "fastcrop_p"], input_size=(24, 40),
                 iters=4, rounds=2, batch=4, threads=(1,))
     names = [m["name"] for m in res["models"]]
-    assert names == ["best.pt", "model.onnx", "fastcrop_p"]
+    assert names == [f"{trained_run.name}/best.pt", "model.onnx", "fastcrop_p"]
     assert [m["input"] for m in res["models"]] == [[32, 24], [32, 24], [24, 40]]  # size applies to registry names only
 
 

@@ -20,8 +20,13 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
+def _display_name(path: Path) -> str:
+    """``runs/x/checkpoints/best.pt`` -> ``x/best.pt``: checkpoints of different runs share file names."""
+    return f"{path.parent.parent.name}/{path.name}" if path.parent.name == "checkpoints" else path.name
+
+
 def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path) -> dict[str, Any]:
-    """A model spec (registry name, .pt or .onnx) -> an ONNX path plus facts about it."""
+    """A model spec (registry name, .pt or .onnx) -> an ONNX path (unique in ``folder``) plus facts about it."""
     from ..models import count_params, create_model
     from .checkpoint import model_from_checkpoint
     from ..models import DataConfig
@@ -32,7 +37,7 @@ def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path) -> dic
         if not path.is_file():
             raise FileNotFoundError(f"model not found: {path}")
         cfg = DataConfig.from_dict(read_metadata(path)["data_cfg"])
-        return {"name": path.name, "onnx": path, "params": None, "input": tuple(cfg.input_size),
+        return {"name": _display_name(path), "onnx": path, "params": None, "input": tuple(cfg.input_size),
                 "shape": input_shape(cfg)[1:], "frames": cfg.num_frames}
     if path.suffix == ".pt":
         model, ckpt = model_from_checkpoint(path)
@@ -42,9 +47,9 @@ def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path) -> dic
         if input_size:
             kw["input_size"] = input_size
         model, names = create_model(spec, **kw), ["neg", "pos"]
-    onnx_path = folder / f"{path.stem if path.suffix else spec}.onnx"
+    onnx_path = folder / f"{len(list(folder.glob('*.onnx')))}_{path.stem if path.suffix else spec}.onnx"
     report = export_model(model.eval(), names, onnx_path)
-    return {"name": spec if not path.suffix else path.name, "onnx": onnx_path, "params": count_params(model),
+    return {"name": spec if not path.suffix else _display_name(path), "onnx": onnx_path, "params": count_params(model),
             "input": tuple(model.data_cfg.input_size), "shape": input_shape(model.data_cfg)[1:],
             "frames": model.data_cfg.num_frames, "bytes": report["bytes"], "parity": report["parity_max_abs"]}
 
