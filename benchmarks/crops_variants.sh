@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Variants of fastcrop_p on the postures comparison (same data and 60-epoch recipe as the seeds60 table of
 # crops_seeds.sh), each a registered model plus `--model.args`, then their latency side by side with sc_p.
-# Usage: bash benchmarks/crops_variants.sh [OUT_DIR] (after crops.sh rendered OUT_DIR/postures.parquet); ~60 min.
+# Usage: bash benchmarks/crops_variants.sh [OUT_DIR] (after crops.sh rendered OUT_DIR/postures.parquet); ~80 min.
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
 SEEDS=${SEEDS:-0 1}
 SUB=variants
-VARIANTS="rep2 wide_s hires avgmax drop3 fused1"
+VARIANTS="rep2 wide_s hires avgmax drop3 fused1 size_m sc_p"
 declare -A SPEC=(  # model|args
   [rep2]="fastcrop_p|{rep_branches: 2}"
   [wide_s]="fastcrop_s|{}"
@@ -15,6 +15,8 @@ declare -A SPEC=(  # model|args
   [avgmax]="fastcrop_p|{pool: avgmax}"
   [drop3]="fastcrop_p|{dropout: 0.3}"
   [fused1]="fastcrop_p|{fused: 1}"
+  [size_m]="fastcrop_m|{}"
+  [sc_p]="sc_p|{}"
 )
 for v in $VARIANTS; do  # two runs at a time (one per core)
   for s in $SEEDS; do

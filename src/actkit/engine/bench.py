@@ -88,7 +88,7 @@ def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds
                         n += 1
 
 
-def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: int = 2000, rounds: int = 10,
+def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: int = 2000, rounds: int = 40,
           batch: int | tuple[int, ...] = (16, 32, 64), threads: tuple[int, ...] = (1, 0), seed: int = 0,
           batch_seconds: float = 1.0) -> dict[str, Any]:
     """Benchmark ``models`` side by side; returns a JSON-ready dict (see :func:`format_table`).
@@ -97,7 +97,8 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
         models: registry names (random weights), ``.pt`` checkpoints or ``.onnx`` files.
         input_size: (H, W) for registry names (default: each model's own).
         iters: batch-1 calls per model per thread setting, split over ``rounds`` interleaved rounds.
-        rounds: how many times the models take turns.
+        rounds: how many times the models take turns (short turns: each model samples the same mix of the
+            machine's fast and slow spells; a turn of 200 calls can land in one spell only).
         batch: batch size(s) for the throughput measurement; each model's best is reported (a smaller
             batch can be faster per crop when its activations stay in cache).
         batch_seconds: time spent on batched calls per model, thread setting and batch size, over the same rounds.
@@ -114,7 +115,8 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory(prefix="actkit-bench-") as tmp:
         entries = [_prepare(m, input_size, Path(tmp)) for m in models]
-        results: dict[str, Any] = {"machine": machine_info(), "batches": list(batches), "iters": iters, "models": []}
+        results: dict[str, Any] = {"machine": machine_info(), "batches": list(batches), "iters": iters, "rounds": rounds,
+                                   "models": []}
         for e in entries:
             e["x1"] = rng.random((1, *e["shape"]), dtype=np.float32)
             for b in batches:
@@ -200,7 +202,7 @@ def format_table(res: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     m = res["machine"]
     lines.append(f"\n{m['cpu']}, {m['cores']} cores, ONNX Runtime {m['onnxruntime']}; {res['iters']} batch-1 calls per model "
-                 "and thread setting, interleaved round-robin; ratio = median / first model's median; "
+                 f"and thread setting, interleaved round-robin in {res.get('rounds', '?')} rounds; ratio = median / first model's median; "
                  f"batched {unit} from the median batched call (interleaved the same way) at the same thread setting, "
                  f"at the best of batch sizes {', '.join(map(str, res['batches']))}, "
                  "x = its speed-up over batch-1 calls; "
