@@ -90,6 +90,18 @@ def test_eval_views_follow_the_training_sampler(actions, tmp_path):
         assert ds["val"].clips_per_video == 2
 
 
+def test_speed_jitter_reaches_the_training_sampler_only(actions, tmp_path):
+    from actkit.engine.tasks import make_task
+    from actkit.models import create_model
+
+    data_cfg = create_model("clip_fast_p", num_classes=3, input_size=(48, 48), num_frames=8).data_cfg
+    ds = make_task(clip_cfg(actions, tmp_path, **{"data.speed_jitter": "0.2"})).datasets(data_cfg, 0)
+    assert ds["train"].sampler.speed_jitter == 0.2
+    assert not hasattr(ds["val"].sampler, "speed_jitter")  # dense evaluation windows
+    with pytest.raises(ValueError, match="random_window"):
+        make_task(clip_cfg(actions, tmp_path, **{"data.speed_jitter": "0.2", "data.sampler": "uniform"})).datasets(data_cfg, 0)
+
+
 def test_runs_share_a_frame_cache_dir(actions, tmp_path, monkeypatch):
     """With data.cache_dir, a second run on the same data reads the first run's decoded frames."""
     from actkit.data.video import cache as cache_mod

@@ -165,6 +165,22 @@ def test_random_window_and_dense():
         make_sampler("nope", 4)
 
 
+def test_random_window_speed_jitter_changes_the_step_in_training_only():
+    s = make_sampler("random_window", 8, stride=2, speed_jitter=0.4)
+    spans = set()
+    for k in range(40):
+        w = s(100, np.random.default_rng(k))
+        assert np.all(np.diff(w) >= 1) and w[0] >= 0 and w[-1] < 100  # in order, no repeated frame
+        assert 1 <= np.diff(w).mean() <= 2 * 1.4 + 1e-9
+        spans.add(int(w[-1] - w[0]))
+    assert min(spans) < 12 < 16 < max(spans)  # slower and faster than the plain stride's span of 14
+    np.testing.assert_array_equal(s(100), make_sampler("random_window", 8, stride=2)(100))  # evaluation: plain
+    short = s(12, np.random.default_rng(0))  # the window shrinks to fit a short video
+    assert short[-1] < 12 and np.all(np.diff(short) >= 1)
+    with pytest.raises(ValueError, match="speed_jitter"):
+        make_sampler("random_window", 8, speed_jitter=1.0)
+
+
 def test_temporal_jitter_keeps_order_and_range():
     idx = np.array([0, 1, 2, 3, -1])
     for k in range(20):

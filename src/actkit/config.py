@@ -50,6 +50,8 @@ class DataSection:
     sampler: str = _opt("random_window", "(clip) training frame sampler; evaluation takes dense windows, or "
                                           "uniform views of the whole video with uniform", choices=("random_window", "uniform"))
     frame_stride: int = _opt(2, "(clip) frame stride of the random window (and of the dense eval clips)")
+    speed_jitter: float = _opt(0.0, "(clip) random playback speed of training windows (random_window sampler): the frame "
+                                    "step times a factor in [1-x, 1+x]; for test videos played faster or slower than training")
     eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
     cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")
     cache_dir: str = _opt("", "(clip) where the frame cache lives (default: <run.out>/frame_cache); point several "

@@ -185,7 +185,9 @@ class ClipTask:
                 continue
             train = s == "train"
             if train:
-                opts = {"stride": d.frame_stride} if d.sampler == "random_window" else {}
+                opts = {"stride": d.frame_stride, "speed_jitter": d.speed_jitter} if d.sampler == "random_window" else {}
+                if d.speed_jitter and d.sampler != "random_window":
+                    raise ValueError(f"data.speed_jitter needs data.sampler random_window, not {d.sampler}")
                 sampler = make_sampler(d.sampler, data_cfg.num_frames, **opts)
                 transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter))
             elif d.sampler == "uniform":  # clips spread over the whole video, shifted per view

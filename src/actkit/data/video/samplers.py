@@ -102,21 +102,34 @@ class RandomWindowSampler:
     Training draws the window start at random (and moves each frame by up to ``jitter`` frames);
     evaluation centres it (``num_clips`` > 1: windows evenly spaced, like :class:`DenseSampler`).
     A video shorter than the window first uses a smaller stride, then pads with ``pad``.
+    ``speed_jitter`` (training only) plays the window at a random speed: the frame step is the
+    stride times a factor drawn from ``[1 - speed_jitter, 1 + speed_jitter]``, rounded per frame, and
+    shrunk to fit the video when the window would not.
     """
 
     num_frames: int = 16
     stride: int = 2
     jitter: int = 0
     pad: str = "loop"
+    speed_jitter: float = 0.0
 
     def __post_init__(self) -> None:
         if self.stride < 1 or self.num_frames < 1:
             raise ValueError(f"need num_frames >= 1 and stride >= 1, got {self.num_frames}, {self.stride}")
+        if not 0.0 <= self.speed_jitter < 1.0:
+            raise ValueError(f"speed_jitter must be in [0, 1), got {self.speed_jitter}")
 
     def __call__(self, num_frames: int, rng: np.random.Generator | None = None, clip: int = 0,
                  num_clips: int = 1) -> np.ndarray:
         _check(num_frames, clip, num_clips)
         t = self.num_frames
+        if rng is not None and self.speed_jitter > 0 and t > 1:
+            step = self.stride * rng.uniform(1 - self.speed_jitter, 1 + self.speed_jitter)
+            step = max(min(step, (num_frames - 1) / (t - 1)), 1.0)  # fit the video; never repeat frames
+            offsets = np.round(np.arange(t) * step).astype(np.int64)
+            if offsets[-1] < num_frames:
+                start = int(rng.integers(0, num_frames - offsets[-1]))
+                return temporal_jitter(start + offsets, num_frames, rng, self.jitter)
         stride = self.stride
         while stride > 1 and (t - 1) * stride + 1 > num_frames:
             stride -= 1
