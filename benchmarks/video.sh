@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The video numbers in BENCHMARKS.md (synthetic suite speed, clip accuracy, decoding, clip and
 # streaming model speed). Usage: bash benchmarks/video.sh [OUT_DIR]   (repo root, after `make install`)
-# Run it on a quiet machine: every speed figure is wall-clock. About 60 min on 2 cores.
+# Run it on a quiet machine: every speed figure is wall-clock. About 115 min on 2 cores.
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -18,6 +18,19 @@ python3 -c "import json,sys; s=json.load(open('$OUT/actions100_timing/summary.js
 $ACT train --task clip --data "$OUT/actions100" --model clip_fast_s --epochs 40 --batch-size 16 --lr 1e-2 \
     --optim.label_smoothing 0.1 --data.cache true --data.workers 1 --data.eval_clips 2 --run.plots false \
     --out "$OUT/actions_clip_fast_s40"
+
+# 2b. Ten more epochs from that model, with and without random playback speed (the test split plays 0.8-0.9x
+#     and 1.12-1.25x, training 0.9-1.12x); the two runs share the cores and the frame cache. Then ten more
+#     from the speed run with a wider speed range.
+FT=(--task clip --data "$OUT/actions100" --model clip_fast_s --epochs 10 --batch-size 16 --optim.label_smoothing 0.1
+    --data.cache true --data.cache_dir "$OUT/actions_clip_fast_s40/frame_cache" --data.workers 1 --data.eval_clips 2
+    --run.plots false --run.threads 1)
+$ACT -q train "${FT[@]}" --lr 3e-3 --model.init_from "$OUT/actions_clip_fast_s40/checkpoints/best.pt" --out "$OUT/actions_ft_ctrl" &
+$ACT -q train "${FT[@]}" --lr 3e-3 --model.init_from "$OUT/actions_clip_fast_s40/checkpoints/best.pt" \
+    --data.speed_jitter 0.25 --out "$OUT/actions_ft_speed" &
+wait
+$ACT -q train "${FT[@]}" --lr 2e-3 --model.init_from "$OUT/actions_ft_speed/checkpoints/best.pt" \
+    --data.speed_jitter 0.35 --out "$OUT/actions_ft_speed2"
 
 # 3. Decoding: 16 frames from a 60 s video, seeking vs whole.
 $ACT bench --decode --out "$OUT/decode_bench" --repeats 9
