@@ -25,8 +25,8 @@ def _display_name(path: Path) -> str:
     return f"{path.parent.parent.name}/{path.name}" if path.parent.name == "checkpoints" else path.name
 
 
-def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path) -> dict[str, Any]:
-    """A model spec (registry name, .pt or .onnx) -> an ONNX path (unique in ``folder``) plus facts about it."""
+def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path, index: int) -> dict[str, Any]:
+    """The ``index``-th model spec (registry name, .pt or .onnx) -> an ONNX path plus facts about it."""
     from ..models import count_params, create_model
     from .checkpoint import model_from_checkpoint
     from ..models import DataConfig
@@ -47,7 +47,7 @@ def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path) -> dic
         if input_size:
             kw["input_size"] = input_size
         model, names = create_model(spec, **kw), ["neg", "pos"]
-    onnx_path = folder / f"{len(list(folder.glob('*.onnx')))}_{path.stem if path.suffix else spec}.onnx"
+    onnx_path = folder / f"{index}_{path.stem if path.suffix else spec}.onnx"  # two runs' best.pt must not collide
     report = export_model(model.eval(), names, onnx_path)
     return {"name": spec if not path.suffix else _display_name(path), "onnx": onnx_path, "params": count_params(model),
             "input": tuple(model.data_cfg.input_size), "shape": input_shape(model.data_cfg)[1:],
@@ -114,7 +114,7 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
         raise ValueError(f"batch sizes must be >= 1, got {batch}")
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory(prefix="actkit-bench-") as tmp:
-        entries = [_prepare(m, input_size, Path(tmp)) for m in models]
+        entries = [_prepare(m, input_size, Path(tmp), i) for i, m in enumerate(models)]
         results: dict[str, Any] = {"machine": machine_info(), "batches": list(batches), "iters": iters, "rounds": rounds,
                                    "models": []}
         for e in entries:
