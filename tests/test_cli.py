@@ -201,3 +201,14 @@ def test_bench_clip_models(capsys):
     assert main(["bench", "--models", "clip_fast_p,clip_frame_p", "--iters", "10", "--batch", "2", "--input", "32x32"]) == 0
     out = capsys.readouterr().out
     assert "clips/s" in out and "16x32x32" in out
+
+
+def test_output_piped_into_head_ends_quietly():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"{sys.executable} -m actkit.cli models --config | head -n 1", shell=True,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
