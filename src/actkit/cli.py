@@ -111,7 +111,7 @@ def cmd_stream(a: argparse.Namespace) -> Any:
 
 
 def cmd_bench(a: argparse.Namespace) -> Any:
-    from .engine.bench import bench, format_table
+    from .engine.bench import BATCH_SIZES, bench, format_table
 
     if a.decode:
         from .data.video.bench import run_decode_bench
@@ -160,7 +160,7 @@ def cmd_bench(a: argparse.Namespace) -> Any:
         res = bench_stream(list(_names(a.models) or ()), threads=threads, frames=a.iters, input_size=a.input)
         print(json.dumps(res, indent=2) if a.json else format_stream_table(res))
         return res
-    res = bench(list(_names(a.models) or ()), a.input, iters=a.iters, batch=a.batch or (16, 32, 64))
+    res = bench(list(_names(a.models) or ()), a.input, iters=a.iters, batch=a.batch or BATCH_SIZES)
     print(json.dumps(res, indent=2) if a.json else format_table(res))
     return res
 

@@ -88,8 +88,11 @@ def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds
                         n += 1
 
 
+BATCH_SIZES = (16, 32, 64)  # batched throughput is reported at the best of these
+
+
 def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: int = 2000, rounds: int = 40,
-          batch: int | tuple[int, ...] = (16, 32, 64), threads: tuple[int, ...] = (1, 0), seed: int = 0,
+          batch: int | tuple[int, ...] = BATCH_SIZES, threads: tuple[int, ...] = (1, 0), seed: int = 0,
           batch_seconds: float = 1.0) -> dict[str, Any]:
     """Benchmark ``models`` side by side; returns a JSON-ready dict (see :func:`format_table`).
 
@@ -202,7 +205,7 @@ def format_table(res: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     m = res["machine"]
     lines.append(f"\n{m['cpu']}, {m['cores']} cores, ONNX Runtime {m['onnxruntime']}; {res['iters']} batch-1 calls per model "
-                 f"and thread setting, interleaved round-robin in {res.get('rounds', '?')} rounds; ratio = median / first model's median; "
+                 f"and thread setting, interleaved round-robin in {res['rounds']} rounds; ratio = median / first model's median; "
                  f"batched {unit} from the median batched call (interleaved the same way) at the same thread setting, "
                  f"at the best of batch sizes {', '.join(map(str, res['batches']))}, "
                  "x = its speed-up over batch-1 calls; "

@@ -113,7 +113,9 @@ class FastCropNet(ActkitModel):
         return self.blocks(self.stem(x))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = F.adaptive_avg_pool2d(x, 1).flatten(1) if self.cfg.pool == "avg" else torch.cat([x.mean((2, 3)), x.amax((2, 3))], dim=1)
+        pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)  # exports as GlobalAveragePool (ReduceMean is slower in ORT)
+        if self.cfg.pool == "avgmax":
+            pooled = torch.cat([pooled, x.amax((2, 3))], dim=1)
         return self.fc(self.drop(pooled))
 
     def reset_classifier(self, num_classes: int) -> None:

@@ -48,8 +48,9 @@ class RepConvBN(nn.Module):
 
     @staticmethod
     def _folded(weight: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
-        std = torch.sqrt(bn.running_var + bn.eps)
-        return weight * (bn.weight / std).view(-1, 1, 1, 1), bn.bias - bn.running_mean * bn.weight / std
+        from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+        return fuse_conv_bn_weights(weight, None, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
 
     @torch.no_grad()
     def fuse(self) -> nn.Sequential:
