@@ -102,6 +102,16 @@ def test_speed_jitter_reaches_the_training_sampler_only(actions, tmp_path):
         make_task(clip_cfg(actions, tmp_path, **{"data.speed_jitter": "0.2", "data.sampler": "uniform"})).datasets(data_cfg, 0)
 
 
+def test_eval_flip_reaches_the_evaluation_splits_only(actions, tmp_path):
+    from actkit.engine.tasks import make_task
+    from actkit.models import create_model
+
+    data_cfg = create_model("clip_fast_p", num_classes=3, input_size=(48, 48), num_frames=8).data_cfg
+    ds = make_task(clip_cfg(actions, tmp_path, **{"data.eval_flip": "true"})).datasets(data_cfg, 0)
+    assert not ds["train"].flip_views and ds["val"].flip_views and ds["test"].flip_views
+    assert len(ds["val"]) == 2 * 2 * len(ds["val"].table)  # 2 clips, each also mirrored
+
+
 def test_runs_share_a_frame_cache_dir(actions, tmp_path, monkeypatch):
     """With data.cache_dir, a second run on the same data reads the first run's decoded frames."""
     from actkit.data.video import cache as cache_mod
@@ -204,6 +214,24 @@ def test_eval_scores_clip_models_per_video(clip_run, actions, tmp_path, capsys):
     assert (tmp_path / "eval_test.json").is_file() and (tmp_path / "eval_test_confusion.png").is_file()
     assert main(["eval", "--model", str(out / "checkpoints" / "best.pt"), "--data", str(actions), "--clips", "2"]) == 0
     assert "videos" in capsys.readouterr().out
+
+
+def test_eval_flip_averages_each_clip_with_its_mirror_image(clip_run, actions):
+    from actkit.data.video import ClipDataset, make_sampler, read_videos
+    from actkit.engine.evaluator import evaluate_file, predict_videos
+
+    out, _ = clip_run
+    pred = load(out / "checkpoints" / "best.pt")
+    sub = read_videos(actions).split("test")
+    got, labels, _ = predict_videos(pred, sub, clips=2, flip=True)
+    ds = ClipDataset(sub, pred.data_cfg, make_sampler("dense", pred.data_cfg.num_frames, stride=2), clips_per_video=2)
+    x = np.stack([ds[i]["input"].numpy() for i in range(len(ds))])
+    both = (pred.infer(x) + pred.infer(np.ascontiguousarray(x[..., ::-1]))) / 2
+    np.testing.assert_allclose(got, both.reshape(len(sub), 2, -1).mean(1), atol=1e-5)
+    assert labels.tolist() == sub.class_ids.tolist()
+    report = evaluate_file(out / "checkpoints" / "best.pt", actions, "test", clips=2, flip=True)
+    assert report["flip"] is True and report["num_samples"] == len(sub)
+    assert main(["eval", "--model", str(out / "checkpoints" / "best.pt"), "--data", str(actions), "--clips", "2", "--flip"]) == 0
 
 
 def test_dives_train_with_a_factorised_head(tmp_path):

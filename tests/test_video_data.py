@@ -20,6 +20,7 @@ from actkit.data.video import (ClipAugment, ClipDataset, ClipTransform, FrameCac
                                VideoReader, average_clips, bench_decode, cutmix, detect_format, make_sampler, mixup,
                                one_hot, read_videos, temporal_jitter)
 from actkit.data.video.samplers import pad_indices  # noqa: E402
+from actkit.data.video.cache import resized_shape  # noqa: E402
 from actkit.models._base import DataConfig  # noqa: E402
 
 
@@ -446,6 +447,21 @@ def test_clip_dataset_samples_and_determinism(clip_table):
     assert ids.tolist() == [0, 2] and np.allclose(mean, [[0.5, 0.5], [1, 0]])
 
 
+def test_clip_dataset_flip_views(clip_table):
+    cfg = DataConfig(input_size=(16, 16), num_frames=4)
+    ev = ClipDataset(clip_table, cfg, "dense", clips_per_video=2)
+    fl = ClipDataset(clip_table, cfg, "dense", clips_per_video=2, flip_views=True)
+    assert len(fl) == 2 * len(ev) and fl.labels.tolist() == np.repeat(ev.table.class_ids, 4).tolist()
+    assert [fl[i]["video"] for i in range(8)] == [0, 0, 0, 0, 1, 1, 1, 1]
+    # a video's samples: its clips, then the same clips mirrored left-right
+    for k in range(2):
+        assert torch.equal(fl[4 + k]["input"], ev[2 + k]["input"])
+        assert torch.equal(fl[6 + k]["input"], ev[2 + k]["input"].flip(-1))
+    assert not torch.equal(fl[6]["input"], fl[4]["input"])
+    with pytest.raises(ValueError, match="flip_views is for evaluation"):
+        ClipDataset(clip_table, cfg, "random_window", ClipTransform(cfg, ClipAugment()), flip_views=True)
+
+
 def test_clip_dataset_respects_segments(tmp_path, videos):
     (tmp_path / "x").mkdir()
     shutil.copy(videos["mp4"], tmp_path / "x" / "v.mp4")
@@ -495,3 +511,18 @@ def test_frame_cache_round_trip(tmp_path, clip_table):
     plain = ClipDataset(clip_table, cfg)
     cached = ClipDataset(clip_table, cfg, cache=FrameCache(tmp_path / "c2", short_side=None))
     assert torch.equal(plain[3]["input"], cached[3]["input"])
+
+
+def test_frame_cache_never_enlarges(tmp_path, clip_table):
+    """A video smaller than the cache's short side is kept as decoded, so training on the cache sees
+    the pixels that evaluation and prediction read from the file (an enlarged copy is softer)."""
+    path = clip_table[0].path
+    native = FrameCache(tmp_path / "none", None).load(path)
+    big = FrameCache(tmp_path / "big", short_side=4 * min(native.shape[1:3]))
+    np.testing.assert_array_equal(big.load(path), native)
+    assert resized_shape(24, 32, 200) == (24, 32) and resized_shape(240, 320, 120) == (120, 160)
+    cfg = DataConfig(input_size=(16, 16), num_frames=4)
+    plain = ClipDataset(clip_table, cfg)
+    cached = ClipDataset(clip_table, cfg, cache=big)
+    for i in (0, 3):
+        assert torch.equal(plain[i]["input"], cached[i]["input"])

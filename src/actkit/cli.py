@@ -62,7 +62,7 @@ def cmd_eval(a: argparse.Namespace) -> Any:
     if a.split == "all":
         raise ValueError("--split all is for streams / reps folders only")
     report = evaluate_file(a.model, a.data, a.split, a.out, a.threshold, format=a.format, split_index=a.split_index,
-                           clips=a.clips)
+                           clips=a.clips, flip=a.flip)
     print(json.dumps(report, indent=2) if a.json else format_report(report))
     return report
 
@@ -277,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", default="auto", help="clip models: video dataset format (auto, folder, ucf101, hmdb51, kinetics, diving48, csv)")
     sp.add_argument("--split-index", type=int, default=1, help="clip models: official split number (UCF-101 / HMDB51)")
     sp.add_argument("--clips", type=int, default=3, help="clip models: clips per video, averaged")
+    sp.add_argument("--flip", action="store_true", help="clip models: also score each clip mirrored left-right, averaged")
     sp.add_argument("--threshold", type=float, help="binary threshold (default: the model's tuned one)")
     sp.add_argument("--out", help="folder for eval_<split>.json and plots (streams / reps: stream_eval.json, "
                     "default stream_eval_<set>_<split>/ next to the model)")

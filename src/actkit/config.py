@@ -53,6 +53,7 @@ class DataSection:
     speed_jitter: float = _opt(0.0, "(clip) random playback speed of training windows (random_window sampler): the frame "
                                     "step times a factor in [1-x, 1+x]; for test videos played faster or slower than training")
     eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
+    eval_flip: bool = _opt(False, "(clip) also score every val/test clip mirrored left-right, averaged (test-time flip)")
     cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")
     cache_dir: str = _opt("", "(clip) where the frame cache lives (default: <run.out>/frame_cache); point several "
                               "runs on one dataset at one folder to decode it once")

@@ -37,15 +37,16 @@ def predict_table(predictor: Predictor, table: CropTable, batch: int = 512) -> n
 
 
 def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int = 2, batch: int = 8,
-                   ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
-    """Video-level probabilities (``clips`` dense clips averaged per video), labels, and skipped files."""
+                   flip: bool = False) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """Video-level probabilities (``clips`` dense clips averaged per video, and their mirror images
+    with ``flip``), labels, and skipped files."""
     import torch
 
     from ..data.video import ClipDataset, make_sampler
     from .trainer import per_video
 
     ds = ClipDataset(table, predictor.data_cfg, make_sampler("dense", predictor.data_cfg.num_frames, stride=stride),
-                     clips_per_video=clips)
+                     clips_per_video=clips, flip_views=flip)
     ds.validate()
     probs, labels, videos = [], [], []
     for b in torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=False):
@@ -60,13 +61,13 @@ def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int
 
 def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out: str | Path | None = None,
                   threshold: float | None = None, plots: bool = True, format: str = "auto", split_index: int = 1,
-                  clips: int = 3) -> dict[str, Any]:
+                  clips: int = 3, flip: bool = False) -> dict[str, Any]:
     """Evaluate a ``.pt`` / ``.onnx`` model on one split of a crop Parquet or a video dataset.
 
     For binary models the report is given at the model's stored threshold (or ``threshold``),
     and a threshold is tuned on the ``val`` split (never on the split being reported) and
     the split is scored at it too. Clip models are scored per video: ``clips`` evenly spaced
-    clips of each video, probabilities averaged.
+    clips of each video (and each clip mirrored left-right too with ``flip``), probabilities averaged.
 
     Returns:
         The report dict (also written to ``<out>/eval_<split>.json`` with plots when ``out``).
@@ -84,9 +85,9 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
         sub = videos.split(split)
         if len(sub) == 0:
             raise ValueError(f"{data}: the {split!r} split is empty")
-        probs, labels, skipped = predict_videos(predictor, sub, clips)
+        probs, labels, skipped = predict_videos(predictor, sub, clips, flip=flip)
         report = classification_report(labels, probs, names, threshold=thr if binary else None)
-        report.update({"model": str(model), "data": str(data), "split": split, "level": "video", "clips_per_video": clips,
+        report.update({"model": str(model), "data": str(data), "split": split, "level": "video", "clips_per_video": clips, "flip": flip,
                        "skipped": [{"path": str(p), "reason": r} for p, r in skipped]})
         if out:
             _write(Path(out), report, labels, probs, names, model, split, plots)

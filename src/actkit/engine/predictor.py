@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -39,10 +40,15 @@ class Predictor:
         if not self.path.is_file():
             raise FileNotFoundError(f"model not found: {self.path}")
         if self.path.suffix == ".onnx":
-            from .exporter import INPUT_NAME, ort_session, read_metadata
+            from .exporter import INPUT_NAME, SplitBatchSession, ort_session, read_metadata
 
             meta = read_metadata(self.path)
-            self._session, self._input = ort_session(self.path, threads), INPUT_NAME
+            workers = threads or (os.cpu_count() or 1)
+            # Several cores: large batches (a folder, a Parquet split) are split between one-thread
+            # sessions, which beats intra-op threads on small models; single inputs keep ``threads``.
+            self._session = (SplitBatchSession(self.path, workers, small_threads=threads) if workers > 1
+                             else ort_session(self.path, threads))
+            self._input = INPUT_NAME
             self.backend = "onnx"
         else:
             import torch

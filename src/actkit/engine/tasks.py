@@ -197,7 +197,8 @@ class ClipTask:
                 sampler = make_sampler("dense", data_cfg.num_frames, stride=d.frame_stride)
                 transform = ClipTransform(data_cfg)
             ds = ClipDataset(sub, data_cfg, sampler, transform, seed=seed, cache=cache,
-                             clips_per_video=1 if train else d.eval_clips, skip_log=skip_log)
+                             clips_per_video=1 if train else d.eval_clips, skip_log=skip_log,
+                             flip_views=d.eval_flip and not train)
             ds.validate()
             out[s] = ds
         self._datasets = out

@@ -25,8 +25,14 @@ logger = logging.getLogger(__name__)
 
 
 def resized_shape(height: int, width: int, short_side: int | None) -> tuple[int, int]:
-    """``(h, w)`` with the short side scaled to ``short_side`` (aspect kept); unchanged when None."""
-    if not short_side:
+    """``(h, w)`` with the short side shrunk to ``short_side`` (aspect kept).
+
+    Unchanged when None or when the short side is already at most ``short_side``: the cache never
+    enlarges frames, since an enlarged copy is softer than the frames that evaluation and
+    prediction read straight from the file, and a model trained on it sees other pixels than it
+    is later run on.
+    """
+    if not short_side or min(height, width) <= short_side:
         return height, width
     s = short_side / min(height, width)
     return max(1, int(round(height * s))), max(1, int(round(width * s)))
@@ -37,8 +43,9 @@ class FrameCache:
 
     Args:
         root: cache folder (created on first write).
-        short_side: resize every frame so its short side is this many pixels (None: keep the
-            decoded size). Pick it >= the transform's largest resized short side.
+        short_side: shrink every frame so its short side is this many pixels (None: keep the
+            decoded size); smaller videos are kept at their decoded size, never enlarged.
+            Pick it >= the transform's largest resized short side.
     """
 
     def __init__(self, root: str | os.PathLike, short_side: int | None = 128) -> None:
@@ -52,7 +59,7 @@ class FrameCache:
         """The entry name: a hash of the absolute path, mtime, size and the resize."""
         p = Path(path).resolve()
         st = p.stat()
-        raw = f"{p}|{st.st_mtime_ns}|{st.st_size}|{self.short_side}".encode()
+        raw = f"{p}|{st.st_mtime_ns}|{st.st_size}|{self.short_side}|shrink-only".encode()
         return hashlib.sha1(raw).hexdigest()
 
     def entry(self, path: str | os.PathLike) -> Path:
@@ -93,7 +100,8 @@ class FrameCache:
             return hit
         reader = VideoReader(path)
         try:
-            frames = reader.read_all(size=resized_shape(*reader.size, self.short_side) if self.short_side else None)
+            size = resized_shape(*reader.size, self.short_side)
+            frames = reader.read_all(size=None if size == tuple(reader.size) else size)
         finally:
             reader.close()
         try:

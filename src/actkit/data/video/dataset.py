@@ -6,7 +6,8 @@ Samples are dicts with fixed keys::
 
 ``index`` is the sample index, ``video`` the table row the clip came from: with
 ``clips_per_video=K`` sample ``i`` is clip ``i % K`` of video ``i // K``, so the scores of a
-video's clips can be averaged for video-level accuracy.
+video's clips can be averaged for video-level accuracy. With ``flip_views`` (evaluation) each
+video has ``2K`` samples: its ``K`` clips, then the same clips mirrored left-right.
 
 Randomness for sample ``i`` in epoch ``e`` comes from ``default_rng([seed, e, i])`` (as
 :class:`actkit.engine.data.CropDataset`), so a run is reproducible for any number of workers.
@@ -52,6 +53,8 @@ class ClipDataset(torch.utils.data.Dataset):
         seed: base seed of the per-(seed, epoch, index) random draws.
         cache: optional :class:`FrameCache` (decode each video once, then read arrays).
         clips_per_video: clips per video; sample ``i`` is clip ``i % K`` of video ``i // K``.
+        flip_views: evaluation only: also every clip mirrored left-right (test-time flip), as
+            samples ``K .. 2K-1`` of each video.
         random: draw frames and augmentation at random; default True exactly when ``transform``
             has augmentation (training), False gives deterministic evaluation clips.
         skip_log: JSON-lines file where skipped videos are appended (shared by workers);
@@ -61,7 +64,8 @@ class ClipDataset(torch.utils.data.Dataset):
     def __init__(self, table: VideoTable, data_cfg: DataConfig,
                  sampler: str | Callable[..., np.ndarray] = "uniform", transform: ClipTransform | None = None,
                  seed: int = 0, cache: FrameCache | None = None, clips_per_video: int = 1,
-                 random: bool | None = None, skip_log: str | os.PathLike | None = None) -> None:
+                 random: bool | None = None, skip_log: str | os.PathLike | None = None,
+                 flip_views: bool = False) -> None:
         if clips_per_video < 1:
             raise ValueError(f"clips_per_video must be >= 1, got {clips_per_video}")
         if data_cfg.num_frames < 1:
@@ -73,6 +77,10 @@ class ClipDataset(torch.utils.data.Dataset):
         self.transform = transform if transform is not None else ClipTransform(data_cfg)
         self.random = bool(getattr(self.transform, "aug", None) is not None) if random is None else bool(random)
         self.clips_per_video = int(clips_per_video)
+        if flip_views and self.random:
+            raise ValueError("flip_views is for evaluation; training flips at random (ClipAugment.hflip)")
+        self.flip_views = bool(flip_views)
+        self.views = self.clips_per_video * (2 if self.flip_views else 1)  # samples per video
         self.epoch = 0
         self.skip_log = str(skip_log) if skip_log is not None else os.path.join(
             tempfile.gettempdir(), f"actkit-skipped-{uuid.uuid4().hex[:12]}.jsonl")
@@ -87,7 +95,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return len(self.table) * self.clips_per_video
+        return len(self.table) * self.views
 
     @property
     def num_classes(self) -> int:
@@ -96,7 +104,7 @@ class ClipDataset(torch.utils.data.Dataset):
     @property
     def labels(self) -> np.ndarray:
         """Class id per sample (for samplers and class weights)."""
-        return np.repeat(self.table.class_ids, self.clips_per_video)
+        return np.repeat(self.table.class_ids, self.views)
 
     @property
     def skipped(self) -> list[tuple[str, str]]:
@@ -203,7 +211,8 @@ class ClipDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         if not 0 <= i < len(self):
             raise IndexError(f"sample {i} out of range [0, {len(self)})")
-        v0, clip = divmod(i, self.clips_per_video)
+        v0, view = divmod(i, self.views)
+        clip, mirrored = view % self.clips_per_video, view >= self.clips_per_video
         n = len(self.table)
         for offset in range(n):
             v = (v0 + offset) % n
@@ -217,6 +226,8 @@ class ClipDataset(torch.utils.data.Dataset):
             try:
                 frames = self.load_clip(v, clip, rng)
                 x = self.transform(frames, rng)
+                if mirrored:
+                    x = np.ascontiguousarray(x[..., ::-1])
             except (VideoDecodeError, IndexError) as e:
                 self._report(rec.path, str(e))
                 continue
