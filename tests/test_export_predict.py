@@ -176,6 +176,23 @@ def test_predictor_respects_binary_threshold(binary_run):
     assert all(p.predict(img)[0].label == "tall" for img in imgs)
 
 
+def test_predict_many_equals_one_image_at_a_time(trained_run, onnx3):
+    rng = np.random.default_rng(5)
+    imgs = [make_shape(k, rng) for k in ("tall", "wide", "blob", "tall", "wide")]
+    boxes = [None, [(0, 0, 20, 20), (5, 5, 30, 40)], None, [(1, 1, 29, 39)], None]
+    for model in (trained_run / "checkpoints" / "best.pt", onnx3[1]):
+        p = actkit.load(model, threads=2)
+        want = [r for i, (img, b) in enumerate(zip(imgs, boxes)) for r in p.predict(img, b, source=f"i{i}")]
+        items = [(img, b, f"i{i}") for i, (img, b) in enumerate(zip(imgs, boxes))]
+        for batch in (1, 2, 4, 256):  # batches that end inside an image's boxes too
+            got = list(p.predict_many(iter(items), batch=batch))
+            assert [(r.source, r.box) for r in got] == [(r.source, r.box) for r in want]
+            np.testing.assert_allclose([r.probs for r in got], [r.probs for r in want], atol=1e-5)
+            assert all(set(r.timings) == {"preprocess", "inference"} for r in got)
+    with pytest.raises(ValueError, match="batch"):
+        list(p.predict_many(iter(items), batch=0))
+
+
 def test_predictor_rejects_bad_input(trained_run):
     p = Predictor(trained_run / "checkpoints" / "best.pt")
     with pytest.raises(ValueError, match="HxWx3"):
