@@ -377,8 +377,7 @@ def test_bench_two_registry_models():
     for m in res["models"]:
         for stats in m["latency_ms"].values():
             assert 0 < stats["min"] <= stats["median"] <= stats["p99"]
-        # split: the batch shared between one-thread sessions (several cores only)
-        assert set(m["batched"]) == ({"1thread", "all", "split"} if os.cpu_count() > 1 else {"1thread", "all"})
+        assert set(m["batched"]) == {"1thread", "all"}
         for b in m["batched"].values():
             assert b["crops_per_s"] > 0 and b["ms_per_crop"] == pytest.approx(1e3 / b["crops_per_s"])
             assert b["calls"] >= 2 * 3  # >= 3 timed calls in each of the 2 rounds
@@ -393,29 +392,6 @@ def test_bench_two_registry_models():
     table = format_table(res)
     assert "fastcrop_p" in table and "sc_p" in table and "26,609" in table
     json.dumps(res)
-
-
-def test_split_batch_session_equals_one_session(onnx3):
-    from actkit.engine.exporter import INPUT_NAME, SplitBatchSession, ort_session
-
-    path = onnx3[1]
-    one = ort_session(path, 1)
-    split = SplitBatchSession(path, workers=3)
-    shape = [d if isinstance(d, int) else 1 for d in one.get_inputs()[0].shape][1:]
-    rng = np.random.default_rng(0)
-    for n in (1, 5, 6, 17):  # below 2 x workers: one session; above: three uneven slices
-        x = rng.random((n, *shape), dtype=np.float32)
-        want, got = one.run(None, {INPUT_NAME: x}), split.run(None, {INPUT_NAME: x})
-        assert len(got) == len(want) and got[0].shape == want[0].shape == (n, *want[0].shape[1:])
-        np.testing.assert_allclose(got[0], want[0], rtol=1e-5, atol=1e-6)
-    assert split.get_inputs()[0].name == INPUT_NAME
-    split.close()
-    with pytest.raises(ValueError, match="workers"):
-        SplitBatchSession(path, workers=-1)
-    # actkit.load runs large batches this way on several cores, with the same results
-    pred = actkit.load(path, threads=2)
-    x = rng.random((9, *shape), dtype=np.float32)
-    np.testing.assert_allclose(pred.infer(x), actkit.load(path, threads=1).infer(x), rtol=1e-5, atol=1e-6)
 
 
 def test_bench_checkpoint_onnx_and_input_size(trained_run, onnx3):

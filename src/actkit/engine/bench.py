@@ -3,9 +3,8 @@
 All models are measured in ONE run, interleaved round-robin (model A, B, C, A, B, C, ...),
 so machine noise and frequency drift hit every model alike; results are reported as ratios
 to the first model. Batch-1 latency uses 1 intra-op thread and all threads; batched
-throughput (at those settings, and with the batch split between one-thread sessions, one per
-core) is per crop, from the median batched call (timed and interleaved like batch-1 calls, so
-one noisy moment cannot decide it).
+throughput is per crop, from the median batched call (timed and interleaved like batch-1 calls,
+so one noisy moment cannot decide it).
 """
 from __future__ import annotations
 
@@ -55,31 +54,26 @@ def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path, index:
             "frames": model.data_cfg.num_frames, "bytes": report["bytes"], "parity": report["parity_max_abs"]}
 
 
-SPLIT = "split"  # the batch split between one-thread sessions, one per core (batched calls only)
-
-
-def _key(threads: int | str) -> str:
-    return threads if threads == SPLIT else "all" if threads == 0 else f"{threads}thread"
+def _key(threads: int) -> str:
+    return "all" if threads == 0 else f"{threads}thread"
 
 
 def _stats(ms: np.ndarray) -> dict[str, float]:
     return {"min": float(ms.min()), "median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean())}
 
 
-def _interleaved(entries: list[dict[str, Any]], threads: tuple[int | str, ...], rounds: int,
-                 jobs: list[tuple[str, str, int, float]], keep: bool = False) -> None:
+def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds: int,
+                 jobs: list[tuple[str, str, int, float]]) -> None:
     """Time calls of every entry's session, thread setting by thread setting, the models taking turns
     for ``rounds`` rounds. In each turn a model runs every job ``(feed_key, times_key, calls, seconds)``
     in order: at least ``calls`` calls on ``entry[feed_key]`` lasting at least ``seconds``. Batch-1 and
     batched calls thus share every round, so a machine that speeds up or slows down between rounds (a
-    noisy neighbour) moves both alike. Per-call times (ns) go to ``entry[times_key][threads]`` (added to
-    the lists of earlier calls with ``keep``)."""
+    noisy neighbour) moves both alike. Per-call times (ns) go to ``entry[times_key][threads]``."""
     from .exporter import INPUT_NAME
 
     for e in entries:
         for _, times_key, _, _ in jobs:
-            old = e.get(times_key, {}) if keep else {}
-            e[times_key] = {**old, **{t: [] for t in threads}}
+            e[times_key] = {t: [] for t in threads}
     for t in threads:
         for _ in range(rounds):
             for e in entries:
@@ -99,7 +93,7 @@ BATCH_SIZES = (16, 32, 64)  # batched throughput is reported at the best of thes
 
 def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: int = 2000, rounds: int = 40,
           batch: int | tuple[int, ...] = BATCH_SIZES, threads: tuple[int, ...] = (1, 0), seed: int = 0,
-          batch_seconds: float = 1.0, split: bool = True) -> dict[str, Any]:
+          batch_seconds: float = 1.0) -> dict[str, Any]:
     """Benchmark ``models`` side by side; returns a JSON-ready dict (see :func:`format_table`).
 
     Args:
@@ -112,12 +106,9 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
             batch can be faster per crop when its activations stay in cache).
         batch_seconds: time spent on batched calls per model, thread setting and batch size, over the same rounds.
         threads: intra-op thread settings to measure (0 = all cores).
-        split: also time batched calls split between one-thread sessions, one per core (the way
-            ``actkit.load(model.onnx)`` runs large batches), reported as the ``split`` setting; needs
-            several cores and the 1-thread setting (its batch-1 reference).
         seed: input data seed.
     """
-    from .exporter import INPUT_NAME, SplitBatchSession, ort_session
+    from .exporter import INPUT_NAME, ort_session
 
     if not models:
         raise ValueError("no models to benchmark: pass --models a,b,...")
@@ -125,8 +116,6 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
     if not batches or min(batches) < 1:
         raise ValueError(f"batch sizes must be >= 1, got {batch}")
     rng = np.random.default_rng(seed)
-    cores = os.cpu_count() or 1
-    split = bool(split) and cores > 1 and 1 in threads
     with tempfile.TemporaryDirectory(prefix="actkit-bench-") as tmp:
         entries = [_prepare(m, input_size, Path(tmp), i) for i, m in enumerate(models)]
         results: dict[str, Any] = {"machine": machine_info(), "batches": list(batches), "iters": iters, "rounds": rounds,
@@ -136,10 +125,8 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
             for b in batches:
                 e[f"x{b}b"] = rng.random((b, *e["shape"]), dtype=np.float32)
             e["sess"] = {t: ort_session(e["onnx"], t) for t in threads}
-            if split:
-                e["sess"][SPLIT] = SplitBatchSession(e["onnx"], cores)
-            for t in e["sess"]:  # warm-up: first calls allocate and pick kernels
-                for _ in range(50 if t != SPLIT else 0):
+            for t in threads:  # warm-up: first calls allocate and pick kernels
+                for _ in range(50):
                     e["sess"][t].run(None, {INPUT_NAME: e["x1"]})
                 for b in batches:
                     e["sess"][t].run(None, {INPUT_NAME: e[f"x{b}b"]})
@@ -148,14 +135,12 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
         # turn times batch-1 calls then batched calls: the median per call / batch is the per-crop
         # cost (the statistic batch-1 latency uses, so the two compare like for like).
         jobs = [("x1", "times", max(1, iters // rounds), 0.0)]
-        batch_jobs = [(f"x{b}b", f"btimes{b}", 3, batch_seconds / rounds) for b in batches]
-        _interleaved(entries, threads, rounds, jobs + batch_jobs)
-        if split:  # batch-1 calls of a split session are those of a one-thread session: not timed again
-            _interleaved(entries, (SPLIT,), rounds, batch_jobs, keep=True)
+        jobs += [(f"x{b}b", f"btimes{b}", 3, batch_seconds / rounds) for b in batches]
+        _interleaved(entries, threads, rounds, jobs)
         for e in entries:
             batched = {}
-            for t in threads + ((SPLIT,) if split else ()):
-                b1 = float(np.median(e["times"][1 if t == SPLIT else t])) / 1e6
+            for t in threads:
+                b1 = float(np.median(e["times"][t])) / 1e6
                 per_crop = {b: float(np.median(e[f"btimes{b}"][t])) / 1e6 / b for b in batches}
                 best = min(per_crop, key=per_crop.get)
                 batched[_key(t)] = {"batch": best, "ms_per_crop": per_crop[best], "crops_per_s": 1e3 / per_crop[best],
@@ -169,8 +154,6 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
             best_b1 = min(row["latency_ms"][k]["median"] for k in row["latency_ms"])
             row["batched_gain"] = max(b["crops_per_s"] for b in batched.values()) * best_b1 / 1e3
             results["models"].append(row)
-            for sess in e["sess"].values():
-                getattr(sess, "close", lambda: None)()
     first = results["models"][0]
     for row in results["models"]:
         row["ratio_to_first"] = {k: row["latency_ms"][k]["median"] / first["latency_ms"][k]["median"] for k in row["latency_ms"]}
@@ -207,8 +190,7 @@ def format_table(res: dict[str, Any]) -> str:
     head = ["model", "params", "input"]
     for k in keys:
         head += [f"{k} min ms", f"{k} median ms", f"{k} p99 ms", f"{k} ratio"]
-    bkeys = list(res["models"][0]["batched"])
-    head += [f"{k} batched {unit} (best batch, x batch-1)" for k in bkeys] + ["batched gain (best vs best)"]
+    head += [f"{k} batched {unit} (best batch, x batch-1)" for k in keys] + ["batched gain (best vs best)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in res["models"]:
         size = "x".join(map(str, r["input"]))
@@ -218,14 +200,13 @@ def format_table(res: dict[str, Any]) -> str:
             s = r["latency_ms"][k]
             cells += [f"{s['min']:.4f}", f"{s['median']:.4f}", f"{s['p99']:.4f}", f"{r['ratio_to_first'][k]:.2f}"]
         cells += [f"{r['batched'][k]['crops_per_s']:,.0f} (b{r['batched'][k]['batch']}, {r['batched'][k]['speedup_vs_batch1']:.1f}x)"
-                  for k in bkeys]
+                  for k in keys]
         cells.append(f"{r['batched_gain']:.1f}x")
         lines.append("| " + " | ".join(cells) + " |")
     m = res["machine"]
     lines.append(f"\n{m['cpu']}, {m['cores']} cores, ONNX Runtime {m['onnxruntime']}; {res['iters']} batch-1 calls per model "
                  f"and thread setting, interleaved round-robin in {res['rounds']} rounds; ratio = median / first model's median; "
-                 f"batched {unit} from the median batched call (interleaved the same way) at the same thread setting "
-                 f"({SPLIT}: the batch split between {m['cores']} one-thread sessions, against 1-thread batch-1 calls), "
+                 f"batched {unit} from the median batched call (interleaved the same way) at the same thread setting, "
                  f"at the best of batch sizes {', '.join(map(str, res['batches']))}, "
                  "x = its speed-up over batch-1 calls; "
                  f"batched gain = best batched {unit} / best batch-1 calls/s.")

@@ -166,62 +166,6 @@ def ort_session(path: str | Path, threads: int = 1) -> Any:
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
-class SplitBatchSession:
-    """Runs a batch as ``workers`` slices at once, each on its own one-thread ONNX Runtime session.
-
-    Intra-op threads split every layer of a small model into pieces of a few hundred pixels and meet
-    at a barrier after each; on a tiny crop model the second core then adds about 1.5x. Slicing the
-    batch instead gives each core a whole forward pass with nothing to wait for. Batches of fewer than
-    ``2 * workers`` samples (batch 1 among them) run on one session of ``small_threads`` intra-op
-    threads (0: all; a clip model's single clip is faster on all cores). Same ``run`` /
-    ``get_inputs`` / ``get_outputs`` as an ``InferenceSession``; every input is sliced along dim 0.
-
-    Args:
-        path: the ``.onnx`` file.
-        workers: sessions, and threads (0: one per CPU core).
-        small_threads: intra-op threads of the session that runs small batches.
-    """
-
-    def __init__(self, path: str | Path, workers: int = 0, small_threads: int = 1) -> None:
-        import os
-        from concurrent.futures import ThreadPoolExecutor
-
-        if workers < 0:
-            raise ValueError(f"workers must be >= 0 (0: one per core), got {workers}")
-        self.workers = int(workers) or (os.cpu_count() or 1)
-        self.sessions = [ort_session(path, 1) for _ in range(self.workers)]
-        self.small = self.sessions[0] if small_threads == 1 else ort_session(path, small_threads)
-        # ONNX Runtime releases the GIL while it runs, so plain threads run the slices in parallel.
-        self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="actkit-ort") if self.workers > 1 else None
-
-    def get_inputs(self) -> Any:
-        return self.sessions[0].get_inputs()
-
-    def get_outputs(self) -> Any:
-        return self.sessions[0].get_outputs()
-
-    def run(self, output_names: list[str] | None, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        n = min(len(v) for v in feed.values())
-        if self._pool is None or n < 2 * self.workers:
-            return self.small.run(output_names, feed)
-        bounds = np.linspace(0, n, self.workers + 1).round().astype(int)
-        feeds = [{k: v[a:b] for k, v in feed.items()} for a, b in zip(bounds[:-1], bounds[1:])]
-        futures = [self._pool.submit(s.run, output_names, f) for s, f in zip(self.sessions[1:], feeds[1:])]
-        parts = [self.sessions[0].run(output_names, feeds[0])] + [f.result() for f in futures]
-        return [np.concatenate(outs) for outs in zip(*parts)]
-
-    def close(self) -> None:
-        """Stop the worker threads (also done when the object is collected)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-    def __del__(self) -> None:
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
-
-
 def export_model(model: nn.Module, class_names: list[str], out: str | Path, threshold: float | None = None,
                  opset: int = 17, do_simplify: bool = True) -> dict[str, Any]:
     """Export an in-memory actkit model; returns ``{path, output, parity_max_abs, nodes, bytes}``."""
