@@ -107,8 +107,9 @@ def test_eval_flip_reaches_the_evaluation_splits_only(actions, tmp_path):
     from actkit.models import create_model
 
     data_cfg = create_model("clip_fast_p", num_classes=3, input_size=(48, 48), num_frames=8).data_cfg
-    ds = make_task(clip_cfg(actions, tmp_path, **{"data.eval_flip": "true"})).datasets(data_cfg, 0)
+    ds = make_task(clip_cfg(actions, tmp_path, **{"data.eval_flip": "true", "data.blur": "1.5"})).datasets(data_cfg, 0)
     assert not ds["train"].flip_views and ds["val"].flip_views and ds["test"].flip_views
+    assert ds["train"].transform.aug.blur == 1.5 and ds["val"].transform.aug is None  # blur: training only
     assert len(ds["val"]) == 2 * 2 * len(ds["val"].table)  # 2 clips, each also mirrored
 
 

@@ -217,6 +217,28 @@ def test_clip_transform_draws_once_per_clip():
     np.testing.assert_allclose(whole, parts, atol=0.05)  # colour jitter mean over the clip vs per frame
 
 
+def test_clip_transform_blur():
+    cfg = DataConfig(input_size=(32, 32), num_frames=2, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    rng = np.random.default_rng(0)
+    clip = np.repeat((rng.random((1, 32, 32, 3)) * 255).astype(np.uint8), 2, axis=0)
+    sharp = ClipTransform(cfg, ClipAugment(scale=(1.0, 1.0), hflip=False, colour_jitter=0))
+    soft = ClipTransform(cfg, ClipAugment(scale=(1.0, 1.0), hflip=False, colour_jitter=0, blur=2.0))
+    draws = [soft.draw(32, 32, np.random.default_rng(s)) for s in range(40)]
+    sigmas = [p.blur_sigma for p in draws]
+    assert 10 < sum(s > 0 for s in sigmas) < 30 and all(s == 0 or 0.2 <= s <= 2.0 for s in sigmas)
+    p = next(p for p in draws if p.blur_sigma > 1.0)
+
+    def roughness(x):  # mean absolute difference of neighbouring pixels
+        return float(np.abs(np.diff(x, axis=-1)).mean())
+
+    blurred, plain = soft.apply(clip, p), sharp.apply(clip, sharp.draw(32, 32, np.random.default_rng(0)))
+    assert roughness(blurred) < 0.5 * roughness(plain)
+    np.testing.assert_array_equal(blurred[:, 0], blurred[:, 1])  # the same blur on every frame
+    assert ClipTransform(cfg).draw(32, 32).blur_sigma == 0  # evaluation never blurs
+    with pytest.raises(ValueError, match="blur"):
+        ClipTransform(cfg, ClipAugment(blur=-1))
+
+
 def test_clip_transform_eval_normalises():
     cfg = DataConfig(input_size=(8, 8), num_frames=2, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     clip = np.full((2, 20, 30, 3), 255, np.uint8)

@@ -52,6 +52,8 @@ class DataSection:
     frame_stride: int = _opt(2, "(clip) frame stride of the random window (and of the dense eval clips)")
     speed_jitter: float = _opt(0.0, "(clip) random playback speed of training windows (random_window sampler): the frame "
                                     "step times a factor in [1-x, 1+x]; for test videos played faster or slower than training")
+    blur: float = _opt(0.0, "(clip) Gaussian blur of half the training clips, sigma up to this many input pixels "
+                            "(for test footage softer than training)")
     eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
     eval_flip: bool = _opt(False, "(clip) also score every val/test clip mirrored left-right, averaged (test-time flip)")
     cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")

@@ -189,7 +189,7 @@ class ClipTask:
                 if d.speed_jitter and d.sampler != "random_window":
                     raise ValueError(f"data.speed_jitter needs data.sampler random_window, not {d.sampler}")
                 sampler = make_sampler(d.sampler, data_cfg.num_frames, **opts)
-                transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter))
+                transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter, blur=d.blur))
             elif d.sampler == "uniform":  # clips spread over the whole video, shifted per view
                 sampler = make_sampler("uniform", data_cfg.num_frames)
                 transform = ClipTransform(data_cfg)

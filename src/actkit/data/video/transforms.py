@@ -27,11 +27,15 @@ class ClipAugment:
             position. Evaluation resizes to ``1 / crop_ratio`` of the crop and takes the centre.
         hflip: flip the whole clip left-right with probability 0.5.
         colour_jitter: brightness / contrast / saturation strength (0: off).
+        blur: Gaussian blur of half the clips, sigma drawn in [0.2, blur] pixels of the model
+            input (0: off): for footage softer than the training videos (another camera, focus or
+            compression).
     """
 
     scale: tuple[float, float] = (1.0, 1.3)
     hflip: bool = True
     colour_jitter: float = 0.2
+    blur: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class ClipParams:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in the source frames
     flip: bool
     jitter_seed: int | None  # colour jitter seed (None: no jitter)
+    blur_sigma: float = 0.0  # Gaussian blur in model-input pixels (0: none)
 
 
 def clip_colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
@@ -83,6 +88,8 @@ class ClipTransform:
             raise ValueError(f"crop_ratio must be in (0, 1], got {crop_ratio}")
         if aug is not None and not 0 < aug.scale[0] <= aug.scale[1]:
             raise ValueError(f"ClipAugment.scale must be 0 < lo <= hi, got {aug.scale}")
+        if aug is not None and not 0 <= aug.blur <= 10:
+            raise ValueError(f"ClipAugment.blur must be a sigma in [0, 10] pixels, got {aug.blur}")
         self.data_cfg, self.aug, self.crop_ratio = data_cfg, aug, crop_ratio
 
     def __repr__(self) -> str:
@@ -104,9 +111,10 @@ class ClipTransform:
             x0 = int(rng.integers(0, width - cw + 1))
             flip = bool(self.aug.hflip and rng.random() < 0.5)
             jitter = int(rng.integers(1 << 31)) if self.aug.colour_jitter else None
+            blur = float(rng.uniform(0.2, self.aug.blur)) if self.aug.blur > 0.2 and rng.random() < 0.5 else 0.0
         else:
-            y0, x0, flip, jitter = (height - ch) // 2, (width - cw) // 2, False, None
-        return ClipParams((x0, y0, x0 + cw, y0 + ch), flip, jitter)
+            y0, x0, flip, jitter, blur = (height - ch) // 2, (width - cw) // 2, False, None, 0.0
+        return ClipParams((x0, y0, x0 + cw, y0 + ch), flip, jitter, blur)
 
     def apply(self, frames: np.ndarray, params: ClipParams) -> np.ndarray:
         """Apply one clip's ``params`` to every frame: ``(T, H, W, 3)`` uint8 -> ``(C, T, h, w)`` float32."""
@@ -119,6 +127,8 @@ class ClipTransform:
             crop = np.ascontiguousarray(f[y0:y1, x0:x1])
             interp = cv2.INTER_AREA if crop.shape[0] > th or crop.shape[1] > tw else cv2.INTER_LINEAR
             out[k] = cv2.resize(crop, (tw, th), interpolation=interp)
+            if params.blur_sigma > 0:
+                cv2.GaussianBlur(out[k], (0, 0), params.blur_sigma, dst=out[k])
         out *= np.float32(1.0 / 255.0)
         if params.flip:
             out = out[:, :, ::-1]
