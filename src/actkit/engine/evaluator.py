@@ -87,7 +87,8 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
             raise ValueError(f"{data}: the {split!r} split is empty")
         probs, labels, skipped = predict_videos(predictor, sub, clips, flip=flip)
         report = classification_report(labels, probs, names, threshold=thr if binary else None)
-        report.update({"model": str(model), "data": str(data), "split": split, "level": "video", "clips_per_video": clips, "flip": flip,
+        report.update({"model": str(model), "data": str(data), "split": split, "level": "video",
+                       "clips_per_video": clips, "flip": flip,
                        "skipped": [{"path": str(p), "reason": r} for p, r in skipped]})
         if out:
             _write(Path(out), report, labels, probs, names, model, split, plots)

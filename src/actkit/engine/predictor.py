@@ -106,8 +106,8 @@ class Predictor:
         """Classify many images, their crops run ``batch`` at a time; Results in input order.
 
         ``items`` yields ``(image, boxes, source)`` as :meth:`predict` takes them. Faster than one
-        :meth:`predict` per image: a tiny model's cost per crop drops by 2-3x in a batch. Timings are
-        each crop's share of its batch.
+        :meth:`predict` per image (1.1-2.6x the crops per second with ``fastcrop_p`` on 2 cores).
+        Timings are each crop's share of its batch.
         """
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
@@ -121,7 +121,7 @@ class Predictor:
             n = len(crops)
             timings = {"preprocess": (t1 - t0) * 1e3 / n, "inference": (time.perf_counter() - t1) * 1e3 / n}
             k = 0
-            for c, boxes_px, src in pending:
+            for _, boxes_px, src in pending:
                 for b in boxes_px:
                     yield Results(probs[k], self.class_names, self.threshold, src, b, timings=dict(timings))
                     k += 1
