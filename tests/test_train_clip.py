@@ -217,6 +217,40 @@ def test_eval_scores_clip_models_per_video(clip_run, actions, tmp_path, capsys):
     assert "videos" in capsys.readouterr().out
 
 
+def test_eval_takes_clips_as_the_trainer_did(actions, tmp_path):
+    """A model trained with uniform views is scored by `actkit eval` on uniform views too, .pt and .onnx."""
+    from actkit.engine.evaluator import evaluate_file
+    from actkit.engine.exporter import export_onnx, read_metadata
+
+    out = tmp_path / "uniform"
+    # 4 of 16 frames: uniform views (every 4th frame) differ from dense windows at stride 2
+    summary = train(clip_cfg(actions, out, **{"data.sampler": "uniform", "optim.epochs": "1", "model.num_frames": "4"}))
+    ckpt = out / "checkpoints" / "best.pt"
+    assert load(ckpt).clip_views == {"sampler": "uniform", "stride": 2}
+    report = evaluate_file(ckpt, actions, "test", clips=2)
+    assert report["views"]["sampler"] == "uniform"
+    assert abs(report["accuracy"] - summary["test"]["accuracy"]) < 1e-9
+    # the probabilities are those of uniform views, not of dense windows (a 1-epoch model's scores differ
+    # little between the two, so compare closely)
+    from actkit.data.video import ClipDataset, make_sampler, read_videos
+    from actkit.engine.evaluator import predict_videos
+
+    pred, sub = load(ckpt), read_videos(actions).split("test")
+    got, _, _ = predict_videos(pred, sub, clips=2)
+
+    def scores(sampler):
+        ds = ClipDataset(sub, pred.data_cfg, sampler, clips_per_video=2)
+        x = np.stack([ds[i]["input"].numpy() for i in range(len(ds))])
+        return pred.infer(x).reshape(len(sub), 2, -1).mean(1)
+
+    uniform, dense = scores(make_sampler("uniform", 4)), scores(make_sampler("dense", 4, stride=2))
+    assert np.abs(uniform - dense).max() > 1e-6
+    np.testing.assert_allclose(got, uniform, rtol=0, atol=1e-7)
+    onnx = export_onnx(ckpt, tmp_path / "u.onnx")["path"]
+    assert read_metadata(onnx)["clip_views"] == {"sampler": "uniform", "stride": 2}
+    assert load(onnx).clip_views == load(ckpt).clip_views
+
+
 def test_eval_flip_averages_each_clip_with_its_mirror_image(clip_run, actions):
     from actkit.data.video import ClipDataset, make_sampler, read_videos
     from actkit.engine.evaluator import evaluate_file, predict_videos

@@ -40,9 +40,10 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def model_meta(model: ActkitModel, class_names: list[str], threshold: float | None = None) -> dict[str, Any]:
+def model_meta(model: ActkitModel, class_names: list[str], threshold: float | None = None,
+               clip_views: dict[str, Any] | None = None) -> dict[str, Any]:
     """The part of a checkpoint that describes the model (shared with ONNX metadata)."""
-    return {
+    meta = {
         "format_version": FORMAT_VERSION,
         "model_name": model.model_name,
         "model_config": model.config_dict(),
@@ -50,6 +51,20 @@ def model_meta(model: ActkitModel, class_names: list[str], threshold: float | No
         "data_cfg": model.data_cfg.to_dict(),
         "threshold": threshold,
     }
+    if clip_views:
+        meta["clip_views"] = dict(clip_views)
+    return meta
+
+
+def clip_views(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """How a clip model's val/test clips were taken in training, read from a checkpoint's ``config``:
+    ``{"sampler": "dense" | "uniform", "stride": n}`` (dense windows at the training frame stride, or
+    uniform views of the whole video). None for other tasks and for a checkpoint without a config.
+    ``actkit eval`` takes its clips the same way, so its numbers match the trainer's."""
+    if not config or config.get("task") != "clip":
+        return None
+    d = config.get("data") or {}
+    return {"sampler": "uniform" if d.get("sampler") == "uniform" else "dense", "stride": int(d.get("frame_stride", 2))}
 
 
 def save_checkpoint(path: str | Path, model: ActkitModel, class_names: list[str], **extra: Any) -> Path:

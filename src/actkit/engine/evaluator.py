@@ -36,17 +36,25 @@ def predict_table(predictor: Predictor, table: CropTable, batch: int = 512) -> n
     return np.concatenate(out) if out else np.zeros((0, len(predictor.class_names)))
 
 
-def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int = 2, batch: int = 8,
+DEFAULT_VIEWS = {"sampler": "dense", "stride": 2}  # a clip model whose checkpoint does not say
+
+
+def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int | None = None, batch: int = 8,
                    flip: bool = False) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
-    """Video-level probabilities (``clips`` dense clips averaged per video, and their mirror images
-    with ``flip``), labels, and skipped files."""
+    """Video-level probabilities (``clips`` clips averaged per video, and their mirror images with
+    ``flip``), labels, and skipped files. Clips are taken as the trainer took them for val and test
+    (``predictor.clip_views``: dense windows at the training frame stride, or uniform views of the
+    whole video); ``stride`` overrides a dense window's frame stride (default 2 when not recorded)."""
     import torch
 
     from ..data.video import ClipDataset, make_sampler
     from .trainer import per_video
 
-    ds = ClipDataset(table, predictor.data_cfg, make_sampler("dense", predictor.data_cfg.num_frames, stride=stride),
-                     clips_per_video=clips, flip_views=flip)
+    views = predictor.clip_views or DEFAULT_VIEWS
+    n = predictor.data_cfg.num_frames
+    sampler = (make_sampler("uniform", n) if views["sampler"] == "uniform"
+               else make_sampler("dense", n, stride=stride or views["stride"]))
+    ds = ClipDataset(table, predictor.data_cfg, sampler, clips_per_video=clips, flip_views=flip)
     ds.validate()
     probs, labels, videos = [], [], []
     for b in torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=False):
@@ -88,7 +96,7 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
         probs, labels, skipped = predict_videos(predictor, sub, clips, flip=flip)
         report = classification_report(labels, probs, names, threshold=thr if binary else None)
         report.update({"model": str(model), "data": str(data), "split": split, "level": "video",
-                       "clips_per_video": clips, "flip": flip,
+                       "clips_per_video": clips, "flip": flip, "views": predictor.clip_views or DEFAULT_VIEWS,
                        "skipped": [{"path": str(p), "reason": r} for p, r in skipped]})
         if out:
             _write(Path(out), report, labels, probs, names, model, split, plots)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .checkpoint import model_from_checkpoint, read_checkpoint
+from .checkpoint import clip_views, model_from_checkpoint, read_checkpoint
 
 log = logging.getLogger(__name__)
 INPUT_NAME = "images"
@@ -167,8 +167,10 @@ def ort_session(path: str | Path, threads: int = 1) -> Any:
 
 
 def export_model(model: nn.Module, class_names: list[str], out: str | Path, threshold: float | None = None,
-                 opset: int = 17, do_simplify: bool = True) -> dict[str, Any]:
-    """Export an in-memory actkit model; returns ``{path, output, parity_max_abs, nodes, bytes}``."""
+                 opset: int = 17, do_simplify: bool = True, clip_views: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Export an in-memory actkit model; returns ``{path, output, parity_max_abs, nodes, bytes}``.
+    ``clip_views``: a clip model's evaluation views (:func:`actkit.engine.checkpoint.clip_views`), kept in
+    the metadata."""
     from .checkpoint import model_meta
 
     out = Path(out)
@@ -182,7 +184,7 @@ def export_model(model: nn.Module, class_names: list[str], out: str | Path, thre
         to_onnx(folded, tmp, shape, name, opset)
         if do_simplify:
             simplify(tmp)
-        write_metadata(tmp, model_meta(model, class_names, threshold))
+        write_metadata(tmp, model_meta(model, class_names, threshold, clip_views))
     parity = check_parity(model, out)
     import onnx
     nodes = [n.op_type for n in onnx.load(str(out)).graph.node]
@@ -228,7 +230,8 @@ def export_onnx(checkpoint: str | Path, out: str | Path | None = None, *, int8: 
     ckpt = read_checkpoint(checkpoint)
     model, _ = model_from_checkpoint(ckpt)
     out = Path(out) if out else Path(checkpoint).with_suffix(".onnx")
-    report = export_model(model, ckpt["class_names"], out, ckpt.get("threshold"), opset)
+    report = export_model(model, ckpt["class_names"], out, ckpt.get("threshold"), opset,
+                          clip_views=clip_views(ckpt.get("config")))
     log.info("exported %s: %d nodes, %.1f KB, torch-vs-ONNX max |diff| %.2e", out, report["nodes"], report["bytes"] / 1024, report["parity_max_abs"])
     if int8:
         data = data or (ckpt.get("config") or {}).get("data", {}).get("path")

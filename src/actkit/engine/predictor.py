@@ -47,11 +47,12 @@ class Predictor:
         else:
             import torch
 
-            from .checkpoint import model_from_checkpoint
+            from .checkpoint import clip_views, model_from_checkpoint
 
             if threads:
                 torch.set_num_threads(threads)
             self._model, meta = model_from_checkpoint(self.path)
+            meta = {**meta, "clip_views": clip_views(meta.get("config"))}
             self._device = torch.device(device)
             self._model.to(self._device)
             self.backend = "torch"
@@ -59,6 +60,8 @@ class Predictor:
         self.data_cfg = DataConfig.from_dict(meta["data_cfg"])
         self.threshold: float | None = meta.get("threshold")
         self.model_name: str = meta["model_name"]
+        # How the trainer took a clip model's val/test clips (None: not recorded, dense windows at stride 2).
+        self.clip_views: dict[str, Any] | None = meta.get("clip_views")
 
     @property
     def is_clip(self) -> bool:
