@@ -56,7 +56,7 @@ def model_meta(model: ActkitModel, class_names: list[str], threshold: float | No
     return meta
 
 
-def clip_views(config: dict[str, Any] | None) -> dict[str, Any] | None:
+def clip_views_of(config: dict[str, Any] | None) -> dict[str, Any] | None:
     """How a clip model's val/test clips were taken in training, read from a checkpoint's ``config``:
     ``{"sampler": "dense" | "uniform", "stride": n}`` (dense windows at the training frame stride, or
     uniform views of the whole video). None for other tasks and for a checkpoint without a config.

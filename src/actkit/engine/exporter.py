@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .checkpoint import clip_views, model_from_checkpoint, read_checkpoint
+from .checkpoint import clip_views_of, model_from_checkpoint, read_checkpoint
 
 log = logging.getLogger(__name__)
 INPUT_NAME = "images"
@@ -169,7 +169,7 @@ def ort_session(path: str | Path, threads: int = 1) -> Any:
 def export_model(model: nn.Module, class_names: list[str], out: str | Path, threshold: float | None = None,
                  opset: int = 17, do_simplify: bool = True, clip_views: dict[str, Any] | None = None) -> dict[str, Any]:
     """Export an in-memory actkit model; returns ``{path, output, parity_max_abs, nodes, bytes}``.
-    ``clip_views``: a clip model's evaluation views (:func:`actkit.engine.checkpoint.clip_views`), kept in
+    ``clip_views``: a clip model's evaluation views (:func:`actkit.engine.checkpoint.clip_views_of`), kept in
     the metadata."""
     from .checkpoint import model_meta
 
@@ -231,7 +231,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path | None = None, *, int8: 
     model, _ = model_from_checkpoint(ckpt)
     out = Path(out) if out else Path(checkpoint).with_suffix(".onnx")
     report = export_model(model, ckpt["class_names"], out, ckpt.get("threshold"), opset,
-                          clip_views=clip_views(ckpt.get("config")))
+                          clip_views=clip_views_of(ckpt.get("config")))
     log.info("exported %s: %d nodes, %.1f KB, torch-vs-ONNX max |diff| %.2e", out, report["nodes"], report["bytes"] / 1024, report["parity_max_abs"])
     if int8:
         data = data or (ckpt.get("config") or {}).get("data", {}).get("path")

@@ -47,12 +47,12 @@ class Predictor:
         else:
             import torch
 
-            from .checkpoint import clip_views, model_from_checkpoint
+            from .checkpoint import clip_views_of, model_from_checkpoint
 
             if threads:
                 torch.set_num_threads(threads)
             self._model, meta = model_from_checkpoint(self.path)
-            meta = {**meta, "clip_views": clip_views(meta.get("config"))}
+            meta = {**meta, "clip_views": clip_views_of(meta.get("config"))}
             self._device = torch.device(device)
             self._model.to(self._device)
             self.backend = "torch"
