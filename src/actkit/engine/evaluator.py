@@ -96,7 +96,7 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
         probs, labels, skipped = predict_videos(predictor, sub, clips, flip=flip)
         report = classification_report(labels, probs, names, threshold=thr if binary else None)
         report.update({"model": str(model), "data": str(data), "split": split, "level": "video",
-                       "clips_per_video": clips, "flip": flip, "views": predictor.clip_views or DEFAULT_VIEWS,
+                       "clips_per_video": clips, "flip": flip, "views": dict(predictor.clip_views or DEFAULT_VIEWS),
                        "skipped": [{"path": str(p), "reason": r} for p, r in skipped]})
         if out:
             _write(Path(out), report, labels, probs, names, model, split, plots)
