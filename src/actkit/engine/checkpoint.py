@@ -58,13 +58,14 @@ def model_meta(model: ActkitModel, class_names: list[str], threshold: float | No
 
 def clip_views_of(config: dict[str, Any] | None) -> dict[str, Any] | None:
     """How a clip model's val/test clips were taken in training, read from a checkpoint's ``config``:
-    ``{"sampler": "dense" | "uniform", "stride": n}`` (dense windows at the training frame stride, or
-    uniform views of the whole video). None for other tasks and for a checkpoint without a config.
-    ``actkit eval`` takes its clips the same way, so its numbers match the trainer's."""
+    :func:`actkit.data.video.samplers.eval_views`. None for other tasks and for a checkpoint without a
+    config. ``actkit eval`` takes its clips the same way, so its numbers match the trainer's."""
+    from ..data.video.samplers import eval_views
+
     if not config or config.get("task") != "clip":
         return None
     d = config.get("data") or {}
-    return {"sampler": "uniform" if d.get("sampler") == "uniform" else "dense", "stride": int(d.get("frame_stride", 2))}
+    return eval_views(d.get("sampler", "random_window"), d.get("frame_stride", 2))
 
 
 def save_checkpoint(path: str | Path, model: ActkitModel, class_names: list[str], **extra: Any) -> Path:

@@ -47,13 +47,11 @@ def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int
     whole video); ``stride`` overrides a dense window's frame stride (default 2 when not recorded)."""
     import torch
 
-    from ..data.video import ClipDataset, make_sampler
+    from ..data.video import ClipDataset, eval_sampler
     from .trainer import per_video
 
     views = predictor.clip_views or DEFAULT_VIEWS
-    n = predictor.data_cfg.num_frames
-    sampler = (make_sampler("uniform", n) if views["sampler"] == "uniform"
-               else make_sampler("dense", n, stride=stride or views["stride"]))
+    sampler = eval_sampler({**views, "stride": stride or views["stride"]}, predictor.data_cfg.num_frames)
     ds = ClipDataset(table, predictor.data_cfg, sampler, clips_per_video=clips, flip_views=flip)
     ds.validate()
     probs, labels, videos = [], [], []

@@ -173,7 +173,8 @@ class ClipTask:
         return [parts[i] for i in range(len(self.class_names))]
 
     def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
-        from ..data.video import ClipAugment, ClipDataset, ClipTransform, FrameCache, make_sampler
+        from ..data.video import (ClipAugment, ClipDataset, ClipTransform, FrameCache, eval_sampler, eval_views,
+                                  make_sampler)
 
         d, out = self.cfg.data, {}
         # Frames cached at a short side a little above the crop, so the scale jitter still has pixels.
@@ -190,11 +191,8 @@ class ClipTask:
                     raise ValueError(f"data.speed_jitter needs data.sampler random_window, not {d.sampler}")
                 sampler = make_sampler(d.sampler, data_cfg.num_frames, **opts)
                 transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter, blur=d.blur))
-            elif d.sampler == "uniform":  # clips spread over the whole video, shifted per view
-                sampler = make_sampler("uniform", data_cfg.num_frames)
-                transform = ClipTransform(data_cfg)
-            else:
-                sampler = make_sampler("dense", data_cfg.num_frames, stride=d.frame_stride)
+            else:  # uniform views of the whole video after uniform training, else dense windows
+                sampler = eval_sampler(eval_views(d.sampler, d.frame_stride), data_cfg.num_frames)
                 transform = ClipTransform(data_cfg)
             ds = ClipDataset(sub, data_cfg, sampler, transform, seed=seed, cache=cache,
                              clips_per_video=1 if train else d.eval_clips, skip_log=skip_log,

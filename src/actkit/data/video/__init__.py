@@ -19,7 +19,8 @@ from .dataset import ClipDataset, average_clips
 from .decode import VideoDecodeError, VideoReader, bench_decode
 from .readers import (FORMATS, VideoRecord, VideoTable, detect_format, read_csv, read_diving48, read_folder,
                       read_hmdb51, read_kinetics, read_ucf101, read_videos)
-from .samplers import DenseSampler, RandomWindowSampler, UniformSampler, make_sampler, temporal_jitter
+from .samplers import (DenseSampler, RandomWindowSampler, UniformSampler, eval_sampler, eval_views, make_sampler,
+                       temporal_jitter)
 from .transforms import ClipAugment, ClipTransform, cutmix, mixup, one_hot, smooth_labels, soft_cross_entropy
 
 __all__ = ["FrameCache", "ClipDataset", "average_clips", "VideoDecodeError", "VideoReader", "bench_decode", "FORMATS", "VideoRecord",

@@ -188,5 +188,20 @@ def make_sampler(name: str, num_frames: int, **kwargs) -> UniformSampler | Rando
         raise ValueError(f"bad options for sampler {name!r}: {e}") from None
 
 
+def eval_views(sampler: str, stride: int) -> dict[str, str | int]:
+    """How val / test clips are taken for a model trained with the ``sampler`` strategy at frame
+    ``stride``: ``{"sampler": "uniform", ...}`` (views of the whole video) after uniform training,
+    else ``{"sampler": "dense", "stride": stride}`` (evenly spaced windows). Stored with the model, so
+    ``actkit eval`` takes the trainer's clips."""
+    return {"sampler": "uniform" if sampler == "uniform" else "dense", "stride": int(stride)}
+
+
+def eval_sampler(views: dict[str, str | int], num_frames: int) -> UniformSampler | DenseSampler:
+    """The sampler that takes ``views`` (see :func:`eval_views`) of ``num_frames`` frames."""
+    if views["sampler"] == "uniform":
+        return make_sampler("uniform", num_frames)
+    return make_sampler("dense", num_frames, stride=int(views["stride"]))
+
+
 __all__ = ["PAD_MODES", "SAMPLERS", "UniformSampler", "RandomWindowSampler", "DenseSampler", "make_sampler",
-           "pad_indices", "temporal_jitter"]
+           "eval_sampler", "eval_views", "pad_indices", "temporal_jitter"]
