@@ -204,3 +204,21 @@ def test_every_plot_writes_a_png(tmp_path):
         assert path.stat().st_size > 1000, path
     # Atomic writes leave no temporary files behind.
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in written if p.parent == tmp_path] + ["sub"])
+
+
+def test_part_accuracy_scores_each_part_of_the_predicted_class():
+    from actkit.engine.metrics import part_accuracy
+
+    parts = [("back", "1", "pike"), ("back", "2", "tuck"), ("fwd", "2", "pike")]
+    y = np.array([0, 0, 1, 2])
+    pred = np.array([0, 1, 2, 1])  # right; take-off right only; som right only; som right only
+    r = part_accuracy(y, pred, parts, ("takeoff", "som", "position"))
+    assert r["all"] == 0.25
+    assert r["takeoff"]["accuracy"] == 0.5 and r["takeoff"]["values"] == {"back": 2 / 3, "fwd": 0.0}
+    assert r["som"]["accuracy"] == 0.75 and r["som"]["values"] == {"1": 0.5, "2": 1.0}
+    assert r["position"]["accuracy"] == 0.25
+    assert list(part_accuracy(y, pred, parts))[:3] == ["part1", "part2", "part3"]
+    with pytest.raises(ValueError, match="3 parts per class but 2"):
+        part_accuracy(y, pred, parts, ("a", "b"))
+    with pytest.raises(ValueError, match="y_pred has labels outside"):
+        part_accuracy(y, np.array([0, 1, 2, 3]), parts)

@@ -285,3 +285,10 @@ def test_dives_train_with_a_factorised_head(tmp_path):
     parts = [tuple(p) for p in model.cfg.label_parts]
     assert parts[summary["class_names"].index("Back_25som_15Twis_PIKE")] == ("Back", "25som", "15Twis", "PIKE")
     assert summary["test"]["num_samples"] >= 1
+    from actkit.engine.evaluator import evaluate_file, format_report
+
+    report = evaluate_file(tmp_path / "run" / "checkpoints" / "best.pt", data, "test", clips=1)
+    assert list(report["parts"]) == ["takeoff", "somersaults", "twists", "position", "all"]
+    assert report["parts"]["all"] == report["accuracy"]
+    assert all(report["parts"][k]["accuracy"] >= report["accuracy"] for k in ("takeoff", "position"))
+    assert "per part: takeoff" in format_report(report)

@@ -59,6 +59,7 @@ TAKEOFFS = ("back", "forward", "inward", "reverse")
 SOMERSAULTS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.5)  # the 8 Diving48 values; 0.5 is "Dive"
 TWISTS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
 POSITIONS = ("straight", "pike", "tuck", "free")
+PART_NAMES = ("takeoff", "somersaults", "twists", "position")  # the order of a Diving48 vocab row
 
 # Dive-number digits and letters.
 GROUP_OF_TAKEOFF = {"forward": 1, "back": 2, "reverse": 3, "inward": 4}

@@ -11,7 +11,7 @@ from ..data.crops import CropTable, read_crops_table
 from ..data.schema import decode_image
 from ..data.transforms import crop_to_input
 from ..utils.io import atomic_write_json
-from .metrics import classification_report
+from .metrics import classification_report, part_accuracy
 from .predictor import Predictor, load
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
             raise ValueError(f"{data}: the {split!r} split is empty")
         probs, labels, skipped = predict_videos(predictor, sub, clips, flip=flip)
         report = classification_report(labels, probs, names, threshold=thr if binary else None)
+        if videos.class_parts is not None:
+            report["parts"] = part_accuracy(labels, probs.argmax(1), videos.class_parts, _part_names(videos))
         report.update({"model": str(model), "data": str(data), "split": split, "level": "video",
                        "clips_per_video": clips, "flip": flip, "views": dict(predictor.clip_views or DEFAULT_VIEWS),
                        "skipped": [{"path": str(p), "reason": r} for p, r in skipped]})
@@ -116,6 +118,15 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
     if out:
         _write(Path(out), report, sub.class_ids, probs, names, model, split, plots)
     return report
+
+
+def _part_names(videos: Any) -> tuple[str, ...] | None:
+    """Diving48's parts are named; other multi-part formats get part1, part2, ..."""
+    if videos.format == "diving48":
+        from ..data.dives import PART_NAMES
+
+        return PART_NAMES
+    return None
 
 
 def _write(out: Path, report: dict[str, Any], labels: np.ndarray, probs: np.ndarray, names: list[str],
@@ -142,6 +153,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"threshold tuned on val {_f(report['threshold_tuned_on_val'])}: macro-F1 {t['macro_f1']:.4f} accuracy {t['accuracy']:.4f}")
     if report.get("skipped"):
         lines.append(f"skipped {len(report['skipped'])} unreadable videos: " + ", ".join(s["path"] for s in report["skipped"][:5]))
+    if report.get("parts"):
+        lines.append("per part: " + "  ".join(f"{k} {v['accuracy']:.4f}" for k, v in report["parts"].items() if k != "all"))
     lines.append(f"{'class':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for name, c in report["per_class"].items():
         lines.append(f"{name:<20}{c['precision']:>10.4f}{c['recall']:>10.4f}{c['f1']:>10.4f}{c['support']:>10d}")

@@ -283,6 +283,41 @@ def classification_report(
     return report
 
 
+def part_accuracy(y_true: np.ndarray, y_pred: np.ndarray, class_parts: list[tuple[str, ...]],
+                  part_names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Accuracy of each part of multi-part labels (a dive's take-off, somersaults, twists, position).
+
+    A prediction gets a part right when the predicted class has the true class's value for that
+    part, so it shows which part a model confuses whatever head it has (flat or factorised).
+
+    Args:
+        y_true, y_pred: integer class labels, shape ``(N,)``.
+        class_parts: each class's parts, all of one length.
+        part_names: one name per part (default ``part1``, ``part2``, ...).
+
+    Returns:
+        ``{part name: {"accuracy": float, "values": {value: recall of that value}}}`` plus
+        ``"all": accuracy`` (every part right: the class accuracy).
+    """
+    parts = np.asarray([tuple(map(str, p)) for p in class_parts], dtype=object)
+    if parts.ndim != 2:
+        raise ValueError(f"class_parts must give every class the same number of parts, got {list(class_parts)}")
+    c, k = parts.shape
+    names = tuple(part_names) if part_names else tuple(f"part{i + 1}" for i in range(k))
+    if len(names) != k:
+        raise ValueError(f"{k} parts per class but {len(names)} part names: {names}")
+    y, pred = _labels("y_true", y_true, c), _labels("y_pred", y_pred, c)
+    if y.size != pred.size:
+        raise ValueError(f"y_true has {y.size} labels but y_pred has {pred.size}")
+    out: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        right = parts[y, i] == parts[pred, i]
+        values = {v: _num(right[parts[y, i] == v].mean()) for v in dict.fromkeys(parts[y, i])}
+        out[name] = {"accuracy": _num(right.mean()), "values": values}
+    out["all"] = _num(np.mean(y == pred))
+    return out
+
+
 def _labels(name: str, a: np.ndarray, num_classes: int) -> np.ndarray:
     """Validate integer labels in ``[0, num_classes)`` and return them as a flat int64 array."""
     a = np.asarray(a)
