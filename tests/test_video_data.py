@@ -217,6 +217,19 @@ def test_clip_transform_draws_once_per_clip():
     np.testing.assert_allclose(whole, parts, atol=0.05)  # colour jitter mean over the clip vs per frame
 
 
+def test_uint8_colour_jitter_matches_the_float_formula():
+    from actkit.data.video.transforms import clip_colour_jitter, clip_colour_jitter_u8
+
+    rng = np.random.default_rng(0)
+    clip = (rng.random((4, 12, 10, 3)) * 255).astype(np.uint8)
+    for seed in range(6):
+        ref = clip_colour_jitter(clip.astype(np.float32) / 255, np.random.default_rng(seed), 0.5) * 255
+        got = clip_colour_jitter_u8(clip.copy(), np.random.default_rng(seed), 0.5)
+        assert got.dtype == np.uint8
+        assert np.abs(got - ref).max() <= 1.0  # the float result, to within one grey level
+        assert np.abs(got.astype(int) - clip).max() > 3  # and the jitter did change the clip
+
+
 def test_clip_transform_blur():
     cfg = DataConfig(input_size=(32, 32), num_frames=2, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     rng = np.random.default_rng(0)

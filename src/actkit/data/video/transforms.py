@@ -48,6 +48,15 @@ class ClipParams:
     blur_sigma: float = 0.0  # Gaussian blur in model-input pixels (0: none)
 
 
+_GREY = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _jitter_draw(rng: np.random.Generator, strength: float) -> tuple[float, float, float]:
+    """Brightness offset, contrast and saturation factors: the draws of :func:`actkit.data.transforms.colour_jitter`."""
+    b, c, s = rng.uniform(-strength, strength, 3) * np.array([0.5, 1, 1]) + np.array([0, 1, 1])
+    return float(b), float(c), float(s)
+
+
 def clip_colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
     """Brightness, contrast and saturation jitter of a whole clip, in place; one draw for all frames.
 
@@ -59,8 +68,8 @@ def clip_colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: floa
         rng: the clip's generator.
         strength: jitter strength.
     """
-    b, c, s = rng.uniform(-strength, strength, 3) * np.array([0.5, 1, 1]) + np.array([0, 1, 1])
-    grey = (rgb.reshape(-1, 3) @ np.array([0.299, 0.587, 0.114], np.float32)).reshape(rgb.shape[:-1])
+    b, c, s = _jitter_draw(rng, strength)
+    grey = (rgb.reshape(-1, 3) @ _GREY).reshape(rgb.shape[:-1])
     mean = float(grey.mean())
     # (rgb * s + grey * (1 - s) - mean) * c + mean + b, expanded
     np.multiply(rgb, np.float32(s * c), out=rgb)
@@ -68,6 +77,26 @@ def clip_colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: floa
     rgb += grey[..., None]
     rgb += np.float32(mean * (1 - c) + b)
     return np.clip(rgb, 0, 1, out=rgb)
+
+
+def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """:func:`clip_colour_jitter` on uint8 frames ``(T, H, W, 3)``, in place, as one affine colour map.
+
+    Saturation, contrast and brightness together are ``rgb' = M @ rgb + o`` with a 3x3 ``M``: one
+    OpenCV ``transform`` pass that also clips to [0, 255]. Equal to the float version up to the
+    rounding of the result to uint8 (within one grey level).
+    """
+    b, c, s = _jitter_draw(rng, strength)
+    import cv2
+
+    flat = rgb.reshape(-1, rgb.shape[-2], 3)  # (T*H, W, 3): one image for OpenCV
+    mean = float(np.dot(cv2.mean(flat)[:3], _GREY)) / 255.0
+    m = np.empty((3, 4), np.float32)
+    m[:, :3] = (1 - s) * c * _GREY[None, :]
+    m[:, :3] += np.eye(3, dtype=np.float32) * (s * c)
+    m[:, 3] = 255.0 * (mean * (1 - c) + b)
+    cv2.transform(flat, m, dst=flat)
+    return rgb
 
 
 class ClipTransform:
@@ -117,31 +146,50 @@ class ClipTransform:
         return ClipParams((x0, y0, x0 + cw, y0 + ch), flip, jitter, blur)
 
     def apply(self, frames: np.ndarray, params: ClipParams) -> np.ndarray:
-        """Apply one clip's ``params`` to every frame: ``(T, H, W, 3)`` uint8 -> ``(C, T, h, w)`` float32."""
+        """Apply one clip's ``params`` to every frame: ``(T, H, W, 3)`` uint8 -> ``(C, T, h, w)`` float32.
+
+        Crop, resize, blur, flip and colour jitter all stay in uint8 (a quarter of the bytes to
+        move); one table lookup per channel then gives the normalised floats.
+        """
         import cv2
 
         th, tw = self.data_cfg.input_size
         x0, y0, x1, y1 = params.box
-        out = np.empty((len(frames), th, tw, 3), np.float32)
+        u8 = np.empty((len(frames), th, tw, 3), np.uint8)
+        interp = cv2.INTER_AREA if y1 - y0 > th or x1 - x0 > tw else cv2.INTER_LINEAR
         for k, f in enumerate(frames):
-            crop = np.ascontiguousarray(f[y0:y1, x0:x1])
-            interp = cv2.INTER_AREA if crop.shape[0] > th or crop.shape[1] > tw else cv2.INTER_LINEAR
-            out[k] = cv2.resize(crop, (tw, th), interpolation=interp)
+            cv2.resize(np.ascontiguousarray(f[y0:y1, x0:x1]), (tw, th), dst=u8[k], interpolation=interp)
             if params.blur_sigma > 0:
-                cv2.GaussianBlur(out[k], (0, 0), params.blur_sigma, dst=out[k])
-        out *= np.float32(1.0 / 255.0)
-        if params.flip:
-            out = out[:, :, ::-1]
+                cv2.GaussianBlur(u8[k], (0, 0), params.blur_sigma, dst=u8[k])
         if params.jitter_seed is not None:
-            clip_colour_jitter(out, np.random.default_rng(params.jitter_seed), self.aug.colour_jitter)
+            clip_colour_jitter_u8(u8, np.random.default_rng(params.jitter_seed), self.aug.colour_jitter)
+        if params.flip:
+            u8 = u8[:, :, ::-1]
         cfg = self.data_cfg
+        if cfg.colour == "rgb":
+            planes = np.ascontiguousarray(u8.transpose(3, 0, 1, 2)).reshape(3, -1, tw)  # (3, T*h, w) uint8
+            out = np.empty(planes.shape, np.float32)
+            for c in range(3):
+                cv2.LUT(planes[c], self._lut(c), dst=out[c])
+            return out.reshape(3, len(u8), th, tw)
+        out = np.ascontiguousarray(u8, dtype=np.float32)
+        out *= np.float32(1.0 / 255.0)
         if cfg.colour == "y":
-            out = convert_colour(np.ascontiguousarray(out), "y")
-        elif cfg.colour != "rgb":
-            out = np.stack([convert_colour(np.ascontiguousarray(f), cfg.colour) for f in out])
+            out = convert_colour(out, "y")
+        else:
+            out = np.stack([convert_colour(f, cfg.colour) for f in out])
         out -= np.asarray(cfg.mean, np.float32)
         out *= 1.0 / np.asarray(cfg.std, np.float32)
         return np.ascontiguousarray(out.transpose(3, 0, 1, 2), dtype=np.float32)
+
+    def _lut(self, channel: int) -> np.ndarray:
+        """Normalised float32 value of each uint8 level of an RGB channel: ``(v / 255 - mean) / std``."""
+        luts = getattr(self, "_luts", None)
+        if luts is None:
+            cfg = self.data_cfg
+            levels = np.arange(256, dtype=np.float32)[None, :] * np.float32(1.0 / 255.0)
+            luts = self._luts = (levels - np.asarray(cfg.mean, np.float32)[:, None]) * (1.0 / np.asarray(cfg.std, np.float32))[:, None]
+        return luts[channel].reshape(256, 1)
 
     def __call__(self, frames: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Draw once for the clip and apply to every frame.
