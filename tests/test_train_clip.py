@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from actkit.cli import main
 from actkit.config import TrainConfig, resolve
@@ -292,3 +293,12 @@ def test_dives_train_with_a_factorised_head(tmp_path):
     assert report["parts"]["all"] == report["accuracy"]
     assert all(report["parts"][k]["accuracy"] >= report["accuracy"] for k in ("takeoff", "position"))
     assert "per part: takeoff" in format_report(report)
+    # A longer schedule from this checkpoint (model.init_from) takes every weight, the factorised head's too.
+    from actkit.engine.checkpoint import init_from_checkpoint
+    from actkit.models import create_model
+
+    fresh = create_model("clip_fast_p", **{**model.config_dict(), "num_classes": 48})
+    note = init_from_checkpoint(fresh, tmp_path / "run" / "checkpoints" / "best.pt", summary["class_names"])
+    assert note.startswith("all weights")
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(fresh.state_dict()[k], v)

@@ -72,6 +72,18 @@ def test_read_errors(streams, tmp_path):
         read_frame_labels(tmp_path)
 
 
+def test_other_per_video_label_json_is_not_a_streams_set(streams, tmp_path):
+    """The dives keep labels/<video>.json too: `actkit eval` must score them as clips, not as streams."""
+    from actkit.data.video.framelabels import stream_layout
+
+    assert stream_layout(streams) == "streams"
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "synthdive-00000.json").write_text(json.dumps({"vid_name": "synthdive-00000", "label": 3}))
+    assert stream_layout(tmp_path) is None
+    (tmp_path / "labels" / "synthdive-00000.json").write_text("{broken")  # unreadable: its reader names it
+    assert stream_layout(tmp_path) == "streams"
+
+
 def test_read_reps(tmp_path):
     from actkit.data.synth.reps import render_reps
 

@@ -123,7 +123,12 @@ def init_from_checkpoint(model: ActkitModel, path: str | Path, class_names: list
     sd = ckpt["state_dict"]
     own = model.state_dict()
     probe = copy.deepcopy(model)
-    probe.reset_classifier(model.num_classes + 1)  # the keys whose shape follows the class count
+    # The keys whose shape follows the class count; a factorised head grows through its parts.
+    parts = [tuple(p) for p in getattr(getattr(model, "cfg", None), "label_parts", None) or ()]
+    if getattr(getattr(model, "cfg", None), "head", "") == "factorised":
+        probe.reset_classifier(len(parts) + 1, label_parts=parts + [tuple(f"<probe {k}>" for k in range(len(parts[0])))])
+    else:
+        probe.reset_classifier(model.num_classes + 1)
     head = {k for k, v in probe.state_dict().items() if k in own and v.shape != own[k].shape}
     same_classes = list(ckpt["class_names"]) == list(class_names)
     wanted = set(own) if same_classes else set(own) - head

@@ -113,14 +113,22 @@ class FrameLabelTable:
 
 
 def stream_layout(root: str | os.PathLike) -> str | None:
-    """``"streams"`` (``labels/*.json``) or ``"reps"`` (``labels/<exercise>/*.json``), else None."""
+    """``"streams"`` (``labels/*.json`` with ``people``) or ``"reps"`` (``labels/<exercise>/*.json`` with
+    ``rep_boundaries``), else None."""
     labels = Path(root) / "labels"
     if not labels.is_dir():
         return None
-    if next(labels.glob("*.json"), None) is not None:
-        return "streams"
-    if next(labels.glob("*/*.json"), None) is not None:
-        return "reps"
+    for layout, pattern, key in (("streams", "*.json", "people"), ("reps", "*/*.json", "rep_boundaries")):
+        first = next(labels.glob(pattern), None)
+        if first is not None:
+            # Other formats keep per-video JSON in labels/ too (the dives' Diving48 layout): a label file
+            # that reads as a dict without this layout's key is not ours. One that does not read at all
+            # still is, so its reader names the broken file.
+            try:
+                d = json.loads(first.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return layout
+            return layout if not isinstance(d, dict) or key in d else None
     return None
 
 
