@@ -135,6 +135,27 @@ def test_runs_share_a_frame_cache_dir(actions, tmp_path, monkeypatch):
     assert frame_cache_dir(clip_cfg(actions, tmp_path / "c")) == tmp_path / "c" / "frame_cache"
 
 
+def test_cached_eval_clips_are_the_ones_read_from_the_file(actions, tmp_path):
+    """With the frame cache on and a model input below the videos' size, training frames are cached shrunk
+    but val/test clips must be what `actkit eval` reads from the file, so the trainer reports the user's numbers."""
+    from actkit.data.video import ClipDataset, ClipTransform, eval_sampler, read_videos
+    from actkit.engine.tasks import make_task
+    from actkit.models import create_model
+
+    cfg = clip_cfg(actions, tmp_path / "run", **{"data.cache": "true", "model.input_size": "32,32"})  # 48 px videos
+    task = make_task(cfg)
+    data_cfg = create_model("clip_fast_p", num_classes=3, input_size=(32, 32), num_frames=8).data_cfg
+    sets = task.datasets(data_cfg, 0)
+    sub = read_videos(actions).split("test")
+    plain = ClipDataset(sub, data_cfg, eval_sampler({"sampler": "dense", "stride": 2}, 8), ClipTransform(data_cfg),
+                        clips_per_video=2)
+    assert len(sets["test"]) == len(plain)
+    for i in range(len(plain)):
+        np.testing.assert_array_equal(sets["test"][i]["input"].numpy(), plain[i]["input"].numpy())
+    train_frames = sets["train"].cache.load(sets["train"].table.records[0].path)
+    assert min(train_frames.shape[1:3]) == 42  # the training cache does shrink (32 x 1.3)
+
+
 def test_window_geometry_and_sampling():
     assert window_geometry(16, 16.0, 32.0) == (32, 16)  # 16 frames at 16 fps from a 32 fps video
     assert window_geometry(8, 0.0, 25.0, window=10, stride=3) == (10, 3)
