@@ -217,6 +217,24 @@ def test_clip_transform_draws_once_per_clip():
     np.testing.assert_allclose(whole, parts, atol=0.05)  # colour jitter mean over the clip vs per frame
 
 
+def test_normalise_u8_is_the_float_formula_for_frames_and_clips():
+    from actkit.data.transforms import convert_colour, normalise_u8
+
+    rng = np.random.default_rng(1)
+    clip = (rng.random((3, 5, 7, 3)) * 255).astype(np.uint8)
+    for colour in ("rgb", "y", "lab"):
+        c = 1 if colour == "y" else 3
+        cfg = DataConfig(input_size=(5, 7), colour=colour, mean=(0.4,) * c, std=(0.2,) * c)
+        ref = np.stack([convert_colour(f.astype(np.float32) / 255, colour) for f in clip])
+        ref = np.moveaxis((ref - 0.4) / 0.2, -1, 0)
+        got = normalise_u8(clip, cfg)
+        assert got.shape == (c, 3, 5, 7) and got.dtype == np.float32 and got.flags.c_contiguous
+        np.testing.assert_allclose(got, ref, rtol=0, atol=2e-6)
+        np.testing.assert_array_equal(normalise_u8(clip[1], cfg), got[:, 1])  # a frame alone: the same bits
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        normalise_u8(clip.astype(np.float32), cfg)
+
+
 def test_uint8_colour_jitter_matches_the_float_formula():
     from actkit.data.video.transforms import clip_colour_jitter, clip_colour_jitter_u8
 

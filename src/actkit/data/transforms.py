@@ -7,6 +7,7 @@ Augmentations are drawn once per sample from an explicit ``numpy`` Generator (re
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,39 @@ def convert_colour(rgb: np.ndarray, mode: str) -> np.ndarray:
         luv = cv2.cvtColor(rgb, cv2.COLOR_RGB2Luv)
         return ((luv + np.array([0, 134, 140], np.float32)) / np.array([100, 354, 262], np.float32)).astype(np.float32)
     raise ValueError(f"unknown colour mode {mode!r}")
+
+
+@functools.lru_cache(maxsize=16)
+def _level_tables(mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """(3, 256, 1) float32: the normalised value ``(v / 255 - mean) / std`` of each uint8 level, per channel."""
+    levels = np.arange(256, dtype=np.float32)[None, :] * np.float32(1.0 / 255.0)
+    tables = (levels - np.asarray(mean, np.float32)[:, None]) * (1.0 / np.asarray(std, np.float32))[:, None]
+    return np.ascontiguousarray(tables.astype(np.float32)[..., None])
+
+
+def normalise_u8(rgb: np.ndarray, cfg: DataConfig) -> np.ndarray:
+    """uint8 RGB ``(..., H, W, 3)`` (a frame or a clip) -> the model's float32 input, channels first ``(C, ..., H, W)``.
+
+    RGB models take one lookup table per channel (each of the 256 levels normalised once): one pass,
+    no float intermediate. Other colour modes convert in float first. Training, evaluation and the
+    live streams all normalise here, so their inputs agree to the bit.
+    """
+    import cv2
+
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim < 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"expected uint8 RGB (..., H, W, 3), got {rgb.dtype} {rgb.shape}")
+    lead, w = rgb.shape[:-1], rgb.shape[-2]
+    if cfg.colour == "rgb":
+        planes = np.ascontiguousarray(np.moveaxis(rgb, -1, 0)).reshape(3, -1, w)
+        tables = _level_tables(tuple(map(float, cfg.mean)), tuple(map(float, cfg.std)))
+        out = np.empty(planes.shape, np.float32)
+        for c in range(3):
+            cv2.LUT(planes[c], tables[c], dst=out[c])
+        return out.reshape(3, *lead)
+    x = convert_colour(rgb.reshape(-1, w, 3).astype(np.float32) * np.float32(1.0 / 255.0), cfg.colour)
+    x = (x - np.asarray(cfg.mean, np.float32)) / np.asarray(cfg.std, np.float32)
+    return np.ascontiguousarray(np.moveaxis(x.reshape(*lead, x.shape[-1]), -1, 0), dtype=np.float32)
 
 
 def colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:

@@ -402,7 +402,7 @@ def _as_data_cfg(cfg: Any) -> DataConfig:
 
 def stream_input(rgb: np.ndarray, box: Sequence[float] | None, cfg: DataConfig, margin: float = 0.1) -> np.ndarray:
     """Frame (or a box of it, enlarged by ``margin``) -> float32 (C, H, W) for a streaming model (see module doc)."""
-    from ..data.transforms import convert_colour, crop_resize
+    from ..data.transforms import crop_resize, normalise_u8
     from .tracking import letterbox
 
     img = rgb
@@ -413,9 +413,7 @@ def stream_input(rgb: np.ndarray, box: Sequence[float] | None, cfg: DataConfig, 
         x0, y0, x1, y1 = max(0, x0 - mx), max(0, y0 - my), min(w, x1 + mx), min(h, y1 + my)
         img = crop_resize(rgb, np.array([x0, y0, x1, y1]), (max(1, round(y1 - y0)), max(1, round(x1 - x0))))
     x, _, _ = letterbox(img, cfg.input_size, value=0)
-    x = convert_colour(x.astype(np.float32) / 255.0, cfg.colour)
-    x = (x - np.asarray(cfg.mean, np.float32)) / np.asarray(cfg.std, np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)
+    return normalise_u8(x, cfg)
 
 
 class Runner:

@@ -35,10 +35,10 @@ import numpy as np
 import torch
 
 from ...models._base import DataConfig
-from ..transforms import convert_colour
+from ..transforms import normalise_u8
 from .cache import FrameCache
 from .decode import VideoDecodeError, VideoReader
-from .transforms import clip_colour_jitter
+from .transforms import clip_colour_jitter_u8
 
 logger = logging.getLogger(__name__)
 
@@ -354,16 +354,12 @@ class FrameWindowDataset(torch.utils.data.Dataset):
             if not whole:
                 img = crop_resize(img, np.array([x0, y0, x1, y1]), (max(1, round(y1 - y0)), max(1, round(x1 - x0))))
             out[t] = letterbox(img, cfg.input_size, value=0)[0]
-        x = out.astype(np.float32) / 255.0
         if rng is not None:
             if self.colour_jitter > 0:
-                clip_colour_jitter(x, rng, self.colour_jitter)
-                np.clip(x, 0.0, 1.0, out=x)
+                clip_colour_jitter_u8(out, rng, self.colour_jitter)
             if self.hflip and rng.random() < 0.5:
-                x = x[:, :, ::-1]
-        x = np.ascontiguousarray(x) if cfg.colour == "rgb" else np.stack([convert_colour(f, cfg.colour) for f in x])
-        x = (x - np.asarray(cfg.mean, np.float32)) / np.asarray(cfg.std, np.float32)
-        return np.ascontiguousarray(x.transpose(3, 0, 1, 2), dtype=np.float32)
+                out = out[:, :, ::-1]
+        return normalise_u8(out, cfg)
 
     def _window(self, i: int, rng: np.random.Generator | None) -> tuple[int, int]:
         if not self.train:

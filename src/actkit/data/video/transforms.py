@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...models._base import DataConfig
-from ..transforms import convert_colour
+from ..transforms import normalise_u8
 
 
 @dataclass
@@ -165,31 +165,7 @@ class ClipTransform:
             clip_colour_jitter_u8(u8, np.random.default_rng(params.jitter_seed), self.aug.colour_jitter)
         if params.flip:
             u8 = u8[:, :, ::-1]
-        cfg = self.data_cfg
-        if cfg.colour == "rgb":
-            planes = np.ascontiguousarray(u8.transpose(3, 0, 1, 2)).reshape(3, -1, tw)  # (3, T*h, w) uint8
-            out = np.empty(planes.shape, np.float32)
-            for c in range(3):
-                cv2.LUT(planes[c], self._lut(c), dst=out[c])
-            return out.reshape(3, len(u8), th, tw)
-        out = np.ascontiguousarray(u8, dtype=np.float32)
-        out *= np.float32(1.0 / 255.0)
-        if cfg.colour == "y":
-            out = convert_colour(out, "y")
-        else:
-            out = np.stack([convert_colour(f, cfg.colour) for f in out])
-        out -= np.asarray(cfg.mean, np.float32)
-        out *= 1.0 / np.asarray(cfg.std, np.float32)
-        return np.ascontiguousarray(out.transpose(3, 0, 1, 2), dtype=np.float32)
-
-    def _lut(self, channel: int) -> np.ndarray:
-        """Normalised float32 value of each uint8 level of an RGB channel: ``(v / 255 - mean) / std``."""
-        luts = getattr(self, "_luts", None)
-        if luts is None:
-            cfg = self.data_cfg
-            levels = np.arange(256, dtype=np.float32)[None, :] * np.float32(1.0 / 255.0)
-            luts = self._luts = (levels - np.asarray(cfg.mean, np.float32)[:, None]) * (1.0 / np.asarray(cfg.std, np.float32))[:, None]
-        return luts[channel].reshape(256, 1)
+        return normalise_u8(u8, self.data_cfg)
 
     def __call__(self, frames: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Draw once for the clip and apply to every frame.
