@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from actkit.data.transforms import convert_colour
-from actkit.data.video.transforms import ClipAugment, ClipParams, ClipTransform, clip_colour_jitter
+from actkit.data.transforms import colour_jitter, convert_colour
+from actkit.data.video.transforms import ClipAugment, ClipParams, ClipTransform
 from actkit.models._base import DataConfig
 
 
@@ -38,7 +38,7 @@ class FloatClipTransform(ClipTransform):
         if params.flip:
             out = out[:, :, ::-1]
         if params.jitter_seed is not None:
-            clip_colour_jitter(out, np.random.default_rng(params.jitter_seed), self.aug.colour_jitter)
+            out = colour_jitter(out, np.random.default_rng(params.jitter_seed), self.aug.colour_jitter)
         cfg = self.data_cfg
         if cfg.colour != "rgb":
             out = np.stack([convert_colour(np.ascontiguousarray(f), cfg.colour) for f in out])

@@ -236,12 +236,13 @@ def test_normalise_u8_is_the_float_formula_for_frames_and_clips():
 
 
 def test_uint8_colour_jitter_matches_the_float_formula():
-    from actkit.data.video.transforms import clip_colour_jitter, clip_colour_jitter_u8
+    from actkit.data.transforms import colour_jitter
+    from actkit.data.video.transforms import clip_colour_jitter_u8
 
     rng = np.random.default_rng(0)
     clip = (rng.random((4, 12, 10, 3)) * 255).astype(np.uint8)
     for seed in range(6):
-        ref = clip_colour_jitter(clip.astype(np.float32) / 255, np.random.default_rng(seed), 0.5) * 255
+        ref = colour_jitter(clip.astype(np.float32) / 255, np.random.default_rng(seed), 0.5) * 255
         got = clip_colour_jitter_u8(clip.copy(), np.random.default_rng(seed), 0.5)
         assert got.dtype == np.uint8
         assert np.abs(got - ref).max() <= 1.0  # the float result, to within one grey level

@@ -124,8 +124,9 @@ def init_from_checkpoint(model: ActkitModel, path: str | Path, class_names: list
     own = model.state_dict()
     probe = copy.deepcopy(model)
     # The keys whose shape follows the class count; a factorised head grows through its parts.
-    parts = [tuple(p) for p in getattr(getattr(model, "cfg", None), "label_parts", None) or ()]
-    if getattr(getattr(model, "cfg", None), "head", "") == "factorised":
+    cfg = getattr(model, "cfg", None)
+    if getattr(cfg, "head", "") == "factorised":
+        parts = [tuple(p) for p in cfg.label_parts]
         probe.reset_classifier(len(parts) + 1, label_parts=parts + [tuple(f"<probe {k}>" for k in range(len(parts[0])))])
     else:
         probe.reset_classifier(model.num_classes + 1)

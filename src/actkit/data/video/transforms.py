@@ -51,44 +51,17 @@ class ClipParams:
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def _jitter_draw(rng: np.random.Generator, strength: float) -> tuple[float, float, float]:
-    """Brightness offset, contrast and saturation factors: the draws of :func:`actkit.data.transforms.colour_jitter`."""
-    b, c, s = rng.uniform(-strength, strength, 3) * np.array([0.5, 1, 1]) + np.array([0, 1, 1])
-    return float(b), float(c), float(s)
-
-
-def clip_colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
-    """Brightness, contrast and saturation jitter of a whole clip, in place; one draw for all frames.
-
-    The same draws and formula as :func:`actkit.data.transforms.colour_jitter` (the grey mean is
-    the clip's), rearranged into in-place operations: about 2x faster on a 16-frame clip.
-
-    Args:
-        rgb: float32 ``(T, H, W, 3)`` in [0, 1]; overwritten.
-        rng: the clip's generator.
-        strength: jitter strength.
-    """
-    b, c, s = _jitter_draw(rng, strength)
-    grey = (rgb.reshape(-1, 3) @ _GREY).reshape(rgb.shape[:-1])
-    mean = float(grey.mean())
-    # (rgb * s + grey * (1 - s) - mean) * c + mean + b, expanded
-    np.multiply(rgb, np.float32(s * c), out=rgb)
-    grey *= np.float32((1 - s) * c)
-    rgb += grey[..., None]
-    rgb += np.float32(mean * (1 - c) + b)
-    return np.clip(rgb, 0, 1, out=rgb)
-
-
 def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
-    """:func:`clip_colour_jitter` on uint8 frames ``(T, H, W, 3)``, in place, as one affine colour map.
+    """Brightness, contrast and saturation jitter of a whole uint8 clip ``(T, H, W, 3)``, in place; one draw for all frames.
 
-    Saturation, contrast and brightness together are ``rgb' = M @ rgb + o`` with a 3x3 ``M``: one
-    OpenCV ``transform`` pass that also clips to [0, 255]. Equal to the float version up to the
-    rounding of the result to uint8 (within one grey level).
+    The draws and formula of :func:`actkit.data.transforms.colour_jitter` (the grey mean is the
+    clip's): saturation, contrast and brightness together are ``rgb' = M @ rgb + o`` with a 3x3
+    ``M``, one OpenCV ``transform`` pass that also clips to [0, 255]. Equal to the float formula up
+    to the rounding of the result to uint8 (within one grey level).
     """
-    b, c, s = _jitter_draw(rng, strength)
     import cv2
 
+    b, c, s = rng.uniform(-strength, strength, 3) * np.array([0.5, 1, 1]) + np.array([0, 1, 1])
     flat = rgb.reshape(-1, rgb.shape[-2], 3)  # (T*H, W, 3): one image for OpenCV
     mean = float(np.dot(cv2.mean(flat)[:3], _GREY)) / 255.0
     m = np.empty((3, 4), np.float32)
@@ -296,5 +269,5 @@ def soft_cross_entropy(logits, soft_targets):
     return torch.sum(-soft_targets * torch.log_softmax(logits, dim=-1), dim=-1).mean()
 
 
-__all__ = ["ClipAugment", "ClipParams", "ClipTransform", "clip_colour_jitter", "one_hot", "smooth_labels", "mixup", "cutmix",
+__all__ = ["ClipAugment", "ClipParams", "ClipTransform", "clip_colour_jitter_u8", "one_hot", "smooth_labels", "mixup", "cutmix",
            "soft_cross_entropy"]
