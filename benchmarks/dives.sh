@@ -2,7 +2,7 @@
 # The dives numbers in BENCHMARKS.md (issue 4): 48 Diving48 classes, temporal model with a factorised
 # and a flat head, and the single-frame baseline, same recipe.
 # Usage: bash benchmarks/dives.sh [OUT_DIR]   (repo root, after `make install`).
-# About 35 min per 60-epoch run on 2 cores, 2 h 20 min in all.
+# About 35 min per 60-epoch run on 2 cores, about 3 h in all.
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -21,10 +21,13 @@ $ACT train "${COMMON[@]}" "${TEMPORAL[@]}" --model.head factorised --run.threads
 # The same model 40 epochs more from its best checkpoint (lr 2e-3): still climbing at epoch 60.
 $ACT train "${COMMON[@]}" "${TEMPORAL[@]}" --model.head factorised --run.threads 2 --epochs 40 --lr 2e-3 \
     --model.init_from "$OUT/dives_s32x80_fftf/checkpoints/best.pt" --out "$OUT/dives_s32x80_fftf_more"
+# Resolution for the twists: 12 epochs at 112 px from the 80 px model.
+$ACT train "${COMMON[@]}" "${TEMPORAL[@]}" --model.head factorised --run.threads 2 --epochs 12 --lr 1e-3 --input 112,112 \
+    --data.cache_dir "$OUT/dives_cache112" --model.init_from "$OUT/dives_s32x80_fftf_more/checkpoints/best.pt" --out "$OUT/dives_s32x112_ft"
 # The single-frame baseline averages the features of 16 frames (an order-free model gains little from 32 but
 # the cost: it runs its 2D net on every frame), and the temporal model with a flat 48-way head.
 $ACT train "${COMMON[@]}" --model clip_frame_s --frames 16 --model.head factorised --run.threads 2 --out "$OUT/dives_frame_s16x80_fact"
 $ACT train "${COMMON[@]}" "${TEMPORAL[@]}" --run.threads 2 --out "$OUT/dives_s32x80_fftf_flat"
-for run in dives_s32x80_fftf dives_s32x80_fftf_more dives_frame_s16x80_fact dives_s32x80_fftf_flat; do
+for run in dives_s32x80_fftf dives_s32x80_fftf_more dives_s32x112_ft dives_frame_s16x80_fact dives_s32x80_fftf_flat; do
   $ACT eval --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/dives" --split test --clips 2 --out "$OUT/$run/eval"
 done
