@@ -86,8 +86,9 @@ def normalise_u8(rgb: np.ndarray, cfg: DataConfig) -> np.ndarray:
     """uint8 RGB ``(..., H, W, 3)`` (a frame or a clip) -> the model's float32 input, channels first ``(C, ..., H, W)``.
 
     RGB models take one lookup table per channel (each of the 256 levels normalised once): one pass,
-    no float intermediate. Other colour modes convert in float first. Training, evaluation and the
-    live streams all normalise here, so their inputs agree to the bit.
+    no float intermediate. Other colour modes convert in float first. Every video input normalises
+    here (clip training and evaluation, streams training windows, the live per-frame ``stream_input``),
+    so they agree to the bit; crops, jittered in float, keep :func:`crop_to_input`.
     """
     import cv2
 
