@@ -183,6 +183,18 @@ def test_init_from_a_checkpoint(trained_run, shapes_parquet, tmp_path):
     assert changed and changed <= kept  # every loaded tensor came from the checkpoint...
     assert set(fresh.state_dict()) - kept  # ...and the classifier did not
 
+    # classes in both (matched by name, any case and underscores) keep their classifier rows; new ones start fresh
+    mixed = create_model("fastcrop_p", num_classes=3)
+    fresh_fc = mixed.fc.weight.detach().clone()
+    new_names = ["dog", names[1].upper(), "_".join(names[0])]
+    note = init_from_checkpoint(mixed, trained_run / "checkpoints" / "best.pt", new_names)
+    assert "2 classes in both" in note
+    w, b = src["state_dict"]["fc.weight"], src["state_dict"]["fc.bias"]
+    torch.testing.assert_close(mixed.fc.weight[1], w[1])
+    torch.testing.assert_close(mixed.fc.weight[2], w[0])
+    torch.testing.assert_close(mixed.fc.bias[2], b[0])
+    torch.testing.assert_close(mixed.fc.weight[0], fresh_fc[0])
+
     with pytest.raises(ValueError, match="do not fit"):
         init_from_checkpoint(create_model("sc_p", num_classes=3), trained_run / "checkpoints" / "best.pt", names)
     with pytest.raises(FileNotFoundError):

@@ -142,10 +142,40 @@ def init_from_checkpoint(model: ActkitModel, path: str | Path, class_names: list
     with torch.no_grad():
         for k in wanted:
             own[k].copy_(sd[k])
+        carried = [] if same_classes else _carry_class_rows(own, sd, head, list(ckpt["class_names"]), list(class_names))
     if same_classes:
         return f"all weights from {path} (same {len(class_names)} classes)"
-    return (f"weights but the classifier from {path} ({ckpt['model_name']}, classes {list(ckpt['class_names'])[:6]}...; "
+    note = (f"weights but the classifier from {path} ({ckpt['model_name']}, classes {list(ckpt['class_names'])[:6]}...; "
             f"the classifier starts fresh for {list(class_names)[:6]}...)")
+    if carried:
+        note += f"; the classifier rows of the {len(carried)} classes in both were carried over: {carried[:8]}"
+    return note
+
+
+def _class_key(name: str) -> str:
+    """``"DanceA"``, ``"dance_a"`` and ``"Dance A"`` are one class: lower case, letters and digits only."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _carry_class_rows(own: dict[str, torch.Tensor], sd: dict[str, torch.Tensor], head: set[str],
+                      old_names: list[str], new_names: list[str]) -> list[str]:
+    """Copy the classifier rows of classes present in both lists (names matched by :func:`_class_key`).
+
+    Only a plain classifier qualifies: every head tensor has one row per class in both, old and new
+    (a factorised head's rows are parts, not classes, and is left fresh). Returns the new names carried.
+    """
+    old_index = {_class_key(n): i for i, n in enumerate(old_names)}
+    pairs = [(j, old_index[_class_key(n)]) for j, n in enumerate(new_names) if _class_key(n) in old_index]
+    if not pairs or not head:
+        return []
+    for k in head:
+        if (k not in sd or own[k].shape[0] != len(new_names) or sd[k].shape[0] != len(old_names)
+                or own[k].shape[1:] != sd[k].shape[1:]):
+            return []
+    for k in head:
+        for j, i in pairs:
+            own[k][j].copy_(sd[k][i])
+    return [new_names[j] for j, _ in pairs]
 
 
 class CheckpointRotation:
