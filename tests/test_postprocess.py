@@ -41,6 +41,23 @@ def test_hysteresis_events_with_minimum_duration():
         Hysteresis("x", on=0.3, off=0.6)
 
 
+def test_hysteresis_hold_bridges_short_dips_only():
+    """A dip below off lasting <= hold frames continues the event; a longer one ends it on the frame before
+    the dip, reported hold frames later; an event open at the end closes before a dip in progress."""
+    p = np.array([0.0, 0.9, 0.9, 0.1, 0.1, 0.3, 0.9, 0.1, 0.1, 0.1, 0.1, 0.0, 0.8, 0.1])
+    assert detect_events(p, on=0.5, label="x") == [Event("x", 1, 2), Event("x", 6, 6), Event("x", 12, 12)]
+    # the 2-frame dip (3-4) is bridged by hold 2 (frame 5 is back above off), the 4-frame one (7-10) is not
+    assert detect_events(p, on=0.5, hold=2, label="x") == [Event("x", 1, 6), Event("x", 12, 12)]
+    assert detect_events(p, on=0.5, hold=4, label="x") == [Event("x", 1, 6), Event("x", 12, 12)]
+    assert detect_events(p, on=0.5, hold=5, label="x") == [Event("x", 1, 12)]
+    h = Hysteresis("x", 0.5, hold=2)
+    got = [h.update(v, i) for i, v in enumerate(p)]
+    assert [i for i, e in enumerate(got) if e] == [9] and got[9] == Event("x", 1, 6)  # known at frame 7 + 2
+    assert h.flush() == Event("x", 12, 12)  # frame 13 is a dip in progress: the event ends before it
+    with pytest.raises(ValueError, match="hold"):
+        Hysteresis("x", 0.5, hold=-1)
+
+
 def test_event_counter_reference_rule():
     # t = 0.6: count on > 0.6, re-arm only below 0.3; the dip to 0.4 must not re-arm
     p = [0.0, 0.7, 0.4, 0.7, 0.2, 0.9, 0.1, 0.61]

@@ -250,11 +250,21 @@ def test_threads_stop_on_early_exit_and_on_errors(dark_bright_video):
         iter(s), iter(s)
 
 
+def test_stream_event_hold_bridges_a_short_dip(tmp_path):
+    frames = [_flat(20)] * 10 + [_flat(220)] * 5 + [_flat(20)] * 2 + [_flat(220)] * 8 + [_flat(20)] * 5
+    video = write_video(tmp_path / "dip.mp4", frames)
+    split = [e for r in actkit.stream(FakeStreamer(), video) for e in r.events]
+    assert split == [{"label": "bright", "start_frame": 10, "end_frame": 14},
+                     {"label": "bright", "start_frame": 17, "end_frame": 24}]
+    held = [(r.frame, e) for r in actkit.stream(FakeStreamer(), video, event_hold=3) for e in r.events]
+    assert held == [(28, {"label": "bright", "start_frame": 10, "end_frame": 24})]  # known 3 frames after it ended
+
+
 def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, caplog):
     out = tmp_path / "cli.jsonl"
     code = main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
                  "--jsonl", str(out), "--out-video", str(tmp_path / "cli.mp4"), "--display", "--smooth", "ema",
-                 "--window", "3", "--events", "blob,tall", "--threshold", "0.6"])
+                 "--window", "3", "--events", "blob,tall", "--threshold", "0.6", "--event-hold", "2"])
     assert code == 0
     assert "30 frames" in capsys.readouterr().out
     assert "no window support" in caplog.text or os.environ.get("DISPLAY")  # headless OpenCV: warned, went on
@@ -266,6 +276,9 @@ def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, c
     assert len(rows) == 13 and all("tracks" in r for r in rows[:-1])
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(tmp_path / "nope")]) == 2
     assert "source not found" in capsys.readouterr().err
+    assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
+                 "--event-hold", "-1"]) == 2
+    assert "hold" in capsys.readouterr().err
 
 
 def test_model_fps_resampling(dark_bright_video):

@@ -261,11 +261,14 @@ def test_cli_evaluate_on_a_reps_folder(sets, tmp_path, capsys):
     names = [f"{e}_{p}" for e in EXERCISES for p in ("high", "low")] + ["idle"]
     ckpt = save_checkpoint(tmp_path / "m.pt", _untrained(names), names)
     rc = main(["evaluate", "--model", str(ckpt), "--data", str(sets / "reps"), "--split", "all", "--smooth", "mean",
-               "--window", "3", "--max-videos", "2"])
+               "--window", "3", "--max-videos", "2", "--event-threshold", "0.4", "--event-hold", "3", "--tune-events"])
     out = capsys.readouterr().out
     assert rc == 0 and "frame accuracy" in out and "repetitions" in out and "events" in out
+    assert "event rule tuned here" in out and "--event-hold" in out
     saved = json.loads((tmp_path / "stream_eval_reps_all" / "stream_eval.json").read_text())  # next to the model
     assert saved["videos"] == 2 and saved["options"]["smooth"] == "mean" and saved["reps"]["sets"] == 2
+    assert saved["options"]["event_hold"] == 3 and saved["events"]["threshold"] == 0.4
+    assert saved["event_tuning"]["rules"] == 720
 
 
 def test_clear_errors(sets, tmp_path, capsys):
@@ -317,3 +320,51 @@ def test_events_follow_the_live_hysteresis_rule():
     p[8] = [0.9, 0, 0.1, 0]  # a deep dip ends the event
     assert SE.predicted_events(p, labels, 0.5, 3) == [("walk", 2, 7), ("walk", 9, 15)]
     assert SE.predicted_events(p, labels, 0.5, 2)[-1] == ("jump", 20, 21)
+
+
+@pytest.mark.parametrize("hold", [0, 1, 3, 7])
+def test_fast_events_equal_the_live_hysteresis(hold):
+    """The per-run event finder used for scoring and tuning gives exactly the frame-by-frame Hysteresis."""
+    from actkit.engine.postprocess import detect_events
+
+    rng = np.random.default_rng(hold)
+    for trial in range(200):
+        n = int(rng.integers(1, 80))
+        p = np.clip(np.repeat(rng.random(n // 3 + 1), rng.integers(1, 5)), 0, 1)[:n]  # runs, as smoothed scores have
+        on = float(rng.choice([0.3, 0.5, 0.7]))
+        mf = int(rng.integers(1, 6))
+        want = [tuple(e) for e in detect_events(p, on, on / 2, mf, "x", hold)]
+        assert SE.hysteresis_events(p, on, on / 2, mf, hold, "x") == want, (trial, p.round(2).tolist(), on, mf)
+
+
+def test_tuning_the_event_rule_finds_the_best_and_the_flags_reproduce_it(sets):
+    """A late, flickering oracle: the default rule splits its events; the tuned rule (smoothing, a hold)
+    scores at least as well as every rule of the grid, the default's included, and its printed flags
+    reproduce its F1."""
+    root = sets / "streams"
+
+    class Flicker(Oracle):
+        def __call__(self, rgb, boxes, keys):
+            out = super().__call__(rgb, boxes, keys)
+            name, t = self.index[hashlib.md5(rgb.tobytes()).hexdigest()]
+            if t % 7 == 3:  # every 7th frame the model drops to idle
+                out[:] = 0
+                out[:, self.class_names.index("idle")] = 1
+            return out
+
+    model = Flicker(root, vocabulary="labels")
+    default = SE.evaluate_streams(model, root, "all", smooth="none", min_event_frames=4, progress=False, tune=True)
+    t = default["event_tuning"]
+    assert t["rules"] == (1 + 2 * 4) * 5 * 4 * 4  # no smoothing once, then 2 smoothers x 4 windows; x the rest
+    assert default["events"]["f1"] < 1.0  # the default rule (no hold) splits events at every flicker
+    b = t["best"]
+    assert b["f1"] == 1.0 and b["event_hold"] > 0 and all(r["f1"] <= b["f1"] for r in t["top"])
+    again = SE.evaluate_streams(model, root, "all", smooth=b["smooth"], window=b["window"],
+                                event_threshold=b["event_threshold"], min_event_frames=b["min_event_frames"],
+                                event_hold=b["event_hold"], progress=False)
+    assert again["events"]["f1"] == pytest.approx(b["f1"])
+    small = SE.evaluate_streams(model, root, "all", smooth="none", progress=False, tune=True, tune_grid={
+        "smooth": ("mean",), "window": (1,), "threshold": (0.5,), "min_event_frames": (1, 4), "event_hold": (0,)})
+    assert small["event_tuning"]["rules"] == 2 and small["event_tuning"]["best"]["f1"] < 1.0  # no hold, no smoothing
+    with pytest.raises(ValueError, match="unknown event grid"):
+        SE.evaluate_streams(model, root, "all", progress=False, tune=True, tune_grid={"windows": (3,)})

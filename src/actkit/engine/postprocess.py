@@ -134,27 +134,36 @@ def ema(x: np.ndarray, alpha: float) -> np.ndarray:
 # --------------------------------------------------------------------------- events
 
 class Hysteresis:
-    """Event detection on one score stream with two thresholds and a minimum duration.
+    """Event detection on one score stream with two thresholds, a minimum duration and a hold time.
 
     An event starts on the first frame with ``p > on`` and stays on until a frame with ``p < off``;
-    the event ends on the frame before that one. Events shorter than ``min_frames`` are discarded
-    (a one-frame flicker is not an event).
+    the event ends on the frame before that one. With ``hold > 0`` a dip below ``off`` ends the event
+    only once it has lasted ``hold`` frames; a score back at ``off`` or above within them continues the
+    same event (a flicker inside an action does not split it in two). The event still ends on the frame
+    before the dip, but is reported ``hold`` frames later. Events shorter than ``min_frames`` are
+    discarded (a one-frame flicker is not an event).
 
     Args:
         label: name put on the events.
         on: start threshold.
         off: end threshold (default ``on / 2``, the reference re-arm rule).
         min_frames: shortest event kept, in frames.
+        hold: frames a dip below ``off`` must last to end an event (0: it ends at once).
     """
 
-    def __init__(self, label: str = "event", on: float = 0.5, off: float | None = None, min_frames: int = 1) -> None:
+    def __init__(self, label: str = "event", on: float = 0.5, off: float | None = None, min_frames: int = 1,
+                 hold: int = 0) -> None:
         self.label, self.on = label, float(on)
         self.off = self.on / 2 if off is None else float(off)
         if self.off > self.on:
             raise ValueError(f"hysteresis off threshold {self.off} must not exceed on threshold {self.on}")
+        if int(hold) < 0:
+            raise ValueError(f"hysteresis hold must be >= 0 frames, got {hold}")
         self.min_frames = max(1, int(min_frames))
+        self.hold = int(hold)
         self.start: int | None = None
         self._last = -1
+        self._dip: int | None = None  # first frame of the current dip below ``off``
 
     @property
     def active(self) -> bool:
@@ -162,7 +171,7 @@ class Hysteresis:
         return self.start is not None
 
     def reset(self) -> None:
-        self.start, self._last = None, -1
+        self.start, self._last, self._dip = None, -1, None
 
     def update(self, p: float, frame: int | None = None) -> Event | None:
         """Feed one frame's score; returns an event when one ends on this frame, else None.
@@ -177,24 +186,31 @@ class Hysteresis:
             if p > self.on:
                 self.start = frame
         elif p < self.off:
-            done = self._close(self._last)
+            if self._dip is None:
+                self._dip = frame
+            if frame - self._dip + 1 > self.hold:
+                done = self._close(self._dip - 1)
+        else:
+            self._dip = None
         self._last = frame
         return done
 
     def flush(self) -> Event | None:
-        """Close an open event at the last frame seen (end of stream)."""
-        return self._close(self._last) if self.start is not None else None
+        """Close an open event at the last frame seen (end of stream), or before a dip in progress."""
+        if self.start is None:
+            return None
+        return self._close(self._last if self._dip is None else self._dip - 1)
 
     def _close(self, end: int) -> Event | None:
-        start, self.start = self.start, None
+        start, self.start, self._dip = self.start, None, None
         ev = Event(self.label, int(start), int(end))
         return ev if ev.length >= self.min_frames else None
 
 
 def detect_events(p: np.ndarray, on: float = 0.5, off: float | None = None, min_frames: int = 1,
-                  label: str = "event") -> list[Event]:
+                  label: str = "event", hold: int = 0) -> list[Event]:
     """Offline :class:`Hysteresis` over a (T,) score array; an event open at the end is closed there."""
-    h = Hysteresis(label, on, off, min_frames)
+    h = Hysteresis(label, on, off, min_frames, hold)
     events = [e for i, v in enumerate(np.asarray(p, np.float64)) if (e := h.update(float(v), i)) is not None]
     last = h.flush()
     return events + ([last] if last is not None else [])

@@ -176,6 +176,7 @@ class _Result:
     offline: list[str]
     reps: list[dict[str, Any]]
     label_probs: np.ndarray
+    class_probs: np.ndarray | None = None  # (T, K) unsmoothed, for tuning the post-processing
 
 
 def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dict[str, Any]], offline: bool,
@@ -212,7 +213,7 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
 
     person = v.people[0]
     smoother = make_smoother(smooth, window)
-    raw, stream, off, label_probs = [], [], ([""] * v.frames if offline else []), []
+    raw, stream, off, label_probs, class_probs = [], [], ([""] * v.frames if offline else []), [], []
     starts = {s["start"]: s for s in person.segments}
     spans = {s[0]: s for s in v.rep_spans}
     seg = span = None
@@ -234,6 +235,7 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
                 break
             p = whole[0][t] if whole is not None else runner(rgb, None, [key])[0]
             s = smoother.update(p)
+            class_probs.append(np.asarray(p, np.float32))
             raw.append(cls.label(p))
             label_probs.append(s @ cls.to_label)
             stream.append(cls.labels[int(np.argmax(label_probs[-1]))])
@@ -267,7 +269,8 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
         runner.forget([key, okey])
     if t + 1 < v.frames:
         raise Unreadable(f"decoded {t + 1} of {v.frames} labelled frames")
-    return _Result(person.labels, raw, stream, off, reps, np.asarray(label_probs, np.float32).reshape(-1, len(cls.labels)))
+    return _Result(person.labels, raw, stream, off, reps, np.asarray(label_probs, np.float32).reshape(-1, len(cls.labels)),
+                   np.asarray(class_probs, np.float32).reshape(-1, len(cls.names)))
 
 
 class _TruthDetector:
@@ -336,17 +339,48 @@ def _multi(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, detec
 # --------------------------------------------------------------------------- metrics
 
 def predicted_events(label_probs: np.ndarray, labels: Sequence[str], threshold: float = 0.5,
-                     min_frames: int = 4) -> list[tuple[str, int, int]]:
+                     min_frames: int = 4, hold: int = 0) -> list[tuple[str, int, int]]:
     """Events ``(label, start, end)`` by the live pipeline's rule (:class:`~.postprocess.Hysteresis`, as
     ``actkit stream`` detects them): per label other than idle / transition, on when its smoothed
-    probability rises above ``threshold``, off when it falls below ``threshold / 2``, at least
-    ``min_frames`` long. ``label_probs`` is ``(T, L)``, one column per name of ``labels``; sorted by start."""
-    from .postprocess import detect_events
-
+    probability rises above ``threshold``, off once it has stayed below ``threshold / 2`` for more than
+    ``hold`` frames, at least ``min_frames`` long. ``label_probs`` is ``(T, L)``, one column per name of
+    ``labels``; sorted by start. Same events as :func:`~.postprocess.detect_events` (tested), computed
+    from the runs of the thresholded array instead of frame by frame."""
     p = np.asarray(label_probs, np.float64).reshape(-1, len(labels))
     out = [e for k, lab in enumerate(labels) if lab not in NON_EVENTS
-           for e in detect_events(p[:, k], threshold, None, min_frames, lab)]
+           for e in hysteresis_events(p[:, k], threshold, threshold / 2, min_frames, hold, lab)]
     return sorted(out, key=lambda e: (e[1], e[0]))
+
+
+def hysteresis_events(p: np.ndarray, on: float, off: float, min_frames: int = 1, hold: int = 0,
+                      label: str = "event") -> list[tuple[str, int, int]]:
+    """:func:`~.postprocess.detect_events` (a :class:`~.postprocess.Hysteresis` run over ``p``) computed
+    per event instead of per frame, for sweeping its parameters: an event starts at a frame with
+    ``p > on`` and ends before the first run of ``p < off`` that starts after it and lasts more than
+    ``hold`` frames (or reaches the end of ``p``)."""
+    p = np.asarray(p, np.float64).ravel()
+    n = len(p)
+    above = np.flatnonzero(p > on)
+    low = np.concatenate([[False], p < off, [False]])
+    edges = np.flatnonzero(np.diff(low.astype(np.int8)))
+    run_start, run_end = edges[0::2], edges[1::2]  # runs of p < off: [start, end)
+    ends_here = (run_end - run_start > hold) | (run_end == n)
+    run_start = run_start[ends_here]
+    events, frm = [], 0
+    min_frames = max(1, int(min_frames))
+    while True:
+        i = np.searchsorted(above, frm)
+        if i == len(above):
+            break
+        start = int(above[i])
+        j = np.searchsorted(run_start, start, side="right")
+        if j == len(run_start):
+            end, frm = n - 1, n
+        else:
+            end, frm = int(run_start[j]) - 1, int(run_start[j]) + hold + 1
+        if end - start + 1 >= min_frames:
+            events.append((label, start, end))
+    return events
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
@@ -362,15 +396,15 @@ def _stat(fn: Any, x: list[float]) -> float | None:
     return float(fn(x)) if x else None
 
 
-def _events(videos: list[Video], results: list[_Result], labels: list[str], threshold: float, min_frames: int,
-            iou: float) -> dict[str, Any]:
+def _events(videos: list[Video], label_probs: list[np.ndarray], labels: list[str], threshold: float, min_frames: int,
+            iou: float, hold: int = 0) -> dict[str, Any]:
     from .stream_metrics import match_events
 
     per_label: dict[str, list[int]] = {}
     delays, delays_ms = [], []
-    for v, r in zip(videos, results):
+    for v, lp in zip(videos, label_probs):
         true = [(s["label"], s["start"], s["end"]) for s in v.people[0].segments if s["kind"] in ("mocap", "exercise")]
-        pred = predicted_events(r.label_probs, labels, threshold, min_frames)
+        pred = predicted_events(lp, labels, threshold, min_frames, hold)
         for lab in sorted({e[0] for e in true} | {e[0] for e in pred}):
             m = match_events([e for e in pred if e[0] == lab], [e for e in true if e[0] == lab], iou=iou)
             acc = per_label.setdefault(lab, [0, 0, 0])
@@ -378,10 +412,56 @@ def _events(videos: list[Video], results: list[_Result], labels: list[str], thre
             delays += m["onset_delays"]
             delays_ms += [d * 1000.0 / v.fps for d in m["onset_delays"]]
     tp, fp, fn = (sum(c[i] for c in per_label.values()) for i in range(3))
-    return {**_prf(tp, fp, fn), "iou": iou, "threshold": threshold, "min_event_frames": min_frames,
+    return {**_prf(tp, fp, fn), "iou": iou, "threshold": threshold, "min_event_frames": min_frames, "event_hold": hold,
             "onset_delay_frames_median": _stat(np.median, delays), "onset_delay_frames_mean": _stat(np.mean, delays),
             "onset_delay_ms_median": _stat(np.median, delays_ms), "onset_delay_ms_mean": _stat(np.mean, delays_ms),
             "per_label": {lab: _prf(*c) for lab, c in per_label.items()}}
+
+
+EVENT_GRID: dict[str, tuple[Any, ...]] = {
+    "smooth": ("ema", "mean"), "window": (1, 5, 9, 15, 25), "threshold": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "min_event_frames": (4, 8, 16, 24), "event_hold": (0, 4, 8, 16),
+}
+
+
+def tune_events(videos: list[Video], results: list[_Result], cls: _Classes, iou: float = 0.5,
+                grid: dict[str, Sequence[Any]] | None = None, top: int = 10) -> dict[str, Any]:
+    """Sweep the event post-processing (smoothing, threshold, minimum length, hold) on scored videos and
+    return the rule with the best event F1 (ties: the first in grid order) and the ``top`` rules.
+
+    Choose on a validation split and report a test split with the chosen rule (``actkit eval --split
+    test --smooth .. --window .. --event-threshold .. --min-event-frames .. --event-hold ..``): the
+    F1 of the chosen rule on the split it was chosen on is optimistic.
+    """
+    from .postprocess import ema, moving_average
+
+    g = {**EVENT_GRID, **(grid or {})}
+    unknown = set(g) - set(EVENT_GRID)
+    if unknown:
+        raise ValueError(f"unknown event grid keys {sorted(unknown)}: use {sorted(EVENT_GRID)}")
+    raw = [r.class_probs @ cls.to_label for r in results]  # smoothing is linear: label sums commute with it
+    rows = []
+    for smooth in g["smooth"]:
+        for window in g["window"]:
+            if window <= 1 and smooth != g["smooth"][0]:
+                continue  # no smoothing: one row, not one per smoother
+            if window <= 1:
+                lps = raw
+            else:
+                lps = [moving_average(x, window) if smooth == "mean" else ema(x, 2.0 / (window + 1)) for x in raw]
+            for th in g["threshold"]:
+                for mf in g["min_event_frames"]:
+                    for hold in g["event_hold"]:
+                        e = _events(videos, lps, cls.labels, th, mf, iou, hold)
+                        rows.append({"smooth": smooth if window > 1 else "none", "window": window, "event_threshold": th,
+                                     "min_event_frames": mf, "event_hold": hold, "f1": e["f1"],
+                                     "precision": e["precision"], "recall": e["recall"],
+                                     "onset_delay_frames_median": e["onset_delay_frames_median"]})
+    order = sorted(range(len(rows)), key=lambda i: (-rows[i]["f1"], i))
+    best = rows[order[0]]
+    flags = (f"--smooth {best['smooth']} --window {best['window']} --event-threshold {best['event_threshold']} "
+             f"--min-event-frames {best['min_event_frames']} --event-hold {best['event_hold']}")
+    return {"rules": len(rows), "iou": iou, "best": best, "flags": flags, "top": [rows[i] for i in order[:top]]}
 
 
 def _reps(items: list[dict[str, Any]], cls: _Classes) -> dict[str, Any]:
@@ -421,6 +501,7 @@ def _accuracy(results: list[_Result], offline: bool) -> dict[str, Any]:
 
 def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: str | None = "ema", window: int = 5,
                      min_event_frames: int = 4, event_iou: float = 0.5, event_threshold: float = 0.5,
+                     event_hold: int = 0, tune: bool = False, tune_grid: dict[str, Sequence[Any]] | None = None,
                      rep_thresholds: tuple[float, float] = (0.5, 0.5), rep_relative: bool = True,
                      detector: Any = "hog", track_iou: float = 0.5,
                      offline: bool = True, max_videos: int | None = None, plots: bool = True, device: str = "cpu",
@@ -438,6 +519,10 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         min_event_frames: shortest predicted event.
         event_iou: temporal IoU for an event match.
         event_threshold: hysteresis "on" threshold of the events (off: half of it), as ``actkit stream``.
+        event_hold: frames a dip below the off threshold must last to end an event (0: at once).
+        tune: also sweep the event post-processing on this split (:func:`tune_events`, report key
+            ``event_tuning``): run it on a validation split, then score the test split with its rule.
+        tune_grid: values to sweep per parameter, over :data:`EVENT_GRID`'s defaults.
         rep_thresholds: ``(t0, t1)`` of the repetition counters.
         rep_relative: the counters follow the two positions divided by their sum (the default), or each
             position's own probability (see :class:`~.postprocess.RepetitionCounter`).
@@ -461,9 +546,10 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
     """
     from ..utils.io import atomic_write_json
     from ..utils.progress import progress as bar_of
-    from .postprocess import make_smoother
+    from .postprocess import Hysteresis, make_smoother
 
     make_smoother(smooth, window)  # fail on a bad option before any work
+    Hysteresis("check", event_threshold, None, min_event_frames, event_hold)
     layout, videos = read_stream_set(root, split)
     videos = videos[:max_videos] if max_videos else videos
     name = str(model) if isinstance(model, (str, Path)) else type(model).__name__
@@ -491,7 +577,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         "multi_person_videos": len(multi), "frames": sum(v.frames for v in single) + sum(m["frames"] for m in multi),
         "classes": cls.names, "class_vocabulary": "tags" if cls.reps else "labels",
         "options": {"smooth": smooth or "none", "window": window, "min_event_frames": min_event_frames,
-                    "event_threshold": event_threshold,
+                    "event_threshold": event_threshold, "event_hold": event_hold,
                     "event_iou": event_iou, "rep_thresholds": list(rep_thresholds), "rep_relative": rep_relative,
                     "offline": offline,
                     "detector": detector if isinstance(detector, str) else type(detector).__name__,
@@ -500,7 +586,10 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
     }
     if single:
         report["frame_accuracy"] = _accuracy(results, offline)
-        report["events"] = _events(single, results, cls.labels, event_threshold, min_event_frames, event_iou)
+        report["events"] = _events(single, [r.label_probs for r in results], cls.labels, event_threshold,
+                                   min_event_frames, event_iou, event_hold)
+        if tune:
+            report["event_tuning"] = tune_events(single, results, cls, event_iou, tune_grid)
         report["reps"] = _reps([x for r in results for x in r.reps], cls)
         report["per_video"] = [{"video": v.name, "frames": v.frames, **_accuracy([r], offline)}
                                for v, r in zip(single, results)]
@@ -601,6 +690,11 @@ def format_stream_report(report: dict[str, Any]) -> str:
         lines.append(f"{'events':<24}F1 {f(e['f1'])} (P {f(e['precision'])}, R {f(e['recall'])}); onset delay median "
                      f"{f(e['onset_delay_frames_median'], '.1f')} frames ({f(e['onset_delay_ms_median'], '.0f')} ms), "
                      f"mean {f(e['onset_delay_frames_mean'], '.1f')}")
+        t = report.get("event_tuning")
+        if t:
+            b = t["best"]
+            lines.append(f"{'event rule tuned here':<24}F1 {f(b['f1'])} (P {f(b['precision'])}, R {f(b['recall'])}) of "
+                         f"{t['rules']} rules, with: {t['flags']}")
         r = report["reps"]
         lines.append(f"{'repetitions':<24}" + (r["skipped"] if "skipped" in r else
                      f"MAE {f(r['mae'], '.2f')} over {r['sets']} sets, exact {f(r['exact'], '.0%')}"))

@@ -807,6 +807,8 @@ class Stream:
             by default its events are per exercise, not per position.
         threshold: event threshold ``t`` (start/count when p > t, end/re-arm when p < t/2).
         min_event_frames: shortest event reported.
+        event_hold: frames a dip below the off threshold must last to end an event (0: at once); a
+            shorter dip continues the event (see :class:`~actkit.engine.postprocess.Hysteresis`).
         reps: (position 0, position 1) class names for the repetition counter, e.g. ``("up", "down")``.
         rep_thresholds: (t0, t1) of the repetition counter.
         vote: k-of-n rule on the binary positive decision, e.g. ``"3/7,3/4"``.
@@ -825,12 +827,14 @@ class Stream:
     def __init__(self, model: Any, source: str | int | Path, *, realtime: bool | None = None, fps: float | None = None,
                  queue_size: int = 4, out_video: str | Path | None = None, jsonl: str | Path | None = None,
                  display: bool = False, smooth: str | None = None, window: int = 5, events: Sequence[str] | None = None,
-                 threshold: float = 0.5, min_event_frames: int = 1, reps: Sequence[str] | None = None,
+                 threshold: float = 0.5, min_event_frames: int = 1, event_hold: int = 0,
+                 reps: Sequence[str] | None = None,
                  rep_thresholds: tuple[float, float] = (0.5, 0.5), vote: str | Sequence[tuple[int, int]] | None = None,
                  track: bool = False, detector: Any = "auto", detector_options: dict[str, Any] | None = None,
                  tracker: Any = None, max_frames: int | None = None,
                  model_fps: float | str = "auto", threads: int = 0, device: str = "cpu") -> None:
         make_smoother(smooth, window)  # validate before opening anything
+        Hysteresis("check", threshold, None, min_event_frames, event_hold)
         if vote is not None:
             KofNVote(vote)
         self.runner = load_runner(model, device, threads)
@@ -856,7 +860,7 @@ class Stream:
         self.drop = self.realtime
         self.queue_size = queue_size
         self.opts = dict(smooth=smooth, window=window, threshold=threshold, min_event_frames=min_event_frames,
-                         reps=tuple(reps) if reps else None, rep_thresholds=tuple(rep_thresholds), vote=vote)
+                         event_hold=event_hold, reps=tuple(reps) if reps else None, rep_thresholds=tuple(rep_thresholds), vote=vote)
         self.max_frames = max_frames
         src_fps = self.source.fps or 0.0
         want = self.runner.fps if model_fps == "auto" else float(model_fps or 0)
@@ -961,7 +965,7 @@ class Stream:
             o = self.opts
             s = self._states[key] = _KeyState(
                 make_smoother(o["smooth"], o["window"]),
-                {c: Hysteresis(c, o["threshold"], None, o["min_event_frames"]) for c in self.event_classes},
+                {c: Hysteresis(c, o["threshold"], None, o["min_event_frames"], o["event_hold"]) for c in self.event_classes},
                 {c: EventCounter(o["threshold"]) for c in self.event_classes},
                 RepetitionCounter(o["rep_thresholds"][1], o["rep_thresholds"][0]) if o["reps"] else None,
                 KofNVote(o["vote"]) if o["vote"] is not None else None)
