@@ -268,7 +268,7 @@ def test_cli_evaluate_on_a_reps_folder(sets, tmp_path, capsys):
     saved = json.loads((tmp_path / "stream_eval_reps_all" / "stream_eval.json").read_text())  # next to the model
     assert saved["videos"] == 2 and saved["options"]["smooth"] == "mean" and saved["reps"]["sets"] == 2
     assert saved["options"]["event_hold"] == 3 and saved["events"]["threshold"] == 0.4
-    assert saved["event_tuning"]["rules"] == 720
+    assert saved["event_tuning"]["rules"] == 1080
 
 
 def test_clear_errors(sets, tmp_path, capsys):
@@ -355,7 +355,7 @@ def test_tuning_the_event_rule_finds_the_best_and_the_flags_reproduce_it(sets):
     model = Flicker(root, vocabulary="labels")
     default = SE.evaluate_streams(model, root, "all", smooth="none", min_event_frames=4, progress=False, tune=True)
     t = default["event_tuning"]
-    assert t["rules"] == (1 + 2 * 4) * 5 * 4 * 4  # no smoothing once, then 2 smoothers x 4 windows; x the rest
+    assert t["rules"] == (1 + 2 * 4) * 6 * 5 * 4  # no smoothing once, then 2 smoothers x 4 windows; x the rest
     assert default["events"]["f1"] < 1.0  # the default rule (no hold) splits events at every flicker
     b = t["best"]
     assert b["f1"] == 1.0 and b["event_hold"] > 0 and all(r["f1"] <= b["f1"] for r in t["top"])

@@ -419,8 +419,8 @@ def _events(videos: list[Video], label_probs: list[np.ndarray], labels: list[str
 
 
 EVENT_GRID: dict[str, tuple[Any, ...]] = {
-    "smooth": ("ema", "mean"), "window": (1, 5, 9, 15, 25), "threshold": (0.3, 0.4, 0.5, 0.6, 0.7),
-    "min_event_frames": (4, 8, 16, 24), "event_hold": (0, 4, 8, 16),
+    "smooth": ("ema", "mean"), "window": (1, 5, 9, 15, 25), "threshold": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
+    "min_event_frames": (4, 8, 16, 24, 32), "event_hold": (0, 4, 8, 16),
 }
 
 
