@@ -40,6 +40,20 @@ $ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112
     --run.threads 1 --model.init_from "$OUT/streams_fast_s/checkpoints/best.pt" --out "$OUT/streams_fast_s_more"
 CKPT="$OUT/streams_fast_s_more/checkpoints/best.pt"
 
+# 2d. Pretrained on the actions clips (15 of the streams' labels, 900 training clips of 900 scenes where the
+#     streams have 26 training videos), then trained per frame on the streams as step 2: 8 + 8 epochs of
+#     clip classification (each clip's label on the mean of the per-frame causal logits), then 6 per frame.
+#     The classifier rows of the 15 shared classes carry over (names matched). Needs actions100 (video.sh).
+PRE=(--task clip --data "$OUT/actions100" --model stream_fast_s --input 112,112 --frames 16 --data.frame_stride 1
+     --epochs 8 --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --data.colour_jitter 0.4 --data.cache true
+     --data.cache_dir "$OUT/actions_frames_s8" --data.workers 1 --run.plots false --run.threads 1)
+$ACT train "${PRE[@]}" --out "$OUT/streams_pre_actions"
+$ACT train "${PRE[@]}" --model.init_from "$OUT/streams_pre_actions/checkpoints/best.pt" --out "$OUT/streams_pre_actions2"
+$ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112,112 --frames 32 --epochs 6 \
+    --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --data.imbalance none --data.cache true \
+    --data.cache_dir "$OUT/streams_fast_s/frame_cache" --data.workers 1 --run.plots false --run.threads 1 \
+    --model.init_from "$OUT/streams_pre_actions2/checkpoints/best.pt" --out "$OUT/streams_fast_s_pre"
+
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
 #    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
 #    with OpenCV's HOG detector.
@@ -47,6 +61,17 @@ $ACT evaluate --model "$CKPT" --data "$OUT/streams" --split test --smooth ema --
 $ACT evaluate --model "$CKPT" --data "$OUT/reps" --split test --smooth ema --window 5 --out "$OUT/stream_eval_reps_more"
 $ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector truth --out "$OUT/stream_eval_multi_truth_more"
 $ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi_hog"
+
+# 3b. The event rule chosen on the val split (--tune-events sweeps smoothing, threshold, shortest event and
+#     hold), then the test split scored with it, for the step-2c model and the pretrained one (step 2d).
+for RUN in streams_fast_s_more streams_fast_s_pre; do
+  M="$OUT/$RUN/checkpoints/best.pt"
+  $ACT evaluate --model "$M" --data "$OUT/streams" --split val --tune-events --out "$OUT/stream_eval_${RUN}_val_tune"
+  RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
+         "$OUT/stream_eval_${RUN}_val_tune/stream_eval.json")
+  # shellcheck disable=SC2086
+  $ACT evaluate --model "$M" --data "$OUT/streams" --split test $RULE --out "$OUT/stream_eval_${RUN}_tuned"
+done
 
 # 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
 $ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500 --threads 1,2
