@@ -2,7 +2,7 @@
 # The dives numbers in BENCHMARKS.md (issue 4): 48 Diving48 classes, temporal model with a factorised
 # and a flat head, and the single-frame baseline, same recipe.
 # Usage: bash benchmarks/dives.sh [OUT_DIR]   (repo root, after `make install`).
-# About 35 min per 60-epoch run on 2 cores, about 3 h in all.
+# About 35 min per 60-epoch run on 2 cores, about 3 h in all, and 2 h more for the larger sets (steps at the end).
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -30,4 +30,26 @@ $ACT train "${COMMON[@]}" --model clip_frame_s --frames 16 --model.head factoris
 $ACT train "${COMMON[@]}" "${TEMPORAL[@]}" --run.threads 2 --out "$OUT/dives_s32x80_fftf_flat"
 for run in dives_s32x80_fftf dives_s32x80_fftf_more dives_s32x112_ft dives_frame_s16x80_fact dives_s32x80_fftf_flat; do
   $ACT eval --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/dives" --split test --clips 2 --out "$OUT/$run/eval"
+done
+
+# Session 8: more dives per class. Twists are what is left, and the model fits them on its training dives
+# far better than on new ones: 40 and then 80 dives per class (24 and 48 training dives; the real Diving48 has
+# ~300), each set a new draw with its own val and test dives (same split rules). The model continues from the
+# previous set's best checkpoint: 30 epochs on 40 per class, 8 on 80 per class (CPU time).
+for N in 40 80; do
+  $ACT -q synth dives --out "$OUT/dives$N" --videos-per-class $N --seed 0 --workers 2
+done
+$ACT train "${COMMON[@]}" "${TEMPORAL[@]}" --model.head factorised --run.threads 1 --epochs 30 --lr 2e-3 \
+    --data "$OUT/dives40" --data.cache_dir "$OUT/dives40_cache80" \
+    --model.init_from "$OUT/dives_s32x80_fftf_more/checkpoints/best.pt" --out "$OUT/dives40_ft"
+$ACT train "${COMMON[@]}" "${TEMPORAL[@]}" --model.head factorised --run.threads 2 --epochs 8 --lr 2e-3 \
+    --data "$OUT/dives80" --data.cache_dir "$OUT/dives80_cache80" \
+    --model.init_from "$OUT/dives40_ft/checkpoints/best.pt" --out "$OUT/dives80_ft"
+for SPLIT in val test; do
+  for FLIP in "" --flip; do
+    $ACT eval --model "$OUT/dives_s32x80_fftf_more/checkpoints/best.pt" --data "$OUT/dives40" --split $SPLIT --clips 2 $FLIP
+    $ACT eval --model "$OUT/dives40_ft/checkpoints/best.pt" --data "$OUT/dives40" --split $SPLIT --clips 2 $FLIP
+    $ACT eval --model "$OUT/dives40_ft/checkpoints/best.pt" --data "$OUT/dives80" --split $SPLIT --clips 2 $FLIP
+    $ACT eval --model "$OUT/dives80_ft/checkpoints/best.pt" --data "$OUT/dives80" --split $SPLIT --clips 2 $FLIP
+  done
 done
