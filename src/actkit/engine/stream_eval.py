@@ -176,7 +176,7 @@ class _Result:
     offline: list[str]
     reps: list[dict[str, Any]]
     label_probs: np.ndarray
-    class_probs: np.ndarray | None = None  # (T, K) unsmoothed, for tuning the post-processing
+    class_probs: np.ndarray  # (T, K) unsmoothed, for tuning the post-processing
 
 
 def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dict[str, Any]], offline: bool,
@@ -433,7 +433,7 @@ def tune_events(videos: list[Video], results: list[_Result], cls: _Classes, iou:
     test --smooth .. --window .. --event-threshold .. --min-event-frames .. --event-hold ..``): the
     F1 of the chosen rule on the split it was chosen on is optimistic.
     """
-    from .postprocess import ema, moving_average
+    from .postprocess import make_smoother
 
     g = {**EVENT_GRID, **(grid or {})}
     unknown = set(g) - set(EVENT_GRID)
@@ -445,10 +445,10 @@ def tune_events(videos: list[Video], results: list[_Result], cls: _Classes, iou:
         for window in g["window"]:
             if window <= 1 and smooth != g["smooth"][0]:
                 continue  # no smoothing: one row, not one per smoother
-            if window <= 1:
-                lps = raw
-            else:
-                lps = [moving_average(x, window) if smooth == "mean" else ema(x, 2.0 / (window + 1)) for x in raw]
+            lps = []
+            for x in raw:  # the live pipeline's smoother, run causally over each video
+                smoother = make_smoother(smooth, window)
+                lps.append(np.stack([smoother.update(v) for v in x]) if len(x) else x)
             for th in g["threshold"]:
                 for mf in g["min_event_frames"]:
                     for hold in g["event_hold"]:
