@@ -108,10 +108,20 @@ def normalise_u8(rgb: np.ndarray, cfg: DataConfig) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(x.reshape(*lead, x.shape[-1]), -1, 0), dtype=np.float32)
 
 
+GREY = np.array([0.299, 0.587, 0.114], np.float32)  # luma weights of the colour jitter's grey
+
+
+def jitter_draw(rng: np.random.Generator, strength: float) -> tuple[np.float64, np.float64, np.float64]:
+    """Brightness offset, contrast and saturation factors of one colour-jitter draw (crops and clips alike);
+    float64 scalars, so the float jitter computes in float64 before its cast back."""
+    b, c, s = rng.uniform(-strength, strength, 3) * np.array([0.5, 1, 1]) + np.array([0, 1, 1])
+    return b, c, s
+
+
 def colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
     """Brightness, contrast and saturation jitter on float RGB in [0, 1], one draw per crop."""
-    b, c, s = rng.uniform(-strength, strength, 3) * np.array([0.5, 1, 1]) + np.array([0, 1, 1])
-    grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    b, c, s = jitter_draw(rng, strength)
+    grey = rgb @ GREY
     mean = float(grey.mean())
     # saturation (blend with grey), then contrast around the mean, then brightness: one pass
     out = (rgb * s + grey[..., None] * (1 - s) - mean) * c + (mean + b)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...models._base import DataConfig
-from ..transforms import normalise_u8
+from ..transforms import GREY, jitter_draw, normalise_u8
 
 
 @dataclass
@@ -48,9 +48,6 @@ class ClipParams:
     blur_sigma: float = 0.0  # Gaussian blur in model-input pixels (0: none)
 
 
-_GREY = np.array([0.299, 0.587, 0.114], np.float32)
-
-
 def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
     """Brightness, contrast and saturation jitter of a whole uint8 clip ``(T, H, W, 3)``, in place; one draw for all frames.
 
@@ -61,11 +58,11 @@ def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: f
     """
     import cv2
 
-    b, c, s = rng.uniform(-strength, strength, 3) * np.array([0.5, 1, 1]) + np.array([0, 1, 1])
+    b, c, s = jitter_draw(rng, strength)
     flat = rgb.reshape(-1, rgb.shape[-2], 3)  # (T*H, W, 3): one image for OpenCV
-    mean = float(np.dot(cv2.mean(flat)[:3], _GREY)) / 255.0
+    mean = float(np.dot(cv2.mean(flat)[:3], GREY)) / 255.0
     m = np.empty((3, 4), np.float32)
-    m[:, :3] = (1 - s) * c * _GREY[None, :]
+    m[:, :3] = (1 - s) * c * GREY[None, :]
     m[:, :3] += np.eye(3, dtype=np.float32) * (s * c)
     m[:, 3] = 255.0 * (mean * (1 - c) + b)
     cv2.transform(flat, m, dst=flat)
