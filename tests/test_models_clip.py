@@ -402,3 +402,26 @@ def test_temporal_model_learns_motion_direction_and_frame_baseline_cannot():
         with torch.no_grad():
             acc[name] = (model.eval()(xte).argmax(-1) == yte).float().mean().item()
     assert acc["clip_fast_p"] > 0.7 and acc["clip_frame_p"] < 0.4, acc
+
+
+@pytest.mark.parametrize("old_k,new_k", [(2, 1), (1, 2)])
+def test_init_from_refits_a_clip_fast_stem_to_other_stem_frames(old_k, new_k, tmp_path):
+    """model.init_from across stem_frames: a still clip gives the same stem output; every other weight is copied."""
+    from actkit.engine.checkpoint import init_from_checkpoint, save_checkpoint
+
+    names = ["a", "b", "c"]
+    old = create_model("clip_fast_p", num_frames=4, input_size=(32, 32), num_classes=3, stem_frames=old_k)
+    with torch.no_grad():
+        old.stem[0].weight.normal_()
+    path = save_checkpoint(tmp_path / "old.pt", old, names)
+    new = create_model("clip_fast_p", num_frames=4, input_size=(32, 32), num_classes=3, stem_frames=new_k)
+    init_from_checkpoint(new, path, names)
+    old_sd, new_sd = old.state_dict(), new.state_dict()
+    assert new_sd["stem.0.weight"].shape[1] == 3 * new_k != old_sd["stem.0.weight"].shape[1]
+    for k in set(old_sd) - {"stem.0.weight"}:
+        torch.testing.assert_close(new_sd[k], old_sd[k], msg=k)
+    still = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    conv = lambda m, k: m.stem[0](still.repeat(1, k, 1, 1))  # noqa: E731
+    torch.testing.assert_close(conv(new, new_k), conv(old, old_k), atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(conv(new, new_k), conv(create_model("clip_fast_p", num_frames=4, input_size=(32, 32),
+                                                                    num_classes=3, stem_frames=new_k), new_k))

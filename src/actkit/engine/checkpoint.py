@@ -121,6 +121,8 @@ def init_from_checkpoint(model: ActkitModel, path: str | Path, class_names: list
 
     ckpt = read_checkpoint(path)
     sd = ckpt["state_dict"]
+    if hasattr(model, "adapt_state_dict"):  # e.g. a clip_fast stem over a different number of frames
+        sd = model.adapt_state_dict(sd)
     own = model.state_dict()
     probe = copy.deepcopy(model)
     # The keys whose shape follows the class count; a factorised head grows through its parts.

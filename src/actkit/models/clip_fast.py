@@ -112,6 +112,21 @@ class ClipFastNet(ClipModel):
         self.num_features = cfg.head_dim
         self._init_head()
 
+    def adapt_state_dict(self, sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``sd`` (another clip_fast's weights) with its stem refitted to this model's ``stem_frames``.
+
+        A stem seeing ``k`` frames becomes one seeing ``m``: the kernel of each output frame slot is the
+        sum of the old kernel over frames, divided by ``m``, so a still clip gives the same stem output
+        (the inflation of Carreira & Zisserman, CVPR 2017, in either direction). Other weights are as given.
+        """
+        w = sd.get("stem.0.weight")
+        own = self.stem[0].weight
+        if w is None or w.shape == own.shape or w.shape[0] != own.shape[0] or w.shape[1] % 3 or own.shape[1] % 3:
+            return sd
+        k, m = w.shape[1] // 3, own.shape[1] // 3
+        per_frame = w.reshape(w.shape[0], k, 3, *w.shape[2:]).sum(1) / m
+        return {**sd, "stem.0.weight": per_frame.repeat(1, m, 1, 1)}
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
         b, c, t, h, w = x.shape
