@@ -53,3 +53,23 @@ for SPLIT in val test; do
     $ACT eval --model "$OUT/dives80_ft/checkpoints/best.pt" --data "$OUT/dives80" --split $SPLIT --clips 2 $FLIP
   done
 done
+
+# Session 9: a single-frame stem. The stem fused frame pairs, so a twisting dive turned up to twice its
+# per-frame twist (200-400 degrees for 2.5-3 twists in pike) between the steps the later layers saw.
+# `stem_frames: 1` gives them every frame until stage 2 pools pairs; init_from refits the stem kernel.
+$ACT train "${COMMON[@]}" --model clip_fast_s --model.args '{time_pool: [false, true, true, false], stem_frames: 1}' \
+    --model.head factorised --run.threads 2 --epochs 10 --lr 2e-3 \
+    --data "$OUT/dives80" --data.cache_dir "$OUT/dives80_cache80" \
+    --model.init_from "$OUT/dives80_ft/checkpoints/best.pt" --out "$OUT/dives80_stem1"
+# Val was still rising at epoch 10: 8 more epochs at lr 1e-3 from its best checkpoint.
+$ACT train "${COMMON[@]}" --model clip_fast_s --model.args '{time_pool: [false, true, true, false], stem_frames: 1}' \
+    --model.head factorised --run.threads 2 --epochs 8 --lr 1e-3 \
+    --data "$OUT/dives80" --data.cache_dir "$OUT/dives80_cache80" \
+    --model.init_from "$OUT/dives80_stem1/checkpoints/best.pt" --out "$OUT/dives80_stem1_more"
+for run in dives80_stem1 dives80_stem1_more; do
+  for SPLIT in val test; do
+    for FLIP in "" --flip; do
+      $ACT eval --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/dives80" --split $SPLIT --clips 2 $FLIP
+    done
+  done
+done
