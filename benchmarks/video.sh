@@ -71,6 +71,15 @@ wait
 $ACT -q train "${FT[@]}" "${FLIP[@]}" --lr 3e-3 --run.threads 2 \
     --model.init_from "$OUT/actions_ft_native_cj3_hi/checkpoints/best.pt" --out "$OUT/actions_ft_native_cj4_hi"
 $ACT eval --model "$OUT/actions_ft_native_cj3_hi/checkpoints/best.pt" --data "$OUT/actions100" --split test --clips 2 --flip
+# 2f. Session 9: a single-frame stem (stages 1-3 see twice the time steps), 10 epochs from cj3_hi on 2 threads.
+$ACT -q train "${FT[@]}" "${FLIP[@]}" --lr 3e-3 --run.threads 2 --epochs 10 \
+    --model.args '{stem_frames: 1, time_pool: [false, true, true, true]}' \
+    --model.init_from "$OUT/actions_ft_native_cj3_hi/checkpoints/best.pt" --out "$OUT/actions_stem1"
+for split in val test; do
+  for f in "" --flip; do
+    $ACT eval --model "$OUT/actions_stem1/checkpoints/best.pt" --data "$OUT/actions100" --split $split --clips 2 $f
+  done
+done
 
 # 3. Decoding: 16 frames from a 60 s video, seeking vs whole.
 $ACT bench --decode --out "$OUT/decode_bench" --repeats 9
