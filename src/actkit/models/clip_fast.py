@@ -121,10 +121,11 @@ class ClipFastNet(ClipModel):
         """
         w = sd.get("stem.0.weight")
         own = self.stem[0].weight
-        if w is None or w.shape == own.shape or w.shape[0] != own.shape[0] or w.shape[1] % 3 or own.shape[1] % 3:
+        m = self.cfg.stem_frames
+        c = own.shape[1] // m  # channels per frame
+        if w is None or w.shape == own.shape or w.shape[0] != own.shape[0] or w.shape[1] % c:
             return sd
-        k, m = w.shape[1] // 3, own.shape[1] // 3
-        per_frame = w.reshape(w.shape[0], k, 3, *w.shape[2:]).sum(1) / m
+        per_frame = w.reshape(w.shape[0], w.shape[1] // c, c, *w.shape[2:]).sum(1) / m
         return {**sd, "stem.0.weight": per_frame.repeat(1, m, 1, 1)}
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
