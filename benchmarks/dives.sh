@@ -2,7 +2,8 @@
 # The dives numbers in BENCHMARKS.md (issue 4): 48 Diving48 classes, temporal model with a factorised
 # and a flat head, and the single-frame baseline, same recipe.
 # Usage: bash benchmarks/dives.sh [OUT_DIR]   (repo root, after `make install`).
-# About 35 min per 60-epoch run on 2 cores, about 3 h in all, and 2 h more for the larger sets (steps at the end).
+# About 35 min per 60-epoch run on 2 cores, about 3 h in all, and 3.5 h more for the larger sets and the
+# single-frame stem (steps at the end).
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -57,14 +58,12 @@ done
 # Session 9: a single-frame stem. The stem fused frame pairs, so a twisting dive turned up to twice its
 # per-frame twist (200-400 degrees for 2.5-3 twists in pike) between the steps the later layers saw.
 # `stem_frames: 1` gives them every frame until stage 2 pools pairs; init_from refits the stem kernel.
-$ACT train "${COMMON[@]}" --model clip_fast_s --model.args '{time_pool: [false, true, true, false], stem_frames: 1}' \
-    --model.head factorised --run.threads 2 --epochs 10 --lr 2e-3 \
-    --data "$OUT/dives80" --data.cache_dir "$OUT/dives80_cache80" \
+STEM1=(--model clip_fast_s --model.args '{time_pool: [false, true, true, false], stem_frames: 1}' --model.head factorised
+       --run.threads 2 --data "$OUT/dives80" --data.cache_dir "$OUT/dives80_cache80")
+$ACT train "${COMMON[@]}" "${STEM1[@]}" --epochs 10 --lr 2e-3 \
     --model.init_from "$OUT/dives80_ft/checkpoints/best.pt" --out "$OUT/dives80_stem1"
 # Val was still rising at epoch 10: 8 more epochs at lr 1e-3 from its best checkpoint.
-$ACT train "${COMMON[@]}" --model clip_fast_s --model.args '{time_pool: [false, true, true, false], stem_frames: 1}' \
-    --model.head factorised --run.threads 2 --epochs 8 --lr 1e-3 \
-    --data "$OUT/dives80" --data.cache_dir "$OUT/dives80_cache80" \
+$ACT train "${COMMON[@]}" "${STEM1[@]}" --epochs 8 --lr 1e-3 \
     --model.init_from "$OUT/dives80_stem1/checkpoints/best.pt" --out "$OUT/dives80_stem1_more"
 for run in dives80_stem1 dives80_stem1_more; do
   for SPLIT in val test; do
