@@ -211,6 +211,45 @@ def test_offline_equals_the_models_clip_prediction(sets):
     np.testing.assert_allclose(SE.clip_probs(log_sum, len(frames)), want, atol=1e-5)
 
 
+def test_offline_windows_are_centred_and_stay_inside_the_video():
+    w = SE.window_starts(30, 8, 4)
+    assert [c for c, _, _ in w] == list(range(0, 30, 4))
+    assert all(e - s == 8 and 0 <= s and e <= 30 for _, s, e in w)
+    assert w[0] == (0, 0, 8) and w[2] == (8, 4, 12) and w[-1] == (28, 22, 30)  # shifted in at both ends
+    assert SE.window_starts(5, 16, 2) == [(0, 0, 5), (2, 0, 5), (4, 0, 5)]  # a short video: one whole clip
+
+
+def test_offline_windows_equal_each_clip_run_alone(sets):
+    """Each frame's offline-window label is the clip prediction of its window, stepped from a fresh state."""
+    import torch
+
+    from actkit.engine.streamer import StreamModelRunner
+
+    tags = SE.tag_vocabulary()
+    torch.manual_seed(2)
+    m = _untrained(tags).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(1.5)
+    runner = StreamModelRunner(m, tags)
+    v = SE.read_stream_set(sets / "streams", "all")[1][0]
+    frames = [f for f, _ in zip(SE._frames(v.path), range(v.frames))]
+    _, _, win = SE._whole_video_probs(runner, frames, v.people[0].segments, False, window=8, hop=3)
+    assert win.shape == (len(frames), len(tags))
+    for c, s, e in SE.window_starts(len(frames), 8, 3)[::4]:
+        runner.forget(["w"])
+        log_sum = sum(np.log(np.maximum(runner(f, None, ["w"])[0], 1e-30)) for f in frames[s:e])
+        want = SE.clip_probs(log_sum, e - s)
+        for t in range(c, min(c + 3, len(frames))):
+            np.testing.assert_allclose(win[t], want, atol=1e-5)
+    r = SE.evaluate_streams(runner, sets / "streams", "all", max_videos=2, offline_window=8, offline_hop=3,
+                            progress=False)
+    a = r["frame_accuracy"]
+    assert 0.0 <= a["offline_windows"] <= 1.0
+    assert a["gap_points_windows"] == pytest.approx(100 * (a["offline_windows"] - a["streaming"]))
+    assert "offline windows of 8 frames every 3" in SE.format_stream_report(r)
+
+
 def test_whole_video_path_equals_stepping_frame_by_frame(sets):
     """Torch models are scored with forward_frames over the whole video: the same labels as stepping."""
     import torch
@@ -238,6 +277,8 @@ def test_whole_video_path_equals_stepping_frame_by_frame(sets):
     a = SE.evaluate_streams(fast, root, "all", max_videos=1, progress=False)
     b = SE.evaluate_streams(Stepping(), root, "all", max_videos=1, progress=False)
     assert a["frame_accuracy"] == b["frame_accuracy"] and a["events"] == b["events"]
+    with pytest.raises(ValueError, match="offline windows need a torch streaming model"):
+        SE.evaluate_streams(Stepping(), root, "all", max_videos=1, offline_window=8, progress=False)
 
 
 def test_untrained_model_end_to_end_writes_json_and_plots(sets, tmp_path):

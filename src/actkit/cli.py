@@ -57,7 +57,8 @@ def cmd_eval(a: argparse.Namespace) -> Any:
     if stream_layout(a.data):  # a frame-labelled streams / reps folder: score a streaming model as it runs live
         report = evaluate_streams(a.model, a.data, a.split, smooth=a.smooth, window=a.window, detector=a.detector,
                                   max_videos=a.max_videos, out=a.out, event_threshold=a.event_threshold,
-                                  min_event_frames=a.min_event_frames, event_hold=a.event_hold, tune=a.tune_events)
+                                  min_event_frames=a.min_event_frames, event_hold=a.event_hold, tune=a.tune_events,
+                                  offline_window=a.offline_window, offline_hop=a.offline_hop)
         print(json.dumps(report, indent=2) if a.json else format_stream_report(report))
         return report
     if a.split == "all":
@@ -296,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tune-events", action="store_true",
                     help="streams / reps: also sweep smoothing, threshold, shortest event and hold on this split "
                          "for the best event F1 (tune on val, then score test with the flags it prints)")
+    sp.add_argument("--offline-window", type=int, default=0, metavar="N",
+                    help="streams / reps: also score the model offline on N-frame clips centred every "
+                         "--offline-hop frames, told no segment bounds (torch .pt models; 0: not run)")
+    sp.add_argument("--offline-hop", type=int, default=4, help="streams / reps: frames between offline window centres")
 
     sp = verb("export", cmd_export, "export a checkpoint to ONNX (optionally int8)")
     sp.add_argument("checkpoint", help=".pt checkpoint")

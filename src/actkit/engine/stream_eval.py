@@ -18,7 +18,11 @@ probabilities are its class probabilities summed per label (``squat_high + squat
    frame of the segment. Runners return probabilities, and ``mean_t log p_t`` differs from
    ``mean_t logits_t`` by a constant per class vector, so the clip prediction is computed exactly from
    them. Reported over all frames and over frames whose truth is not ``transition``, with the gap
-   offline - streaming in points.
+   offline - streaming in points. Told where every segment starts and ends, this offline run is an
+   oracle; ``offline_window`` adds one that is told nothing: *offline windows*, every ``hop`` frames
+   the model run alone (state reset) on the ``offline_window`` frames centred there (shifted inside
+   the video at its ends), its clip prediction given to the ``hop`` frames from the centre on. It sees
+   half a window of the future, which no live model can (torch streaming models only).
 2. **Events**: true events are the ``mocap`` and ``exercise`` segments; predicted events are what the live
    pipeline reports: per label other than idle / transition, a :class:`~.postprocess.Hysteresis` on its
    smoothed probability (on above ``event_threshold``, off below half of it, at least ``min_event_frames``
@@ -43,7 +47,7 @@ import json
 import logging
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -177,14 +181,43 @@ class _Result:
     reps: list[dict[str, Any]]
     label_probs: np.ndarray
     class_probs: np.ndarray  # (T, K) unsmoothed, for tuning the post-processing
+    windows: list[str] = field(default_factory=list)  # offline windows (empty unless asked)
+
+
+def window_starts(frames: int, window: int, hop: int) -> list[tuple[int, int, int]]:
+    """The offline windows of a ``frames``-long video: ``(centre, start, end)`` (end exclusive) every ``hop``
+    frames, each ``min(window, frames)`` long, centred on ``centre`` and shifted inside the video at its ends."""
+    w = min(window, frames)
+    return [(c, s, s + w) for c in range(0, frames, hop) for s in [min(max(0, c - w // 2), frames - w)]]
+
+
+def _window_probs(model: Any, x: Any, window: int, hop: int, batch: int = 32) -> np.ndarray:
+    """Per-frame probabilities of the offline windows (:func:`window_starts`) of ``x`` ``(1, C, T, H, W)``."""
+    import torch
+
+    from ..models import probabilities
+
+    t = x.shape[2]
+    wins = window_starts(t, window, hop)
+    out = np.zeros((t, 0), np.float32)
+    for i in range(0, len(wins), batch):
+        part = wins[i:i + batch]
+        clips = torch.cat([x[:, :, s:e] for _, s, e in part])
+        p = probabilities(model.forward_frames(clips).float().mean(1)).cpu().numpy()
+        if not out.shape[1]:
+            out = np.zeros((t, p.shape[1]), np.float32)
+        for (c, _, _), q in zip(part, p):
+            out[c:c + hop] = q
+    return out
 
 
 def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dict[str, Any]], offline: bool,
-                       chunk: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-frame streaming probabilities, and each segment's offline clip probabilities per frame, of a
-    torch streaming model, from ``forward_frames`` over the whole video (equal to stepping frame by
-    frame from a zero state, to 1e-4: tested for every streaming model) instead of one ``step`` per
-    frame: the same numbers, an order of magnitude faster on a CPU."""
+                       window: int = 0, hop: int = 4) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Per-frame streaming probabilities, each segment's offline clip probabilities per frame, and the
+    offline windows' per frame (``window`` > 0), of a torch streaming model, from ``forward_frames`` over
+    the whole video (equal to stepping frame by frame from a zero state, to 1e-4: tested for every
+    streaming model) instead of one ``step`` per frame: the same numbers, an order of magnitude faster on
+    a CPU."""
     import torch
 
     from ..models import probabilities
@@ -204,11 +237,13 @@ def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dic
                     continue
                 clip_logits = model.forward_frames(x[:, :, a:b + 1].to(runner.device))[0].float().mean(0, keepdim=True)
                 off[a:b + 1] = probabilities(clip_logits).cpu().numpy()
-    return stream, off
+        win = _window_probs(model, x.to(runner.device), window, hop) if window > 0 else None
+    return stream, off, win
 
 
 def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offline: bool,
-            rep_thresholds: tuple[float, float], bar: Any, rep_relative: bool = True) -> _Result:
+            rep_thresholds: tuple[float, float], bar: Any, rep_relative: bool = True,
+            offline_window: int = 0, offline_hop: int = 4) -> _Result:
     from .postprocess import RepetitionCounter, make_smoother
 
     person = v.people[0]
@@ -227,7 +262,9 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
     whole = None
     if hasattr(getattr(runner, "model", None), "forward_frames"):  # a torch streaming model: batch over time
         frames = [f for f, _ in zip(frames, range(v.frames))]
-        whole = _whole_video_probs(runner, frames, person.segments, offline)
+        whole = _whole_video_probs(runner, frames, person.segments, offline, offline_window, offline_hop)
+    elif offline_window:
+        raise ValueError(f"offline windows need a torch streaming model (.pt), not {type(runner).__name__}")
     try:
         for t, rgb in enumerate(frames):
             if t >= v.frames:
@@ -269,8 +306,9 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
         runner.forget([key, okey])
     if t + 1 < v.frames:
         raise Unreadable(f"decoded {t + 1} of {v.frames} labelled frames")
+    windows = [cls.label(p) for p in whole[2]] if whole is not None and whole[2] is not None else []
     return _Result(person.labels, raw, stream, off, reps, np.asarray(label_probs, np.float32).reshape(-1, len(cls.labels)),
-                   np.asarray(class_probs, np.float32).reshape(-1, len(cls.names)))
+                   np.asarray(class_probs, np.float32).reshape(-1, len(cls.names)), windows)
 
 
 class _TruthDetector:
@@ -486,14 +524,17 @@ def _accuracy(results: list[_Result], offline: bool) -> dict[str, Any]:
 
     truth = [x for r in results for x in r.truth]
     out: dict[str, Any] = {"frames": len(truth), "frames_not_transition": sum(x != "transition" for x in truth)}
-    for kind in ("stream", "raw", "offline") if offline else ("stream", "raw"):
+    windows = all(r.windows for r in results)
+    kinds = ("stream", "raw") + (("offline",) if offline else ()) + (("windows",) if windows else ())
+    for kind in kinds:
         pred = [x for r in results for x in getattr(r, kind)]
-        name = {"stream": "streaming", "raw": "streaming_raw", "offline": "offline"}[kind]
+        name = {"stream": "streaming", "raw": "streaming_raw", "offline": "offline", "windows": "offline_windows"}[kind]
         out[name] = frame_accuracy(pred, truth)
         out[f"{name}_no_transition"] = frame_accuracy(pred, truth, ignore="transition")
-    if offline:
-        out["gap_points"] = 100 * (out["offline"] - out["streaming"])
-        out["gap_points_no_transition"] = 100 * (out["offline_no_transition"] - out["streaming_no_transition"])
+    for name, gap in (("offline", "gap_points"), ("offline_windows", "gap_points_windows")):
+        if name in out:
+            out[gap] = 100 * (out[name] - out["streaming"])
+            out[f"{gap}_no_transition"] = 100 * (out[f"{name}_no_transition"] - out["streaming_no_transition"])
     return out
 
 
@@ -504,7 +545,8 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
                      event_hold: int = 0, tune: bool = False, tune_grid: dict[str, Sequence[Any]] | None = None,
                      rep_thresholds: tuple[float, float] = (0.5, 0.5), rep_relative: bool = True,
                      detector: Any = "hog", track_iou: float = 0.5,
-                     offline: bool = True, max_videos: int | None = None, plots: bool = True, device: str = "cpu",
+                     offline: bool = True, offline_window: int = 0, offline_hop: int = 4,
+                     max_videos: int | None = None, plots: bool = True, device: str = "cpu",
                      out: str | Path | None = None, progress: bool | None = None) -> dict[str, Any]:
     """Score a streaming model on a frame-labelled streams or reps folder (see the module docstring).
 
@@ -530,6 +572,10 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
             ``truth``: the true visible boxes, to measure the tracker alone).
         track_iou: box IoU for matching tracks to true people.
         offline: also run each true segment as a clip (doubles the model's work).
+        offline_window: also run the model on clips of this many frames centred every ``offline_hop``
+            frames (told nothing of the segments; ``offline_window / offline_hop`` times the model's work;
+            torch streaming models only). 0: not run.
+        offline_hop: frames between the centres of those clips.
         max_videos: evaluate only the first videos of the split (by name).
         plots: write timeline and confusion plots with the JSON.
         device: torch device.
@@ -549,6 +595,8 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
     from .postprocess import Hysteresis, make_smoother
 
     make_smoother(smooth, window)  # fail on a bad option before any work
+    if offline_window < 0 or offline_hop < 1:
+        raise ValueError(f"offline_window must be >= 0 and offline_hop >= 1, got {offline_window} and {offline_hop}")
     Hysteresis("check", event_threshold, None, min_event_frames, event_hold)
     layout, videos = read_stream_set(root, split)
     videos = videos[:max_videos] if max_videos else videos
@@ -564,7 +612,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
             try:
                 if len(v.people) == 1:
                     results.append(_single(v, runner, cls, smooth, window, offline, tuple(rep_thresholds), bar,
-                                           rep_relative))
+                                           rep_relative, offline_window, offline_hop))
                     single.append(v)
                 else:
                     multi.append(_multi(v, runner, cls, smooth, window, detector, track_iou, bar))
@@ -579,7 +627,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         "options": {"smooth": smooth or "none", "window": window, "min_event_frames": min_event_frames,
                     "event_threshold": event_threshold, "event_hold": event_hold,
                     "event_iou": event_iou, "rep_thresholds": list(rep_thresholds), "rep_relative": rep_relative,
-                    "offline": offline,
+                    "offline": offline, "offline_window": offline_window, "offline_hop": offline_hop,
                     "detector": detector if isinstance(detector, str) else type(detector).__name__,
                     "track_iou": track_iou},
         "skipped": skipped,
@@ -686,6 +734,11 @@ def format_stream_report(report: dict[str, Any]) -> str:
         for tag, suffix in (("all frames", ""), ("without transition", "_no_transition")):
             lines.append(f"  {tag:<22}{f(a['streaming' + suffix]):>10}{f(a['streaming_raw' + suffix]):>8}"
                          f"{f(a.get('offline' + suffix)):>9}{f(a.get('gap_points' + suffix), '+.1f'):>11}")
+        if "offline_windows" in a:
+            o = report["options"]
+            lines.append(f"  offline windows of {o['offline_window']} frames every {o['offline_hop']} (told no segment "
+                         f"bounds): {f(a['offline_windows'])}, gap {f(a['gap_points_windows'], '+.1f')} pts "
+                         f"({f(a['gap_points_windows_no_transition'], '+.1f')} without transition)")
         e = report["events"]
         lines.append(f"{'events':<24}F1 {f(e['f1'])} (P {f(e['precision'])}, R {f(e['recall'])}); onset delay median "
                      f"{f(e['onset_delay_frames_median'], '.1f')} frames ({f(e['onset_delay_ms_median'], '.0f')} ms), "
