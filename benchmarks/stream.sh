@@ -73,6 +73,12 @@ for RUN in streams_fast_s_more streams_fast_s_pre; do
   $ACT evaluate --model "$M" --data "$OUT/streams" --split test $RULE --out "$OUT/stream_eval_${RUN}_tuned"
 done
 
+# 3c. Session 10: offline told nothing of the segments (16-frame clips centred every 4 frames, fresh state each)
+#     beside the streaming run and the true-segment offline run, for the step-2d model with its val-tuned rule.
+$ACT evaluate --model "$OUT/streams_fast_s_pre/checkpoints/best.pt" --data "$OUT/streams" --split test --smooth mean \
+    --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 4 --offline-window 16 --offline-hop 4 \
+    --out "$OUT/stream_eval_pre_windows"
+
 # 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
 $ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500 --threads 1,2
 

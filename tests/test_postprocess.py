@@ -29,6 +29,44 @@ def test_ema_values_and_window_mapping():
         make_smoother("median", 3)
 
 
+def test_sticky_hmm_filter_is_the_forward_recursion_and_ignores_brief_flickers():
+    from actkit.engine.postprocess import StickyFilter
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(3), size=12)
+    f = make_smoother("hmm", 4)
+    assert isinstance(f, StickyFilter)
+    A = np.full((3, 3), 0.25 / 2)
+    np.fill_diagonal(A, 0.75)  # stay 1 - 1/4, leave to either other class alike
+    a = p[0] / p[0].sum()
+    np.testing.assert_allclose(f.update(p[0]), a, atol=1e-6)
+    for x in p[1:]:
+        a = (a @ A) * x
+        a /= a.sum()
+        np.testing.assert_allclose(f.update(x), a, atol=1e-6)
+    # class 0 for 20 frames, a 2-frame flicker to class 1, class 0 again; then a lasting change to class 2
+    seq = np.array([[0.7, 0.2, 0.1]] * 20 + [[0.3, 0.6, 0.1]] * 2 + [[0.7, 0.2, 0.1]] * 5 + [[0.1, 0.2, 0.7]] * 6)
+    g = make_smoother("hmm", 20)
+    labels = [int(np.argmax(g.update(x))) for x in seq]
+    assert labels[:27] == [0] * 27  # the flicker never shows
+    assert labels[-1] == 2 and labels.index(2) <= 29  # a confident change within 3 frames
+    raw = [int(np.argmax(x)) for x in seq]
+    assert raw[20:22] == [1, 1]  # (without the filter it would)
+
+
+def test_hmm_groups_let_an_exercise_alternate_its_positions():
+    # classes: idle, squat_high, squat_low; positions alternate every 3 frames while the label stays
+    seq = np.array(([[0.05, 0.85, 0.10]] * 3 + [[0.05, 0.10, 0.85]] * 3) * 4)
+    grouped = make_smoother("hmm", 30, ["idle", "squat", "squat"])
+    plain = make_smoother("hmm", 30)
+    g = [int(np.argmax(grouped.update(x))) for x in seq]
+    q = [int(np.argmax(plain.update(x))) for x in seq]
+    assert g == [int(np.argmax(x)) for x in seq]  # the positions are followed frame by frame
+    assert q.count(2) < g.count(2)  # without groups the filter holds on to one position
+    with pytest.raises(ValueError, match="groups"):
+        make_smoother("hmm", 5, ["a", "b"]).update(np.ones(3) / 3)
+
+
 def test_hysteresis_events_with_minimum_duration():
     p = np.array([0.1, 0.6, 0.4, 0.3, 0.2, 0.1, 0.9, 0.1, 0.1, 0.7, 0.8])
     # on > 0.5, off < 0.25: event 1..3 (frame 4 drops below 0.25), a 1-frame blip at 6, one open at the end

@@ -191,6 +191,12 @@ def test_crop_classifier_whole_frame_and_tracked(trained_run, tmp_path):
     assert len(results) == 8 and sorted(names) == ["blob", "tall", "wide"]
     assert all(np.isclose(r.probs.sum(), 1, atol=1e-4) for r in results)
     assert len((tmp_path / "c.jsonl").read_text().splitlines()) == 9
+    from actkit.engine.postprocess import StickyFilter
+
+    raw = [r.probs for r in actkit.stream(ckpt, video)]
+    sticky = [r.probs for r in actkit.stream(ckpt, video, smooth="hmm", window=50)]  # labels last 50 frames
+    f = StickyFilter(50)
+    np.testing.assert_allclose(sticky, [f.update(p) for p in raw], atol=1e-5)  # the causal HMM filter, live
     onnx = export_onnx(ckpt, tmp_path / "m.onnx")["path"]
     tracked = list(actkit.stream(onnx, video, track=True, detector=FixedDetector(second_from=0)))
     assert all(len(r.tracks) == 2 and r.tracks[0].box == (2.0, 2.0, 22.0, 46.0) for r in tracked)

@@ -309,7 +309,7 @@ def test_cli_evaluate_on_a_reps_folder(sets, tmp_path, capsys):
     saved = json.loads((tmp_path / "stream_eval_reps_all" / "stream_eval.json").read_text())  # next to the model
     assert saved["videos"] == 2 and saved["options"]["smooth"] == "mean" and saved["reps"]["sets"] == 2
     assert saved["options"]["event_hold"] == 3 and saved["events"]["threshold"] == 0.4
-    assert saved["event_tuning"]["rules"] == 1080
+    assert saved["event_tuning"]["rules"] == 1560
 
 
 def test_clear_errors(sets, tmp_path, capsys):
@@ -396,7 +396,7 @@ def test_tuning_the_event_rule_finds_the_best_and_the_flags_reproduce_it(sets):
     model = Flicker(root, vocabulary="labels")
     default = SE.evaluate_streams(model, root, "all", smooth="none", min_event_frames=4, progress=False, tune=True)
     t = default["event_tuning"]
-    assert t["rules"] == (1 + 2 * 4) * 6 * 5 * 4  # no smoothing once, then 2 smoothers x 4 windows; x the rest
+    assert t["rules"] == (1 + 3 * 4) * 6 * 5 * 4  # no smoothing once, then 3 smoothers x 4 windows; x the rest
     assert default["events"]["f1"] < 1.0  # the default rule (no hold) splits events at every flicker
     b = t["best"]
     assert b["f1"] == 1.0 and b["event_hold"] > 0 and all(r["f1"] <= b["f1"] for r in t["top"])
@@ -409,3 +409,11 @@ def test_tuning_the_event_rule_finds_the_best_and_the_flags_reproduce_it(sets):
     assert small["event_tuning"]["rules"] == 2 and small["event_tuning"]["best"]["f1"] < 1.0  # no hold, no smoothing
     with pytest.raises(ValueError, match="unknown event grid"):
         SE.evaluate_streams(model, root, "all", progress=False, tune=True, tune_grid={"windows": (3,)})
+    # the HMM filter is not linear: tuning runs it on the classes (tags here), as the live pipeline does
+    tags = Flicker(root, shift=2)
+    grid = {"smooth": ("hmm",), "window": (9,), "threshold": (0.3, 0.6), "min_event_frames": (4,), "event_hold": (0,)}
+    tuned = SE.evaluate_streams(tags, root, "all", progress=False, tune=True, tune_grid=grid)["event_tuning"]
+    for row in tuned["top"]:
+        live = SE.evaluate_streams(tags, root, "all", smooth="hmm", window=9, event_threshold=row["event_threshold"],
+                                   min_event_frames=4, progress=False)
+        assert live["events"]["f1"] == pytest.approx(row["f1"]) and row["smooth"] == "hmm"

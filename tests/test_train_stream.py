@@ -135,6 +135,11 @@ def test_windows_tile_and_train_draws(streams):
     assert (a["label"][:3] == IGNORE).all() and (a["label"][3:] >= 0).all()
     train.set_epoch(1)
     assert not torch.equal(train[2]["input"], a["input"])
+    train.set_epoch(0)
+    hued = FrameWindowDataset(t.split("train"), t.class_names, _cfg(), train=True, seed=1, warmup=3, hue_jitter=0.5)
+    assert hued[2]["input"].shape == a["input"].shape and not torch.equal(hued[2]["input"], a["input"])
+    with pytest.raises(ValueError, match="hue_jitter"):
+        FrameWindowDataset(t.split("train"), t.class_names, _cfg(), train=True, hue_jitter=-0.1)
 
 
 def test_unseen_classes_are_not_scored(streams):

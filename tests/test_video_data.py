@@ -249,6 +249,29 @@ def test_uint8_colour_jitter_matches_the_float_formula():
         assert np.abs(got.astype(int) - clip).max() > 3  # and the jitter did change the clip
 
 
+def test_hue_jitter_turns_colours_and_keeps_greys():
+    from actkit.data.video.transforms import clip_colour_jitter_u8, hue_rotation
+
+    r = hue_rotation(2 * np.pi / 3)
+    np.testing.assert_allclose(r @ np.array([1.0, 0, 0]), [0, 1, 0], atol=1e-6)  # red -> green
+    np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-6)
+    np.testing.assert_allclose(hue_rotation(0.7) @ np.ones(3), np.ones(3), atol=1e-6)  # grey axis fixed
+    clip = np.zeros((2, 4, 4, 3), np.uint8)
+    clip[..., 0] = 200  # red
+    clip[:, :2, :2] = 128  # a grey patch
+    plain = [clip_colour_jitter_u8(clip.copy(), np.random.default_rng(s), 0.3) for s in range(8)]
+    same = [clip_colour_jitter_u8(clip.copy(), np.random.default_rng(s), 0.3, hue=0.0) for s in range(8)]
+    assert all((a == b).all() for a, b in zip(plain, same))  # hue 0: the same draws as before
+    turned = [clip_colour_jitter_u8(clip.copy(), np.random.default_rng(s), 0.0, hue=0.5) for s in range(8)]
+    dominant = {int(np.argmax(t[0, 3, 3])) for t in turned}
+    assert len(dominant) >= 2  # the red turned into other hues
+    for t in turned:
+        g = t[:, :2, :2].astype(int)
+        assert np.ptp(g, axis=-1).max() <= 1  # greys stay grey
+    with pytest.raises(ValueError, match="hue_jitter"):
+        ClipTransform(DataConfig(input_size=(8, 8), num_frames=2), ClipAugment(hue_jitter=0.7))
+
+
 def test_clip_transform_blur():
     cfg = DataConfig(input_size=(32, 32), num_frames=2, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     rng = np.random.default_rng(0)

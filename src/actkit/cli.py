@@ -285,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="folder for eval_<split>.json and plots (streams / reps: stream_eval.json, "
                     "default stream_eval_<set>_<split>/ next to the model)")
     sp.add_argument("--json", action="store_true", help="print the full report as JSON")
-    sp.add_argument("--smooth", default="ema", choices=("none", "mean", "ema"), help="streams / reps: causal smoothing")
+    sp.add_argument("--smooth", default="ema", choices=("none", "mean", "ema", "hmm"),
+                    help="streams / reps: causal smoothing (hmm: a sticky HMM filter, labels lasting --window frames "
+                         "on average)")
     sp.add_argument("--window", type=int, default=5, help="streams / reps: smoothing window in frames")
     sp.add_argument("--detector", default="hog", help="streams / reps: person detector for multi-person videos (hog, motion, .onnx, or truth: the true boxes, to score the tracker alone)")
     sp.add_argument("--max-videos", type=int, help="streams / reps: only the first N videos of the split")
@@ -330,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out-video", help="write an annotated mp4 here")
     sp.add_argument("--jsonl", help="write one JSON line per frame (labels, events, counts) plus a summary line")
     sp.add_argument("--display", action="store_true", help="show a window ('q' quits; headless OpenCV: warns, continues)")
-    sp.add_argument("--smooth", choices=("mean", "ema"), help="smooth probabilities over --window frames")
+    sp.add_argument("--smooth", choices=("mean", "ema", "hmm"),
+                    help="smooth probabilities over --window frames (hmm: a causal sticky HMM filter, labels lasting "
+                         "--window frames on average)")
     sp.add_argument("--window", type=int, default=5, help="smoothing window in frames")
     sp.add_argument("--threshold", type=float, default=0.5, help="event threshold t: start/count when p > t, end/re-arm when p < t/2")
     sp.add_argument("--events", help="comma-separated classes to detect events for (default: positive class, or all); "

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-SMOOTHERS = ("none", "mean", "ema")
+SMOOTHERS = ("none", "mean", "ema", "hmm")
 
 
 class Event(NamedTuple):
@@ -108,15 +108,67 @@ class Identity:
         return np.asarray(p, np.float32)
 
 
-def make_smoother(kind: str | None, window: int = 5) -> MovingAverage | EMA | Identity:
-    """``"mean"`` (moving average over ``window``), ``"ema"`` (alpha ``2/(window+1)``) or ``"none"``/None."""
+class StickyFilter:
+    """Causal HMM filter: the probability of each class given every frame so far, under a prior that the
+    label stays on from one frame to the next with probability ``1 - 1/window`` (it lasts ``window``
+    frames on average) and otherwise moves to any other label alike.
+
+    Each frame's model probabilities are taken as the evidence (likelihoods up to a constant, i.e. a
+    flat class prior); the forward recursion is ``a_t = normalise((a_{t-1} @ A) * p_t)``. Unlike a moving
+    average it follows a confident change at once and ignores a few unsure frames, so labels flicker less.
+
+    Args:
+        window: mean frames a label lasts (> 1).
+        groups: optional group name per class: classes of one group are one label, between which the
+            state moves freely (an exercise's ``_high`` / ``_low`` positions, so a repetition counter still
+            sees them alternate). Default: every class its own label.
+    """
+
+    def __init__(self, window: int = 10, groups: Sequence[str] | None = None) -> None:
+        if window <= 1:
+            raise ValueError(f"HMM filter window must be > 1 frame, got {window}")
+        self.stay = 1.0 - 1.0 / float(window)
+        self.groups = list(groups) if groups is not None else None
+        self._a: np.ndarray | None = None
+        self._A: np.ndarray | None = None
+
+    def _transitions(self, k: int) -> np.ndarray:
+        g = self.groups if self.groups is not None else list(range(k))
+        if len(g) != k:
+            raise ValueError(f"HMM filter: {len(g)} class groups for {k} classes")
+        same = np.array([[a == b for b in g] for a in g], np.float64)
+        n_same = same.sum(1, keepdims=True)
+        n_other = k - n_same
+        leave = np.where(n_other > 0, (1 - self.stay) / np.maximum(n_other, 1), 0.0)
+        stay = np.where(n_other > 0, self.stay, 1.0) / n_same
+        return same * stay + (1 - same) * leave
+
+    def reset(self) -> None:
+        self._a = None
+
+    def update(self, p: np.ndarray) -> np.ndarray:
+        e = np.maximum(np.asarray(p, np.float64).ravel(), 1e-6)
+        if self._A is None or len(self._A) != len(e):
+            self._A = self._transitions(len(e))
+        a = e if self._a is None else (self._a @ self._A) * e
+        self._a = a / a.sum()
+        return self._a.astype(np.float32).reshape(np.shape(p))
+
+
+def make_smoother(kind: str | None, window: int = 5,
+                  groups: Sequence[str] | None = None) -> MovingAverage | EMA | StickyFilter | Identity:
+    """``"mean"`` (moving average over ``window``), ``"ema"`` (alpha ``2/(window+1)``), ``"hmm"``
+    (:class:`StickyFilter`, labels lasting ``window`` frames on average; ``groups`` names each class's
+    label) or ``"none"``/None."""
+    if kind not in (None, *SMOOTHERS):
+        raise ValueError(f"unknown smoothing {kind!r}: choose one of {SMOOTHERS}")
     if kind in (None, "none") or window <= 1:
         return Identity()
     if kind == "mean":
         return MovingAverage(window)
     if kind == "ema":
         return EMA.from_window(window)
-    raise ValueError(f"unknown smoothing {kind!r}: choose one of {SMOOTHERS}")
+    return StickyFilter(window, groups)
 
 
 def moving_average(x: np.ndarray, window: int) -> np.ndarray:

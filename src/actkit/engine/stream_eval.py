@@ -155,6 +155,11 @@ class _Classes:
     def label(self, p: np.ndarray) -> str:
         return self.labels[int(np.argmax(p @ self.to_label))]
 
+    @property
+    def groups(self) -> list[str]:
+        """Each class's label (an exercise's positions share one), for the HMM smoother."""
+        return [tag_to_label(n) for n in self.names]
+
 
 # --------------------------------------------------------------------------- one video
 
@@ -247,7 +252,7 @@ def _single(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, offl
     from .postprocess import RepetitionCounter, make_smoother
 
     person = v.people[0]
-    smoother = make_smoother(smooth, window)
+    smoother = make_smoother(smooth, window, cls.groups)
     raw, stream, off, label_probs, class_probs = [], [], ([""] * v.frames if offline else []), [], []
     starts = {s["start"]: s for s in person.segments}
     spans = {s[0]: s for s in v.rep_spans}
@@ -352,7 +357,7 @@ def _multi(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, detec
             tb = [tr.box.copy() for tr in tracks]
             seen.update(keys)
             probs = runner(rgb, tb, keys) if keys else []
-            labels = [cls.label(smoothers.setdefault(k, make_smoother(smooth, window)).update(p))
+            labels = [cls.label(smoothers.setdefault(k, make_smoother(smooth, window, cls.groups)).update(p))
                       for k, p in zip(keys, probs)]
             truth = {p.track_id: (p.boxes[t], p.labels[t]) for p in v.people if p.boxes[t] is not None}
             pred_boxes.append({tr.id: tr.box.tolist() for tr in tracks})
@@ -457,7 +462,7 @@ def _events(videos: list[Video], label_probs: list[np.ndarray], labels: list[str
 
 
 EVENT_GRID: dict[str, tuple[Any, ...]] = {
-    "smooth": ("ema", "mean"), "window": (1, 5, 9, 15, 25), "threshold": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
+    "smooth": ("ema", "mean", "hmm"), "window": (1, 5, 9, 15, 25), "threshold": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
     "min_event_frames": (4, 8, 16, 24, 32), "event_hold": (0, 4, 8, 16),
 }
 
@@ -484,9 +489,12 @@ def tune_events(videos: list[Video], results: list[_Result], cls: _Classes, iou:
             if window <= 1 and smooth != g["smooth"][0]:
                 continue  # no smoothing: one row, not one per smoother
             lps = []
-            for x in raw:  # the live pipeline's smoother, run causally over each video
-                smoother = make_smoother(smooth, window)
-                lps.append(np.stack([smoother.update(v) for v in x]) if len(x) else x)
+            for x, r in zip(raw, results):  # the live pipeline's smoother, run causally over each video
+                smoother = make_smoother(smooth, window, cls.groups)
+                if smooth == "hmm":  # not linear: filter the classes, as live, then sum per label
+                    x = r.class_probs
+                y = np.stack([smoother.update(v) for v in x]) if len(x) else x
+                lps.append(y @ cls.to_label if smooth == "hmm" and len(x) else y)
             for th in g["threshold"]:
                 for mf in g["min_event_frames"]:
                     for hold in g["event_hold"]:

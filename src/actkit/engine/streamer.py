@@ -747,6 +747,13 @@ def label_names(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(tag_to_label(n) for n in names))
 
 
+def class_groups(names: Sequence[str]) -> list[str]:
+    """Each class's event name (:func:`label_names`), which the HMM smoother treats as one label."""
+    from ..data.video.framelabels import tag_to_label
+
+    return [tag_to_label(n) for n in names]
+
+
 def event_columns(name: str, names: Sequence[str]) -> list[int]:
     """The class columns whose probabilities make the score of event ``name``: the class itself, or an
     exercise's two positions.
@@ -964,7 +971,7 @@ class Stream:
         if s is None:
             o = self.opts
             s = self._states[key] = _KeyState(
-                make_smoother(o["smooth"], o["window"]),
+                make_smoother(o["smooth"], o["window"], class_groups(self.runner.class_names)),
                 {c: Hysteresis(c, o["threshold"], None, o["min_event_frames"], o["event_hold"]) for c in self.event_classes},
                 {c: EventCounter(o["threshold"]) for c in self.event_classes},
                 RepetitionCounter(o["rep_thresholds"][1], o["rep_thresholds"][0]) if o["reps"] else None,

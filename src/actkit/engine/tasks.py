@@ -194,7 +194,8 @@ class ClipTask:
                 if d.speed_jitter and d.sampler != "random_window":
                     raise ValueError(f"data.speed_jitter needs data.sampler random_window, not {d.sampler}")
                 sampler = make_sampler(d.sampler, data_cfg.num_frames, **opts)
-                transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter, blur=d.blur))
+                transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter, blur=d.blur,
+                                                                  hue_jitter=d.hue_jitter))
             else:  # uniform views of the whole video after uniform training, else dense windows
                 sampler = eval_sampler(eval_views(d.sampler, d.frame_stride), data_cfg.num_frames)
                 transform = ClipTransform(data_cfg)
@@ -271,7 +272,7 @@ class StreamTask:
         self._datasets = {
             s: FrameWindowDataset(self.table.split(s), self.class_names, data_cfg, train=s == "train", seed=seed,
                                   cache=cache, warmup=d.warmup_frames if s == "train" else 0, hflip=d.hflip,
-                                  colour_jitter=d.colour_jitter, framing=d.box_jitter)
+                                  colour_jitter=d.colour_jitter, framing=d.box_jitter, hue_jitter=d.hue_jitter)
             for s in SPLITS if self.table.split(s)}
         return self._datasets
 

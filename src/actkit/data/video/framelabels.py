@@ -282,13 +282,14 @@ class FrameWindowDataset(torch.utils.data.Dataset):
         cache: optional :class:`FrameCache` (decode every video once).
         warmup: training only: the first ``warmup`` frames of a window get no loss (they have
             seen too little history to be judged).
-        hflip, colour_jitter, framing: augmentation (flip, colour strength, framing jitter as a
+        hflip, colour_jitter, hue_jitter, framing: augmentation (flip, colour strength, hue turn as a
+            fraction of a full turn, framing jitter as a
             fraction of the frame/box size: random zoom-in and shift).
     """
 
     def __init__(self, videos: Sequence[LabelledVideo], class_names: Sequence[str], data_cfg: DataConfig,
                  train: bool, seed: int = 0, cache: FrameCache | None = None, warmup: int = 0,
-                 hflip: bool = True, colour_jitter: float = 0.2, framing: float = 0.1) -> None:
+                 hflip: bool = True, colour_jitter: float = 0.2, framing: float = 0.1, hue_jitter: float = 0.0) -> None:
         if not videos:
             raise ValueError("no videos for this split")
         if data_cfg.num_frames < 2:
@@ -298,6 +299,9 @@ class FrameWindowDataset(torch.utils.data.Dataset):
         self.index = {n: i for i, n in enumerate(self.class_names)}
         self.seed, self.cache, self.warmup = int(seed), cache, int(warmup)
         self.hflip, self.colour_jitter, self.framing = hflip, float(colour_jitter), float(framing)
+        self.hue_jitter = float(hue_jitter)
+        if not 0 <= self.hue_jitter <= 0.5:
+            raise ValueError(f"hue_jitter must be a fraction of a turn in [0, 0.5], got {hue_jitter}")
         self.T = int(data_cfg.num_frames)
         self.epoch = 0
         self.steps = [max(1, round(v.fps / data_cfg.fps)) if data_cfg.fps else 1 for v in self.videos]
@@ -355,8 +359,8 @@ class FrameWindowDataset(torch.utils.data.Dataset):
                 img = crop_resize(img, np.array([x0, y0, x1, y1]), (max(1, round(y1 - y0)), max(1, round(x1 - x0))))
             out[t] = letterbox(img, cfg.input_size, value=0)[0]
         if rng is not None:
-            if self.colour_jitter > 0:
-                clip_colour_jitter_u8(out, rng, self.colour_jitter)
+            if self.colour_jitter > 0 or self.hue_jitter > 0:
+                clip_colour_jitter_u8(out, rng, self.colour_jitter, self.hue_jitter)
             if self.hflip and rng.random() < 0.5:
                 out = out[:, :, ::-1]
         return normalise_u8(out, cfg)

@@ -27,6 +27,8 @@ class ClipAugment:
             position. Evaluation resizes to ``1 / crop_ratio`` of the crop and takes the centre.
         hflip: flip the whole clip left-right with probability 0.5.
         colour_jitter: brightness / contrast / saturation strength (0: off).
+        hue_jitter: turn every colour about the grey axis by up to this fraction of a full turn
+            (0: off; 0.5: any hue), with the colour jitter.
         blur: Gaussian blur of half the clips, sigma drawn in [0.2, blur] pixels of the model
             input (0: off): for footage softer than the training videos (another camera, focus or
             compression).
@@ -35,6 +37,7 @@ class ClipAugment:
     scale: tuple[float, float] = (1.0, 1.3)
     hflip: bool = True
     colour_jitter: float = 0.2
+    hue_jitter: float = 0.0
     blur: float = 0.0
 
 
@@ -48,13 +51,23 @@ class ClipParams:
     blur_sigma: float = 0.0  # Gaussian blur in model-input pixels (0: none)
 
 
-def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+def hue_rotation(angle: float) -> np.ndarray:
+    """The 3x3 RGB matrix that turns colours by ``angle`` radians about the grey axis (Rodrigues):
+    greys stay grey, saturation and brightness are kept up to clipping; 2*pi/3 maps R -> G -> B -> R."""
+    k = np.full(3, 1 / np.sqrt(3))
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return (np.cos(angle) * np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * np.outer(k, k)).astype(np.float32)
+
+
+def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: float, hue: float = 0.0) -> np.ndarray:
     """Brightness, contrast and saturation jitter of a whole uint8 clip ``(T, H, W, 3)``, in place; one draw for all frames.
 
     The draws and formula of :func:`actkit.data.transforms.colour_jitter` (the grey mean is the
     clip's): saturation, contrast and brightness together are ``rgb' = M @ rgb + o`` with a 3x3
     ``M``, one OpenCV ``transform`` pass that also clips to [0, 255]. Equal to the float formula up
-    to the rounding of the result to uint8 (within one grey level).
+    to the rounding of the result to uint8 (within one grey level). ``hue`` > 0 also turns every
+    colour by one angle drawn in ``[-hue, hue]`` of a full turn (:func:`hue_rotation`), drawn after
+    the others so that ``hue=0`` keeps the same draws.
     """
     import cv2
 
@@ -64,6 +77,8 @@ def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: f
     m = np.empty((3, 4), np.float32)
     m[:, :3] = (1 - s) * c * GREY[None, :]
     m[:, :3] += np.eye(3, dtype=np.float32) * (s * c)
+    if hue > 0:
+        m[:, :3] = m[:, :3] @ hue_rotation(float(rng.uniform(-hue, hue)) * 2 * np.pi)
     m[:, 3] = 255.0 * (mean * (1 - c) + b)
     cv2.transform(flat, m, dst=flat)
     return rgb
@@ -87,6 +102,8 @@ class ClipTransform:
             raise ValueError(f"crop_ratio must be in (0, 1], got {crop_ratio}")
         if aug is not None and not 0 < aug.scale[0] <= aug.scale[1]:
             raise ValueError(f"ClipAugment.scale must be 0 < lo <= hi, got {aug.scale}")
+        if aug is not None and not 0 <= aug.hue_jitter <= 0.5:
+            raise ValueError(f"ClipAugment.hue_jitter must be a fraction of a turn in [0, 0.5], got {aug.hue_jitter}")
         if aug is not None and not 0 <= aug.blur <= 10:
             raise ValueError(f"ClipAugment.blur must be a sigma in [0, 10] pixels, got {aug.blur}")
         self.data_cfg, self.aug, self.crop_ratio = data_cfg, aug, crop_ratio
@@ -109,7 +126,7 @@ class ClipTransform:
             y0 = int(rng.integers(0, height - ch + 1))
             x0 = int(rng.integers(0, width - cw + 1))
             flip = bool(self.aug.hflip and rng.random() < 0.5)
-            jitter = int(rng.integers(1 << 31)) if self.aug.colour_jitter else None
+            jitter = int(rng.integers(1 << 31)) if self.aug.colour_jitter or self.aug.hue_jitter else None
             blur = float(rng.uniform(0.2, self.aug.blur)) if self.aug.blur > 0.2 and rng.random() < 0.5 else 0.0
         else:
             y0, x0, flip, jitter, blur = (height - ch) // 2, (width - cw) // 2, False, None, 0.0
@@ -132,7 +149,8 @@ class ClipTransform:
             if params.blur_sigma > 0:
                 cv2.GaussianBlur(u8[k], (0, 0), params.blur_sigma, dst=u8[k])
         if params.jitter_seed is not None:
-            clip_colour_jitter_u8(u8, np.random.default_rng(params.jitter_seed), self.aug.colour_jitter)
+            clip_colour_jitter_u8(u8, np.random.default_rng(params.jitter_seed), self.aug.colour_jitter,
+                                  self.aug.hue_jitter)
         if params.flip:
             u8 = u8[:, :, ::-1]
         return normalise_u8(u8, self.data_cfg)
@@ -266,5 +284,5 @@ def soft_cross_entropy(logits, soft_targets):
     return torch.sum(-soft_targets * torch.log_softmax(logits, dim=-1), dim=-1).mean()
 
 
-__all__ = ["ClipAugment", "ClipParams", "ClipTransform", "clip_colour_jitter_u8", "one_hot", "smooth_labels", "mixup", "cutmix",
+__all__ = ["ClipAugment", "ClipParams", "ClipTransform", "clip_colour_jitter_u8", "hue_rotation", "one_hot", "smooth_labels", "mixup", "cutmix",
            "soft_cross_entropy"]
