@@ -81,6 +81,11 @@ for split in val test; do
   done
 done
 
+# 2g. Session 10: 12 more epochs of the single-frame-stem model at lr 1e-3 (1 thread).
+$ACT -q train "${FT[@]}" "${FLIP[@]}" --lr 1e-3 --epochs 12 \
+    --model.args '{stem_frames: 1, time_pool: [false, true, true, true]}' \
+    --model.init_from "$OUT/actions_stem1/checkpoints/best.pt" --out "$OUT/actions_stem1_more"
+
 # 3. Decoding: 16 frames from a 60 s video, seeking vs whole.
 $ACT bench --decode --out "$OUT/decode_bench" --repeats 9
 
