@@ -272,6 +272,23 @@ def test_hue_jitter_turns_colours_and_keeps_greys():
         ClipTransform(DataConfig(input_size=(8, 8), num_frames=2), ClipAugment(hue_jitter=0.7))
 
 
+def test_crop_hue_jitter_in_training_only():
+    from actkit.data.transforms import CropAugment, colour_jitter, crop_to_input
+
+    img = np.zeros((20, 16, 3), np.uint8)
+    img[..., 0] = 220  # red
+    assert np.array_equal(colour_jitter(img / 255.0, np.random.default_rng(3), 0.3),
+                          colour_jitter(img / 255.0, np.random.default_rng(3), 0.3, hue=0.0))
+    cfg = DataConfig(input_size=(8, 6), mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    aug = CropAugment(box_jitter=0, scale_jitter=0, hflip=False, colour_jitter=0, hue_jitter=0.5)
+    turned = [crop_to_input(img, None, cfg, np.random.default_rng(s), aug) for s in range(8)]
+    assert len({int(np.argmax(t[:, 4, 3])) for t in turned}) >= 2  # red became other hues
+    plain = crop_to_input(img, None, cfg)  # evaluation: no jitter
+    assert np.argmax(plain[:, 4, 3]) == 0
+    with pytest.raises(ValueError, match="hue_jitter"):
+        CropAugment(hue_jitter=0.6)
+
+
 def test_clip_transform_blur():
     cfg = DataConfig(input_size=(32, 32), num_frames=2, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     rng = np.random.default_rng(0)

@@ -44,8 +44,8 @@ class DataSection:
     scale_jitter: float = _opt(0.12, "random scale of the crop box (+/- fraction)")
     hflip: bool = _opt(True, "random horizontal flip")
     colour_jitter: float = _opt(0.25, "brightness/contrast/saturation jitter strength")
-    hue_jitter: float = _opt(0.0, "(clip, stream) turn colours about the grey axis by up to this fraction of a "
-                                  "full turn (0: off, 0.5: any hue)")
+    hue_jitter: float = _opt(0.0, "turn colours about the grey axis by up to this fraction of a full turn "
+                                  "(0: off, 0.5: any hue)")
     format: str = _opt("auto", "(clip) dataset format", choices=("auto", "folder", "ucf101", "hmdb51", "kinetics",
                                                                  "diving48", "csv"))
     split_index: int = _opt(1, "(clip) which official split (UCF-101 / HMDB51: 1-3)")

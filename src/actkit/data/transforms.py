@@ -23,6 +23,11 @@ class CropAugment:
     scale_jitter: float = 0.12
     hflip: bool = True
     colour_jitter: float = 0.25
+    hue_jitter: float = 0.0  # turn colours by up to this fraction of a full turn (0: off)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.hue_jitter <= 0.5:
+            raise ValueError(f"hue_jitter must be a fraction of a turn in [0, 0.5], got {self.hue_jitter}")
 
 
 def jitter_box(box: np.ndarray, rng: np.random.Generator, shift: float, scale: float) -> np.ndarray:
@@ -118,13 +123,19 @@ def jitter_draw(rng: np.random.Generator, strength: float) -> tuple[np.float64, 
     return b, c, s
 
 
-def colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
-    """Brightness, contrast and saturation jitter on float RGB in [0, 1], one draw per crop."""
+def colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float, hue: float = 0.0) -> np.ndarray:
+    """Brightness, contrast and saturation jitter on float RGB in [0, 1], one draw per crop; ``hue`` > 0 then
+    turns every colour about the grey axis by an angle drawn in ``[-hue, hue]`` of a full turn (drawn last,
+    so ``hue=0`` keeps the same draws)."""
     b, c, s = jitter_draw(rng, strength)
     grey = rgb @ GREY
     mean = float(grey.mean())
     # saturation (blend with grey), then contrast around the mean, then brightness: one pass
     out = (rgb * s + grey[..., None] * (1 - s) - mean) * c + (mean + b)
+    if hue > 0:
+        from .video.transforms import hue_rotation
+
+        out = out @ hue_rotation(float(rng.uniform(-hue, hue)) * 2 * np.pi).T
     return np.clip(out, 0, 1, out=out).astype(np.float32, copy=False)
 
 
@@ -149,8 +160,8 @@ def crop_to_input(img: np.ndarray, box_rel: np.ndarray | None, data_cfg: DataCon
     out = crop_resize(img, box, data_cfg.input_size).astype(np.float32) / 255.0
     if train and aug.hflip and rng.random() < 0.5:
         out = out[:, ::-1]
-    if train and aug.colour_jitter:
-        out = colour_jitter(out, rng, aug.colour_jitter)
+    if train and (aug.colour_jitter or aug.hue_jitter):
+        out = colour_jitter(out, rng, aug.colour_jitter, aug.hue_jitter)
     out = convert_colour(np.ascontiguousarray(out, dtype=np.float32), data_cfg.colour)
     out = (out - np.asarray(data_cfg.mean, np.float32)) / np.asarray(data_cfg.std, np.float32)
     return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32)

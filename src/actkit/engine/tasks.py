@@ -105,7 +105,7 @@ class CropTask:
         from .data import CropDataset
 
         d = self.cfg.data
-        aug = CropAugment(d.box_jitter, d.scale_jitter, d.hflip, d.colour_jitter)
+        aug = CropAugment(d.box_jitter, d.scale_jitter, d.hflip, d.colour_jitter, d.hue_jitter)
         return {s: CropDataset(self.table.select(s), data_cfg, aug if s == "train" else None, seed)
                 for s in SPLITS if np.any(self.table.splits == s)}
 
