@@ -2,7 +2,7 @@
 # The streaming numbers in BENCHMARKS.md (issue 5): per-frame accuracy streaming vs offline, events,
 # repetition counts, id switches, memory over a 30-minute stream, latency and max frames/s.
 # Usage: bash benchmarks/stream.sh [OUT_DIR]   (repo root, after `make install`)
-# About 3.5 h on 2 cores (render 6 min, trainings 65 + 60 + 45 min, evaluations 30 min, soak 35 min).
+# About 7 h on 2 cores (renders 25 min, six trainings 5 h, evaluations 1 h, soak 35 min).
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -54,6 +54,19 @@ $ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112
     --data.cache_dir "$OUT/streams_fast_s/frame_cache" --data.workers 1 --run.plots false --run.threads 1 \
     --model.init_from "$OUT/streams_pre_actions2/checkpoints/best.pt" --out "$OUT/streams_fast_s_pre"
 
+# 2e. Session 10: 40 more streams (video i depends only on (seed, i), so the first 40 are step 1's: copying those in
+#     and rendering the rest gives the same folder), and the step-2d model trained on on all 51 training videos
+#     with hue jitter (any hue: the test split's blue grounds and palettes are unseen) and colour jitter 0.4,
+#     5 epochs at lr 1.5e-3, then 4 at lr 8e-4 (2 threads; the first epoch also fills the frame cache).
+$ACT -q synth streams --out "$OUT/streams80" --videos 80 --seconds 60 90 --seed 0 --workers 2
+S80=(--task stream --data "$OUT/streams80" --model stream_fast_s --input 112,112 --frames 32 --batch-size 8
+     --optim.label_smoothing 0.1 --data.imbalance none --data.colour_jitter 0.4 --data.hue_jitter 0.5 --data.cache true
+     --data.cache_dir "$OUT/streams80_frame_cache" --data.workers 1 --run.plots false --run.threads 2)
+$ACT train "${S80[@]}" --epochs 5 --lr 1.5e-3 --optim.warmup_epochs 0.3 \
+    --model.init_from "$OUT/streams_fast_s_pre/checkpoints/best.pt" --out "$OUT/streams80_hue"
+$ACT train "${S80[@]}" --epochs 4 --lr 8e-4 --optim.warmup_epochs 0.2 \
+    --model.init_from "$OUT/streams80_hue/checkpoints/best.pt" --out "$OUT/streams80_hue_more"
+
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
 #    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
 #    with OpenCV's HOG detector.
@@ -63,8 +76,9 @@ $ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector
 $ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi_hog"
 
 # 3b. The event rule chosen on the val split (--tune-events sweeps smoothing, threshold, shortest event and
-#     hold), then the test split scored with it, for the step-2c model and the pretrained one (step 2d).
-for RUN in streams_fast_s_more streams_fast_s_pre; do
+#     hold; since session 10 also the HMM filter), then the test split scored with it, for the step-2c model,
+#     the pretrained one (step 2d) and the one trained on the 80 streams (step 2e).
+for RUN in streams_fast_s_more streams_fast_s_pre streams80_hue; do
   M="$OUT/$RUN/checkpoints/best.pt"
   $ACT evaluate --model "$M" --data "$OUT/streams" --split val --tune-events --out "$OUT/stream_eval_${RUN}_val_tune"
   RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
