@@ -188,18 +188,27 @@ def _untrained(tags):
     return m
 
 
+def _spread_runner(seed):
+    """An untrained tag model with its weights scaled up (an untrained head is near uniform), and its runner."""
+    import torch
+
+    from actkit.engine.streamer import StreamModelRunner
+
+    tags = SE.tag_vocabulary()
+    torch.manual_seed(seed)
+    m = _untrained(tags).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(1.5)
+    return m, StreamModelRunner(m, tags)
+
+
 def test_offline_equals_the_models_clip_prediction(sets):
     import torch
 
-    from actkit.engine.streamer import StreamModelRunner, stream_input
+    from actkit.engine.streamer import stream_input
 
-    tags = SE.tag_vocabulary()
-    torch.manual_seed(0)
-    m = _untrained(tags).eval()
-    with torch.no_grad():
-        for p in m.parameters():  # spread the logits: an untrained head is near uniform
-            p.mul_(1.5)
-    runner = StreamModelRunner(m, tags)
+    m, runner = _spread_runner(0)
     v = SE.read_stream_set(sets / "streams", "all")[1][0]
     seg = v.people[0].segments[0]
     frames = [f for t, f in zip(range(seg["end"] + 1), SE._frames(v.path)) if t >= seg["start"]]
@@ -221,17 +230,8 @@ def test_offline_windows_are_centred_and_stay_inside_the_video():
 
 def test_offline_windows_equal_each_clip_run_alone(sets):
     """Each frame's offline-window label is the clip prediction of its window, stepped from a fresh state."""
-    import torch
-
-    from actkit.engine.streamer import StreamModelRunner
-
     tags = SE.tag_vocabulary()
-    torch.manual_seed(2)
-    m = _untrained(tags).eval()
-    with torch.no_grad():
-        for p in m.parameters():
-            p.mul_(1.5)
-    runner = StreamModelRunner(m, tags)
+    _, runner = _spread_runner(2)
     v = SE.read_stream_set(sets / "streams", "all")[1][0]
     frames = [f for f, _ in zip(SE._frames(v.path), range(v.frames))]
     _, _, win = SE._whole_video_probs(runner, frames, v.people[0].segments, False, window=8, hop=3)
@@ -252,17 +252,8 @@ def test_offline_windows_equal_each_clip_run_alone(sets):
 
 def test_whole_video_path_equals_stepping_frame_by_frame(sets):
     """Torch models are scored with forward_frames over the whole video: the same labels as stepping."""
-    import torch
-
-    from actkit.engine.streamer import StreamModelRunner
-
     tags = SE.tag_vocabulary()
-    torch.manual_seed(1)
-    m = _untrained(tags).eval()
-    with torch.no_grad():
-        for p in m.parameters():
-            p.mul_(1.5)
-    fast = StreamModelRunner(m, tags)
+    _, fast = _spread_runner(1)
 
     class Stepping:  # the same runner without its model attribute: one step per frame
         kind, class_names = "stream", tags
