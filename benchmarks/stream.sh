@@ -77,14 +77,15 @@ $ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector
 
 # 3b. The event rule chosen on the val split (--tune-events sweeps smoothing, threshold, shortest event and
 #     hold; since session 10 also the HMM filter), then the test split scored with it, for the step-2c model,
-#     the pretrained one (step 2d) and the one trained on the 80 streams (step 2e).
-for RUN in streams_fast_s_more streams_fast_s_pre streams80_hue; do
+#     the pretrained one (step 2d) and the two trained on the 80 streams (step 2e).
+for RUN in streams_fast_s_more streams_fast_s_pre streams80_hue streams80_hue_more; do
   M="$OUT/$RUN/checkpoints/best.pt"
   $ACT evaluate --model "$M" --data "$OUT/streams" --split val --tune-events --out "$OUT/stream_eval_${RUN}_val_tune"
   RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
          "$OUT/stream_eval_${RUN}_val_tune/stream_eval.json")
   # shellcheck disable=SC2086
-  $ACT evaluate --model "$M" --data "$OUT/streams" --split test $RULE --out "$OUT/stream_eval_${RUN}_tuned"
+  $ACT evaluate --model "$M" --data "$OUT/streams" --split test $RULE --offline-window 16 --offline-hop 4 \
+      --out "$OUT/stream_eval_${RUN}_tuned"
 done
 
 # 3c. Session 10: offline told nothing of the segments (16-frame clips centred every 4 frames, fresh state each)
@@ -92,6 +93,10 @@ done
 $ACT evaluate --model "$OUT/streams_fast_s_pre/checkpoints/best.pt" --data "$OUT/streams" --split test --smooth mean \
     --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 4 --offline-window 16 --offline-hop 4 \
     --out "$OUT/stream_eval_pre_windows"
+for RUN in streams80_hue streams80_hue_more; do  # repetitions on the reps test split, for step 2e's models
+  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/reps" --split test --smooth ema --window 5 \
+      --out "$OUT/stream_eval_reps_${RUN}"
+done
 
 # 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
 $ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500 --threads 1,2
