@@ -26,8 +26,7 @@ class CropAugment:
     hue_jitter: float = 0.0  # turn colours by up to this fraction of a full turn (0: off)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.hue_jitter <= 0.5:
-            raise ValueError(f"hue_jitter must be a fraction of a turn in [0, 0.5], got {self.hue_jitter}")
+        check_hue_jitter(self.hue_jitter)
 
 
 def jitter_box(box: np.ndarray, rng: np.random.Generator, shift: float, scale: float) -> np.ndarray:
@@ -123,6 +122,26 @@ def jitter_draw(rng: np.random.Generator, strength: float) -> tuple[np.float64, 
     return b, c, s
 
 
+def check_hue_jitter(hue: float) -> float:
+    """``hue`` if it is a fraction of a turn in [0, 0.5], else ValueError."""
+    if not 0 <= hue <= 0.5:
+        raise ValueError(f"hue_jitter must be a fraction of a turn in [0, 0.5], got {hue}")
+    return float(hue)
+
+
+def hue_rotation(angle: float) -> np.ndarray:
+    """The 3x3 RGB matrix that turns colours by ``angle`` radians about the grey axis (Rodrigues):
+    greys stay grey, saturation and brightness are kept up to clipping; 2*pi/3 maps R -> G -> B -> R."""
+    k = np.full(3, 1 / np.sqrt(3))
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return (np.cos(angle) * np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * np.outer(k, k)).astype(np.float32)
+
+
+def hue_draw(rng: np.random.Generator, hue: float) -> np.ndarray:
+    """One hue-jitter draw (crops and clips alike): :func:`hue_rotation` by an angle in ``[-hue, hue]`` of a turn."""
+    return hue_rotation(float(rng.uniform(-hue, hue)) * 2 * np.pi)
+
+
 def colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float, hue: float = 0.0) -> np.ndarray:
     """Brightness, contrast and saturation jitter on float RGB in [0, 1], one draw per crop; ``hue`` > 0 then
     turns every colour about the grey axis by an angle drawn in ``[-hue, hue]`` of a full turn (drawn last,
@@ -133,9 +152,7 @@ def colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float, hu
     # saturation (blend with grey), then contrast around the mean, then brightness: one pass
     out = (rgb * s + grey[..., None] * (1 - s) - mean) * c + (mean + b)
     if hue > 0:
-        from .video.transforms import hue_rotation
-
-        out = out @ hue_rotation(float(rng.uniform(-hue, hue)) * 2 * np.pi).T
+        out = out @ hue_draw(rng, hue).T
     return np.clip(out, 0, 1, out=out).astype(np.float32, copy=False)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from ...models._base import DataConfig
-from ..transforms import normalise_u8
+from ..transforms import check_hue_jitter, normalise_u8
 from .cache import FrameCache
 from .decode import VideoDecodeError, VideoReader
 from .transforms import clip_colour_jitter_u8
@@ -299,9 +299,7 @@ class FrameWindowDataset(torch.utils.data.Dataset):
         self.index = {n: i for i, n in enumerate(self.class_names)}
         self.seed, self.cache, self.warmup = int(seed), cache, int(warmup)
         self.hflip, self.colour_jitter, self.framing = hflip, float(colour_jitter), float(framing)
-        self.hue_jitter = float(hue_jitter)
-        if not 0 <= self.hue_jitter <= 0.5:
-            raise ValueError(f"hue_jitter must be a fraction of a turn in [0, 0.5], got {hue_jitter}")
+        self.hue_jitter = check_hue_jitter(hue_jitter)
         self.T = int(data_cfg.num_frames)
         self.epoch = 0
         self.steps = [max(1, round(v.fps / data_cfg.fps)) if data_cfg.fps else 1 for v in self.videos]

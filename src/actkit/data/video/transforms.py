@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...models._base import DataConfig
-from ..transforms import GREY, jitter_draw, normalise_u8
+from ..transforms import GREY, check_hue_jitter, hue_draw, hue_rotation, jitter_draw, normalise_u8
 
 
 @dataclass
@@ -51,14 +51,6 @@ class ClipParams:
     blur_sigma: float = 0.0  # Gaussian blur in model-input pixels (0: none)
 
 
-def hue_rotation(angle: float) -> np.ndarray:
-    """The 3x3 RGB matrix that turns colours by ``angle`` radians about the grey axis (Rodrigues):
-    greys stay grey, saturation and brightness are kept up to clipping; 2*pi/3 maps R -> G -> B -> R."""
-    k = np.full(3, 1 / np.sqrt(3))
-    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return (np.cos(angle) * np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * np.outer(k, k)).astype(np.float32)
-
-
 def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: float, hue: float = 0.0) -> np.ndarray:
     """Brightness, contrast and saturation jitter of a whole uint8 clip ``(T, H, W, 3)``, in place; one draw for all frames.
 
@@ -78,7 +70,7 @@ def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: f
     m[:, :3] = (1 - s) * c * GREY[None, :]
     m[:, :3] += np.eye(3, dtype=np.float32) * (s * c)
     if hue > 0:
-        m[:, :3] = m[:, :3] @ hue_rotation(float(rng.uniform(-hue, hue)) * 2 * np.pi)
+        m[:, :3] = m[:, :3] @ hue_draw(rng, hue)
     m[:, 3] = 255.0 * (mean * (1 - c) + b)
     cv2.transform(flat, m, dst=flat)
     return rgb
@@ -102,8 +94,8 @@ class ClipTransform:
             raise ValueError(f"crop_ratio must be in (0, 1], got {crop_ratio}")
         if aug is not None and not 0 < aug.scale[0] <= aug.scale[1]:
             raise ValueError(f"ClipAugment.scale must be 0 < lo <= hi, got {aug.scale}")
-        if aug is not None and not 0 <= aug.hue_jitter <= 0.5:
-            raise ValueError(f"ClipAugment.hue_jitter must be a fraction of a turn in [0, 0.5], got {aug.hue_jitter}")
+        if aug is not None:
+            check_hue_jitter(aug.hue_jitter)
         if aug is not None and not 0 <= aug.blur <= 10:
             raise ValueError(f"ClipAugment.blur must be a sigma in [0, 10] pixels, got {aug.blur}")
         self.data_cfg, self.aug, self.crop_ratio = data_cfg, aug, crop_ratio
