@@ -250,7 +250,8 @@ def test_uint8_colour_jitter_matches_the_float_formula():
 
 
 def test_hue_jitter_turns_colours_and_keeps_greys():
-    from actkit.data.video.transforms import clip_colour_jitter_u8, hue_rotation
+    from actkit.data.transforms import hue_rotation
+    from actkit.data.video.transforms import clip_colour_jitter_u8
 
     r = hue_rotation(2 * np.pi / 3)
     np.testing.assert_allclose(r @ np.array([1.0, 0, 0]), [0, 1, 0], atol=1e-6)  # red -> green

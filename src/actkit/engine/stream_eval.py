@@ -158,7 +158,9 @@ class _Classes:
     @property
     def groups(self) -> list[str]:
         """Each class's label (an exercise's positions share one), for the HMM smoother."""
-        return [tag_to_label(n) for n in self.names]
+        from .streamer import class_groups
+
+        return class_groups(self.names)
 
 
 # --------------------------------------------------------------------------- one video
@@ -202,18 +204,11 @@ def _window_probs(model: Any, x: Any, window: int, hop: int, batch: int = 32) ->
 
     from ..models import probabilities
 
-    t = x.shape[2]
-    wins = window_starts(t, window, hop)
-    out = np.zeros((t, 0), np.float32)
-    for i in range(0, len(wins), batch):
-        part = wins[i:i + batch]
-        clips = torch.cat([x[:, :, s:e] for _, s, e in part])
-        p = probabilities(model.forward_frames(clips).float().mean(1)).cpu().numpy()
-        if not out.shape[1]:
-            out = np.zeros((t, p.shape[1]), np.float32)
-        for (c, _, _), q in zip(part, p):
-            out[c:c + hop] = q
-    return out
+    wins = window_starts(x.shape[2], window, hop)
+    probs = np.concatenate([
+        probabilities(model.forward_frames(torch.cat([x[:, :, s:e] for _, s, e in wins[i:i + batch]])).float().mean(1))
+        .cpu().numpy() for i in range(0, len(wins), batch)])
+    return np.repeat(probs, hop, axis=0)[:x.shape[2]]  # window k (centre k * hop) labels frames k*hop .. k*hop+hop-1
 
 
 def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dict[str, Any]], offline: bool,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...models._base import DataConfig
-from ..transforms import GREY, check_hue_jitter, hue_draw, hue_rotation, jitter_draw, normalise_u8
+from ..transforms import GREY, check_hue_jitter, hue_draw, jitter_draw, normalise_u8
 
 
 @dataclass
@@ -58,7 +58,7 @@ def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: f
     clip's): saturation, contrast and brightness together are ``rgb' = M @ rgb + o`` with a 3x3
     ``M``, one OpenCV ``transform`` pass that also clips to [0, 255]. Equal to the float formula up
     to the rounding of the result to uint8 (within one grey level). ``hue`` > 0 also turns every
-    colour by one angle drawn in ``[-hue, hue]`` of a full turn (:func:`hue_rotation`), drawn after
+    colour by one angle drawn in ``[-hue, hue]`` of a full turn (:func:`actkit.data.transforms.hue_rotation`), drawn after
     the others so that ``hue=0`` keeps the same draws.
     """
     import cv2
@@ -276,5 +276,5 @@ def soft_cross_entropy(logits, soft_targets):
     return torch.sum(-soft_targets * torch.log_softmax(logits, dim=-1), dim=-1).mean()
 
 
-__all__ = ["ClipAugment", "ClipParams", "ClipTransform", "clip_colour_jitter_u8", "hue_rotation", "one_hot", "smooth_labels", "mixup", "cutmix",
+__all__ = ["ClipAugment", "ClipParams", "ClipTransform", "clip_colour_jitter_u8", "one_hot", "smooth_labels", "mixup", "cutmix",
            "soft_cross_entropy"]
