@@ -388,3 +388,23 @@ def test_resume_from_checkpoint_of_another_model(trained_run, shapes_parquet, tm
 def test_resume_from_missing_checkpoint(shapes_parquet, tmp_path):
     with pytest.raises(FileNotFoundError, match="gone.pt"):
         train_tiny(shapes_parquet, tmp_path, run__resume=str(tmp_path / "gone.pt"))
+
+
+def test_crop_task_trains_with_mixup_and_cutmix(shapes_parquet, tmp_path, monkeypatch):
+    seen = []
+    real = trainer.make_batch_transform
+
+    def spy(cfg, num_logits):
+        t = real(cfg, num_logits)
+        def wrapped(x, y):
+            x, target = t(x, y)
+            seen.append(target)
+            return x, target
+        return wrapped
+
+    monkeypatch.setattr(trainer, "make_batch_transform", spy)
+    _, summary = train_tiny(shapes_parquet, tmp_path / "mix", optim__epochs=4, data__mixup=0.4, data__cutmix=1.0)
+    assert seen and all(t.dtype.is_floating_point and t.shape[1] == 3 for t in seen)  # soft targets reached the loss
+    assert summary["test"]["macro_f1"] >= 0.7
+    with pytest.raises(ValueError, match="multi-class"):
+        train_tiny(shapes_parquet, tmp_path / "bin", data__positive="tall", data__mixup=0.4)

@@ -167,7 +167,7 @@ def test_forward_scored_drops_ignored_frames():
 
 
 def test_train_stream_task_end_to_end(streams, tmp_path):
-    from actkit.config import TrainConfig, resolve
+    from actkit.config import TrainConfig, resolve, to_dict
     from actkit.engine.streamer import load_runner
     from actkit.engine.trainer import train
 
@@ -182,6 +182,13 @@ def test_train_stream_task_end_to_end(streams, tmp_path):
     assert runner.kind == "stream" and "idle" in runner.class_names
     probs = runner(np.zeros((64, 64, 3), np.uint8), None, [None])
     assert probs.shape == (1, len(runner.class_names))
+    # Distilled from that model: the teacher's per-frame logits line up with the student's scored frames.
+    kd = resolve(TrainConfig, None, {**to_dict(cfg), "run": {**to_dict(cfg)["run"], "out": str(tmp_path / "kd")},
+                                     "distill": {"teacher": str(out / "checkpoints" / "best.pt"), "alpha": 1.0}})
+    kd_summary = train(kd)
+    assert kd_summary["val"]["num_samples"] == summary["val"]["num_samples"]
+    kd_loss = json.loads((tmp_path / "kd" / "history.json").read_text())[0]["train_loss"]
+    assert np.isfinite(kd_loss) and kd_loss != json.loads((out / "history.json").read_text())[0]["train_loss"]
     with pytest.raises(ValueError, match="not a streaming model"):
         train(resolve(TrainConfig, None, {"task": "stream", "data.path": str(streams), "model.name": "clip_fast_p",
                                           "optim.epochs": 1, "run.out": str(tmp_path / "bad")}))

@@ -343,6 +343,24 @@ def test_mixup_cutmix_smoothing():
         one_hot(torch.tensor([3]), 3)
 
 
+def test_cutmix_of_images_pastes_a_box_of_the_area():
+    x = torch.arange(6, dtype=torch.float32).view(6, 1, 1, 1).expand(6, 3, 16, 12).contiguous()
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    for seed in range(5):
+        xc, yc, lam = cutmix(x, y, 3, alpha=1.0, generator=torch.Generator().manual_seed(seed))
+        assert xc.shape == x.shape
+        np.testing.assert_allclose(yc.sum(1), 1.0, atol=1e-6)
+        kept = (xc == x).float().mean(dim=(1, 2, 3))
+        moved = kept < 1
+        assert moved.any()  # a one-frame clip always gets its box (the time range is the frame)
+        np.testing.assert_allclose(kept[moved], lam, atol=1e-6)
+        pasted = (xc != x).any(1)[moved][0]  # the pasted region is one rectangle
+        rows, cols = pasted.any(1).nonzero().flatten(), pasted.any(0).nonzero().flatten()
+        assert pasted.sum() == len(rows) * len(cols)
+    with pytest.raises(ValueError, match="images"):
+        cutmix(torch.zeros(2, 3, 4), torch.tensor([0, 1]), 3)
+
+
 # --------------------------------------------------------------------------- readers
 
 

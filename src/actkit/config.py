@@ -64,8 +64,9 @@ class DataSection:
     target: str = _opt("tags", "(stream) per-frame targets of a streams/reps set: tags (exercise high/low "
                                "positions, for rep counting) or labels", choices=("tags", "labels"))
     warmup_frames: int = _opt(4, "(stream) first frames of a training window left out of the loss")
-    mixup: float = _opt(0.0, "(clip) mixup alpha (0: off)")
-    cutmix: float = _opt(0.0, "(clip) spatio-temporal cutmix alpha (0: off)")
+    mixup: float = _opt(0.0, "(crop, clip) mixup alpha (0: off; multi-class tasks)")
+    cutmix: float = _opt(0.0, "(crop, clip) cutmix alpha, a box of another crop or a spatio-temporal box of another "
+                              "clip (0: off; multi-class tasks)")
 
 
 @dataclass
@@ -94,6 +95,16 @@ class OptimSection:
     warmup_epochs: float = _opt(1.0, "linear warm-up length in epochs")
     label_smoothing: float = _opt(0.0, "label smoothing (multi-class only)")
     grad_clip: float = _opt(0.0, "clip gradient norm (0: off)")
+
+
+@dataclass
+class DistillSection:
+    """Knowledge distillation from a trained checkpoint (off unless ``teacher`` is set)."""
+
+    teacher: str = _opt("", "an actkit checkpoint with the same classes whose soft predictions the model also learns "
+                            "(any input size; e.g. a larger model trained on the same data)", alias="--teacher")
+    alpha: float = _opt(0.5, "weight of the teacher's soft targets in the loss, in (0, 1]; the rest is the label loss")
+    temperature: float = _opt(4.0, "softmax temperature of the soft targets (higher: softer)")
 
 
 @dataclass
@@ -126,6 +137,7 @@ class TrainConfig:
     data: DataSection = field(default_factory=DataSection)
     model: ModelSection = field(default_factory=ModelSection)
     optim: OptimSection = field(default_factory=OptimSection)
+    distill: DistillSection = field(default_factory=DistillSection)
     run: RunSection = field(default_factory=RunSection)
 
 

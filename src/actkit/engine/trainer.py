@@ -25,6 +25,7 @@ from ..utils.io import atomic_write_json
 from ..utils.progress import progress
 from .checkpoint import (CheckpointRotation, init_from_checkpoint, model_from_checkpoint, read_checkpoint, rng_state,
                          save_checkpoint, set_rng_state)
+from .distill import Distiller
 from .metrics import classification_report
 from .tasks import load_task_table, make_task, model_kwargs  # noqa: F401 - load_task_table is part of the trainer's API
 
@@ -101,13 +102,13 @@ def make_loader(ds: torch.utils.data.Dataset, batch_size: int, shuffle: bool, se
 
 
 def make_batch_transform(cfg: TrainConfig, num_logits: int) -> Callable | None:
-    """Mixup and/or spatio-temporal cutmix of training batches (clip task), or None when off.
+    """Mixup and/or cutmix of training batches (crop and clip tasks), or None when off.
 
     One of the two is drawn per batch when both are on; targets become soft class
     probabilities with label smoothing folded in.
     """
     d = cfg.data
-    if cfg.task != "clip" or (d.mixup <= 0 and d.cutmix <= 0):
+    if d.mixup <= 0 and d.cutmix <= 0:
         return None
     if num_logits < 2:
         raise ValueError("mixup/cutmix need a multi-class task (a binary task trains one sigmoid logit)")
@@ -191,11 +192,12 @@ def forward_scored(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[
 def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: Any, scaler: Any, device: torch.device, amp: bool, grad_clip: float = 0.0, desc: str = "train",
                     batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
-                    channels_last_input: bool = False) -> dict[str, float]:
+                    channels_last_input: bool = False, distiller: Distiller | None = None) -> dict[str, float]:
     """One pass over ``loader``; returns mean loss, throughput and the share of time spent waiting for data.
 
     ``batch_transform(x, y) -> (x, target)`` mixes a batch (mixup / cutmix); its target may be
-    soft class probabilities, which the cross-entropy loss takes as they are.
+    soft class probabilities, which the cross-entropy loss takes as they are. ``distiller`` blends in
+    a teacher's soft targets for the same batch.
     """
     model.train()
     total, n, t0, waited = 0.0, 0, time.perf_counter(), 0.0
@@ -210,8 +212,11 @@ def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_
         if batch_transform is not None:
             x, y = batch_transform(x, y)
         with _autocast(device, amp):
-            logits, y = forward_scored(model, x, y)
-            loss = loss_fn(logits.float(), y)
+            logits, scored = forward_scored(model, x, y)
+            loss = loss_fn(logits.float(), scored)
+            if distiller is not None:
+                loss = distiller.loss(loss, logits, x, y)
+        y = scored
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} (lower the learning rate?)")
         optimizer.zero_grad(set_to_none=True)
@@ -331,6 +336,9 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         counts = np.maximum(counts, 1)  # class weights stay finite
     loss_fn = make_loss(num_logits, counts, cfg.data.imbalance, cfg.optim.label_smoothing).to(device)
     batch_transform = make_batch_transform(cfg, num_logits)
+    distiller = (Distiller(cfg.distill.teacher, model.data_cfg, class_names, device, cfg.distill.alpha,
+                           cfg.distill.temperature, per_frame=task.per_frame, channels_last=cl)
+                 if cfg.distill.teacher else None)
     eval_loaders = {s: make_loader(d, task.eval_batch_size, False, 0, 0, cfg.data.workers) for s, d in ds.items() if s != "train"}
     steps_per_epoch = math.ceil(len(ds["train"]) / cfg.data.batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
@@ -369,7 +377,8 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         stats = train_one_epoch(net, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
                                 cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
-                                batch_transform=batch_transform, channels_last_input=cl and channels_last_inputs(model))
+                                batch_transform=batch_transform, channels_last_input=cl and channels_last_inputs(model),
+                                distiller=distiller)
         report, probs, labels = evaluate(net, eval_loaders["val"], loss_fn, class_names, device)
         row = {"epoch": epoch, **stats, "val_loss": report["loss"], "val_accuracy": report["accuracy"],
                "val_macro_f1": report["macro_f1"], "val_roc_auc": report.get("roc_auc"), "val_ece": report["ece"],

@@ -233,9 +233,10 @@ def cutmix(x, targets, num_classes: int, alpha: float = 1.0, smoothing: float = 
 
     The box covers a fraction ``1 - lam`` of the clip's volume (side fractions ``(1-lam)^(1/3)``
     in T, H and W); the targets mix by the volume actually pasted (after clipping to the clip).
+    A batch of images ``(N, C, H, W)`` is a batch of one-frame clips (the box covers ``1 - lam`` of the area).
 
     Args:
-        x: batch ``(N, C, T, H, W)``.
+        x: batch ``(N, C, T, H, W)`` or ``(N, C, H, W)``.
         targets: ``(N,)`` int labels or ``(N, num_classes)`` soft targets.
         num_classes: classes.
         alpha: Beta(alpha, alpha) parameter for ``lam``.
@@ -247,18 +248,21 @@ def cutmix(x, targets, num_classes: int, alpha: float = 1.0, smoothing: float = 
     """
     import torch
 
+    if x.ndim == 4:
+        out, y, lam = cutmix(x.unsqueeze(2), targets, num_classes, alpha, smoothing, generator)
+        return out.squeeze(2), y, lam
     if x.ndim != 5:
-        raise ValueError(f"cutmix expects clips (N, C, T, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(f"cutmix expects clips (N, C, T, H, W) or images (N, C, H, W), got shape {tuple(x.shape)}")
     y = _soft(targets, num_classes, smoothing)
     if alpha <= 0:
         return x, y, 1.0
     rng = _batch_rng(generator)
     lam = float(rng.beta(alpha, alpha))
     _, _, t, h, w = x.shape
-    side = (1 - lam) ** (1 / 3)
+    side = (1 - lam) ** (1 / 3 if t > 1 else 1 / 2)
     lo_hi = []
     for n in (t, h, w):
-        cut = int(round(n * side))
+        cut = n if n == 1 else int(round(n * side))
         c = int(rng.integers(0, n))
         lo_hi.append((max(0, c - cut // 2), min(n, c + cut - cut // 2)))
     (t0, t1), (y0, y1), (x0, x1) = lo_hi
