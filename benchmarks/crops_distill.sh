@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Distillation on the postures comparison: fastcrop_p and sc_c, each trained with the 60-epoch recipe of
 # crops_seeds.sh (EPOCHS=60), plain and with the same teacher's soft targets (`--distill.teacher`), per seed.
-# The teacher is one larger model (TEACHER, default fastcrop_l) trained once with the plain recipe.
-# Usage: bash benchmarks/crops_distill.sh [OUT_DIR] (renders OUT_DIR/postures.parquet if missing); ~60 min on 2 cores.
+# The teacher is one larger model (fastcrop_l) trained once with the plain recipe.
+# Usage: bash benchmarks/crops_distill.sh [OUT_DIR] (renders OUT_DIR/postures.parquet if missing); ~70 min on 2 cores.
+# EXTRA=1 adds the single-seed distillation settings tried first and the P variants of the same session
+# (luma input, per-crop input normalisation, lr 3e-3); about 30 min more.
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
-SEEDS=${SEEDS:-0 1 2}
-TEACHER=${TEACHER:-fastcrop_l}
-ALPHA=${ALPHA:-0.5}
-TEMP=${TEMP:-4}
+SEEDS=${SEEDS:-0 1 2 3 4}
 SUB=${OUT_SUB:-kd}
 [ -f "$OUT/postures.parquet" ] || $ACT synth postures --out "$OUT/postures.parquet" --n 4000 --seed 0
-run() {  # run NAME MODEL SEED [extra flags...]
-  local d="$OUT/$SUB/$1"
+mkdir -p "$OUT/$SUB"
+run() {  # run NAME MODEL SEED [extra flags...]; NAME_sSEED is the run folder
+  local d="$OUT/$SUB/$1_s$3"
   [ -f "$d/summary.json" ] && return 0
   $ACT -q train --data "$OUT/postures.parquet" --model "$2" --epochs 60 --seed "$3" --out "$d" \
     --run.plots false --run.threads 1 --run.keep_last 1 --run.keep_best 1 "${@:4}" > "$d.log" 2>&1
@@ -22,40 +22,29 @@ run() {  # run NAME MODEL SEED [extra flags...]
 slot() {  # wait until fewer than two runs are going (one per core)
   while (( $(jobs -rp | wc -l) >= 2 )); do wait -n || true; done
 }
-mkdir -p "$OUT/$SUB"
-T="$OUT/$SUB/teacher_$TEACHER/checkpoints/best.pt"
-run "teacher_$TEACHER" "$TEACHER" 0 &
+T="$OUT/$SUB/teacher_fastcrop_l_s0/checkpoints/best.pt"
+run teacher_fastcrop_l fastcrop_l 0 &
 for s in $SEEDS; do
-  slot; run "p_s$s" fastcrop_p "$s" &
-  slot; run "sc_c_s$s" sc_c "$s" &
+  slot; run p fastcrop_p "$s" &
+  slot; run sc_c sc_c "$s" &
 done
 wait
-[ -f "$T" ] || { echo "teacher run failed: see $OUT/$SUB/teacher_$TEACHER.log" >&2; exit 1; }
+[ -f "$T" ] || { echo "teacher run failed: see $OUT/$SUB/teacher_fastcrop_l_s0.log" >&2; exit 1; }
+KD=(--distill.teacher "$T" --distill.alpha 0.5 --distill.temperature 2)
 for s in $SEEDS; do
-  for m in fastcrop_p sc_c; do
-    name="${m/fastcrop_p/p}_kd_s$s"
-    slot; run "$name" "$m" "$s" --distill.teacher "$T" --distill.alpha "$ALPHA" --distill.temperature "$TEMP" &
+  slot; run p_kd_t2a5 fastcrop_p "$s" "${KD[@]}" &
+  slot; run sc_c_kd_t2a5 sc_c "$s" "${KD[@]}" &
+done
+if [ "${EXTRA:-0}" = 1 ]; then
+  slot; run p_kd fastcrop_p 0 --distill.teacher "$T" &  # the defaults: alpha 0.5, temperature 4
+  slot; run p_kd_t1a5 fastcrop_p 0 --distill.teacher "$T" --distill.temperature 1 &
+  slot; run p_kd_t2a9 fastcrop_p 0 --distill.teacher "$T" --distill.alpha 0.9 --distill.temperature 2 &
+  slot; run p_fm200 fastcrop_p 0 --distill.teacher "$T" --distill.alpha 1 --distill.temperature 1 --data.mixup 1 --epochs 200 &
+  for s in $SEEDS; do
+    slot; run p_in fastcrop_p "$s" --model.args '{input_norm: instance}' &
   done
-done
+  for s in 0 1 2; do slot; run p_y fastcrop_p "$s" --model.colour y & done
+  for s in 0 1; do slot; run p_lr3 fastcrop_p "$s" --lr 3e-3 & done
+fi
 wait
-.venv/bin/python - "$OUT/$SUB" "$TEACHER" <<'PY' | tee "$OUT/$SUB.md"
-import json, pathlib, statistics, sys
-sub, teacher = pathlib.Path(sys.argv[1]), sys.argv[2]
-def summary(d):
-    return json.loads((d / "summary.json").read_text())
-t = summary(sub / f"teacher_{teacher}")
-print(f"Teacher `{teacher}` (seed 0): test macro-F1 {t['test']['macro_f1']:.4f}, val {t['val']['macro_f1']:.4f}, "
-      f"{t['train_seconds']:.0f} s\n")
-print("| model | recipe | test macro-F1 per seed | mean | val macro-F1 mean | train s (mean) |")
-print("|---|---|---|---|---|---|")
-for model, stem in (("fastcrop_p", "p"), ("sc_c", "sc_c")):
-    for recipe, tag in (("plain", ""), (f"distilled from {teacher}", "_kd")):
-        dirs = sorted(sub.glob(f"{stem}{tag}_s*"))
-        dirs = [d for d in dirs if d.is_dir() and (d / "summary.json").exists()]
-        if not dirs:
-            continue
-        s = [summary(d) for d in dirs]
-        test = [x["test"]["macro_f1"] for x in s]
-        print(f"| {model} | {recipe} | {', '.join(f'{v:.4f}' for v in test)} | **{statistics.mean(test):.4f}** "
-              f"| {statistics.mean(x['val']['macro_f1'] for x in s):.4f} | {statistics.mean(x['train_seconds'] for x in s):.0f} |")
-PY
+.venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base p | tee "$OUT/$SUB.md"

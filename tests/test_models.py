@@ -287,3 +287,25 @@ def test_fused_blocks_replace_depthwise_pairs(tmp_path):
         return sum(n.op_type == "Conv" for n in onnx.load(report["path"]).graph.node)
 
     assert convs(b) == convs(a) - 2  # one conv instead of two, in each of the two fused blocks
+
+
+def test_input_norm_takes_out_a_colour_cast_and_exports_as_one_node(tmp_path):
+    import onnx
+
+    model = create_model("fastcrop_p", num_classes=3, input_norm="instance").eval()
+    _randomise_bn_stats(model)
+    x = torch.rand(4, 3, 32, 24, generator=torch.Generator().manual_seed(0))
+    cast = x * torch.tensor([0.6, 0.9, 0.7]).view(1, 3, 1, 1) + torch.tensor([0.2, 0.0, 0.1]).view(1, 3, 1, 1)
+    plain = create_model("fastcrop_p", num_classes=3).eval()
+    _randomise_bn_stats(plain)
+    with torch.no_grad():  # per-channel gain and offset: nearly the same crop to it, not to the plain model
+        moved = (model.forward_features(x) - model.forward_features(cast)).abs().max()
+        moved_plain = (plain.forward_features(x) - plain.forward_features(cast)).abs().max()
+    assert moved < 0.2 * moved_plain  # not exactly 0: eps 1e-3 in the variance
+    a = export_model(plain, ["a", "b", "c"], tmp_path / "plain.onnx")
+    b = export_model(model, ["a", "b", "c"], tmp_path / "in.onnx")
+    assert b["parity_max_abs"] < 1e-4
+    ops = [n.op_type for n in onnx.load(b["path"]).graph.node]
+    assert ops.count("InstanceNormalization") == 1 and b["nodes"] == a["nodes"] + 1
+    with pytest.raises(ValueError, match="input_norm"):
+        create_model("fastcrop_p", input_norm="batch")

@@ -48,6 +48,7 @@ class FastCropConfig:
     dropout: float = 0.1
     fused: int = 0  # the first N blocks are fused: one full 3x3 conv instead of depthwise + pointwise
     rep_branches: int = 0  # >0: train each conv as that many parallel conv-BNs (+1x1, +identity), fused at export
+    input_norm: str = "none"  # "instance": each crop's channels to zero mean, unit variance first (one node)
 
 
 class _SepBlock(nn.Module):
@@ -90,6 +91,8 @@ class FastCropNet(ActkitModel):
             raise ValueError(f"widths {cfg.widths}, depths {cfg.depths} and strides {strides} must have the same length")
         self.cfg = cfg
         self.data_cfg = DataConfig(input_size=cfg.input_size, colour=cfg.colour)
+        if cfg.input_norm not in ("none", "instance"):
+            raise ValueError(f"input_norm must be none or instance, got {cfg.input_norm!r}")
         rep = cfg.rep_branches
         self.stem = rep_conv_bn(self.data_cfg.in_chans, cfg.stem, 3, 2, branches=rep)
         blocks, c = [], cfg.stem
@@ -110,6 +113,9 @@ class FastCropNet(ActkitModel):
         self.fc = nn.Linear(2 * c if cfg.pool == "avgmax" else c, cfg.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cfg.input_norm == "instance":
+            # Per crop and channel: a colour cast or a brightness shift of the whole crop is taken out.
+            x = F.instance_norm(x, eps=1e-3)
         return self.blocks(self.stem(x))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
