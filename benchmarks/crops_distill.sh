@@ -4,7 +4,7 @@
 # The teacher is one larger model (fastcrop_l) trained once with the plain recipe.
 # Usage: bash benchmarks/crops_distill.sh [OUT_DIR] (renders OUT_DIR/postures.parquet if missing); ~70 min on 2 cores.
 # EXTRA=1 adds the single-seed distillation settings tried first and the P variants of the same session
-# (luma input, per-crop input normalisation, lr 3e-3); about 30 min more.
+# (luma input, per-crop input normalisation, lr 3e-3, wider head or stages); about 60 min more.
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 set -euo pipefail
 OUT=${1:-runs/bench}
@@ -45,6 +45,11 @@ if [ "${EXTRA:-0}" = 1 ]; then
   done
   for s in 0 1 2; do slot; run p_y fastcrop_p "$s" --model.colour y & done
   for s in 0 1; do slot; run p_lr3 fastcrop_p "$s" --lr 3e-3 & done
+  for s in 0 1; do slot; run p_w64 fastcrop_p "$s" --model.args '{stem: 32, widths: [64, 128], depths: [1, 2]}' & done
+  for s in 0 1; do slot; run p_ws fastcrop_p "$s" --model.args '{widths: [96, 192], depths: [1, 2]}' & done
+  for h in 512 768 1024; do
+    for s in $SEEDS; do slot; run "p_h$h" fastcrop_p "$s" --model.args "{head_dim: $h}" & done
+  done
 fi
 wait
 .venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base p | tee "$OUT/$SUB.md"
