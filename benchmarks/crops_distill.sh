@@ -52,4 +52,4 @@ if [ "${EXTRA:-0}" = 1 ]; then
   done
 fi
 wait
-.venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base p | tee "$OUT/$SUB.md"
+.venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base p --plot "$OUT/$SUB.png" | tee "$OUT/$SUB.md"

@@ -1,12 +1,12 @@
 """One Markdown table of the training runs in a folder, grouped by name over seeds.
 
-Usage: .venv/bin/python benchmarks/runs_table.py DIR [--base NAME]
+Usage: .venv/bin/python benchmarks/runs_table.py DIR [--base NAME] [--plot PNG]
 
 A run folder ``<name>_s<seed>`` (with a ``summary.json``) joins group ``<name>``. Each row gives what
 the group's config changes from the `actkit train` defaults (model, model args and every other key,
 read from the run's ``config.yaml``), test macro-F1 per seed, its mean and spread, val mean, and train
 time; ``--base NAME`` adds each group's mean difference to that group over the seeds both have (paired),
-in points.
+in points. ``--plot PNG`` draws each group's test macro-F1 per seed (dots) and mean (bar), best mean first.
 """
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path)
     ap.add_argument("--base", default="", help="group to compare every other group with")
+    ap.add_argument("--plot", type=Path, help="also draw test macro-F1 per seed and group to this PNG")
     args = ap.parse_args()
     groups: dict[str, list[Path]] = {}
     for d in sorted(args.folder.iterdir()):
@@ -83,6 +84,12 @@ def main() -> None:
             diff = [by_seed[name][k] - base[k] for k in common]
             line += f" {100 * statistics.mean(diff):+.2f} ({len(common)}) |" if common else " - |"
         print(line)
+    if args.plot:
+        from actkit.engine.plots import plot_seeds
+
+        order = sorted(by_seed, key=lambda g: -statistics.mean(by_seed[g].values()))
+        plot_seeds({g: list(by_seed[g].values()) for g in order}, args.plot, title=f"{args.folder.name}: test macro-F1 per seed",
+                   xlabel="test macro-F1", reference=args.base)
 
 
 if __name__ == "__main__":

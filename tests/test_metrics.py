@@ -198,6 +198,9 @@ def test_every_plot_writes_a_png(tmp_path):
         plots.plot_history(history, tmp_path / "sub" / "hist.png"),
         plots.plot_history([], tmp_path / "hist_empty.png"),
         plots.plot_bars({"torch": 12.5, "onnx": 7.25}, tmp_path / "bars.png", xlabel="ms"),
+        plots.plot_seeds({"p": [0.95, 0.93, 0.96], "sc_c": [0.97, 0.96], "one": [0.9]}, tmp_path / "seeds.png",
+                         xlabel="test macro-F1", reference="p"),
+        plots.plot_seeds({}, tmp_path / "seeds_empty.png"),
     ]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path

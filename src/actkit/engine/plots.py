@@ -250,6 +250,43 @@ def plot_bars(values: dict[str, float], path: str | os.PathLike, title: str = ""
     return _save(fig, path)
 
 
+def plot_seeds(values: dict[str, list[float]], path: str | os.PathLike, title: str = "", xlabel: str = "",
+               reference: str = "") -> Path:
+    """One row per run: a dot per seed and a bar at the mean, top to bottom in dict order, so the
+    spread between seeds is seen beside the differences between runs.
+
+    Args:
+        values: run name -> one value per seed (e.g. test macro-F1).
+        path: PNG destination.
+        title: figure title.
+        xlabel: x-axis label.
+        reference: a run whose mean is drawn as a dashed line across every row ("" for none).
+
+    Returns:
+        ``path`` as a :class:`Path`.
+    """
+    names = list(values)
+    fig, ax = _figure((7, max(2.0, 0.35 * len(names) + 1.2)))
+    if not names:
+        ax.text(0.5, 0.5, "no data", ha="center", va="center")
+        ax.set_axis_off()
+    else:
+        for i, name in enumerate(names):
+            v = np.array([_as_float(x) for x in values[name]])
+            ax.scatter(v, np.full(len(v), i), s=18, color="tab:blue", alpha=0.7, zorder=3)
+            if len(v):
+                ax.plot([np.nanmean(v)] * 2, [i - 0.3, i + 0.3], color="black", lw=2, zorder=4)
+        if reference in values and len(values[reference]):
+            ax.axvline(float(np.nanmean(values[reference])), color="tab:red", ls="--", lw=1, label=f"{reference} mean")
+            ax.legend(loc="lower left", fontsize=8)
+        ax.set_yticks(np.arange(len(names)), labels=names)
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
 def _figure(figsize: tuple[float, float], nrows: int = 1, **subplots_kw: Any) -> tuple[Any, Any]:
     from matplotlib.figure import Figure
 
