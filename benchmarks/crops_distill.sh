@@ -50,6 +50,7 @@ if [ "${EXTRA:-0}" = 1 ]; then
   for h in 512 768 1024; do
     for s in $SEEDS; do slot; run "p_h$h" fastcrop_p "$s" --model.args "{head_dim: $h}" & done
   done
+  for s in $SEEDS; do slot; run p_h512_kd_t2a5 fastcrop_p "$s" --model.args '{head_dim: 512}' "${KD[@]}" & done
 fi
 wait
 .venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base p --plot "$OUT/$SUB.png" | tee "$OUT/$SUB.md"
