@@ -33,8 +33,8 @@ def flat(tree: dict, prefix: str = "") -> dict:
     return out
 
 
-def changes(config: dict) -> str:
-    defaults = flat(to_dict(resolve(TrainConfig)))
+def changes(config: dict, defaults: dict) -> str:
+    """What ``config`` sets apart from ``defaults`` (both flattened to dotted keys), as one Markdown cell."""
     got = flat(config)
     parts = [f"`{got['model.name']}`"]
     if got.get("model.args"):
@@ -63,6 +63,7 @@ def main() -> None:
         raise SystemExit(f"{args.folder}: no finished runs named <name>_s<seed>")
     by_seed: dict[str, dict[int, float]] = {}
     rows = []
+    defaults = flat(to_dict(resolve(TrainConfig)))
     for name, dirs in groups.items():
         dirs.sort(key=lambda d: int(d.name.rsplit("_s", 1)[1]))
         s = [json.loads((d / "summary.json").read_text()) for d in dirs]
@@ -70,7 +71,7 @@ def main() -> None:
         by_seed[name] = {int(d.name.rsplit("_s", 1)[1]): t for d, t in zip(dirs, test)}
         config = yaml.safe_load((dirs[0] / "config.yaml").read_text())
         seeds = ",".join(d.name.rsplit("_s", 1)[1] for d in dirs)
-        rows.append((name, changes(config), seeds, test, statistics.mean(x["val"]["macro_f1"] for x in s),
+        rows.append((name, changes(config, defaults), seeds, test, statistics.mean(x["val"]["macro_f1"] for x in s),
                      statistics.mean(x["train_seconds"] for x in s)))
     base = by_seed.get(args.base)
     head = "| run | what it sets | seeds | test macro-F1 per seed | **mean** | min-max | val mean | train s |"

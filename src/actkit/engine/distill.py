@@ -88,8 +88,8 @@ class Distiller:
             p.requires_grad_(False)
         self.teacher = to_channels_last(teacher) if channels_last else teacher
         self.student_cfg, self.alpha, self.temperature = student_cfg, float(alpha), float(temperature)
-        self.name = f"{ckpt['model_name']} from {path}"
-        log.info("distilling from %s (alpha %.2f, temperature %.1f)", self.name, self.alpha, self.temperature)
+        log.info("distilling from %s (%s; alpha %.2f, temperature %.1f)", path, ckpt["model_name"], self.alpha,
+                 self.temperature)
 
     def teacher_logits(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The teacher's logits for a batch, aligned with what ``forward_scored`` gives the student."""
