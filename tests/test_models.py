@@ -309,3 +309,26 @@ def test_input_norm_takes_out_a_colour_cast_and_exports_as_one_node(tmp_path):
     assert ops.count("InstanceNormalization") == 1 and b["nodes"] == a["nodes"] + 1
     with pytest.raises(ValueError, match="input_norm"):
         create_model("fastcrop_p", input_norm="batch")
+
+
+@pytest.mark.parametrize("pool", ["gdc", "flat"])
+@pytest.mark.parametrize("size", [(32, 24), (24, 40)])
+def test_position_aware_pools_tell_where_a_feature_is_and_export(tmp_path, pool, size):
+    import onnx
+
+    model = create_model("fastcrop_p", num_classes=3, pool=pool, input_size=size).eval()
+    plain = create_model("fastcrop_p", num_classes=3, input_size=size).eval()
+    _randomise_bn_stats(model)
+    fmap = torch.rand(2, model.num_features, *model.forward_features(torch.zeros(1, 3, *size)).shape[2:],
+                      generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():  # the same features, upside down: average pooling cannot tell, these heads can
+        assert torch.allclose(plain.forward_head(fmap), plain.forward_head(fmap.flip(2)), atol=1e-6)
+        assert (model.forward_head(fmap) - model.forward_head(fmap.flip(2))).abs().max() > 1e-3
+    a = export_model(plain, ["a", "b", "c"], tmp_path / "plain.onnx")
+    b = export_model(model, ["a", "b", "c"], tmp_path / f"{pool}.onnx")
+    assert b["parity_max_abs"] < 1e-4
+    ops = [n.op_type for n in onnx.load(b["path"]).graph.node]
+    assert "GlobalAveragePool" not in ops and "BatchNormalization" not in ops
+    assert b["nodes"] <= a["nodes"]  # the GDC's BN folds into its conv, which replaces the pooling node
+    with pytest.raises(ValueError, match="pool must be one of"):
+        create_model("fastcrop_p", pool="attention")

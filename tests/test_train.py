@@ -102,16 +102,18 @@ def _strip(history):
     return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
 
 
-def test_resume_after_interruption_is_exact(shapes_parquet, tmp_path):
-    """4 epochs straight == 4 epochs interrupted after epoch 2 and resumed with run.resume=auto."""
-    _, straight = train_tiny(shapes_parquet, tmp_path / "a", optim__epochs=4)
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_after_interruption_is_exact(shapes_parquet, tmp_path, ema):
+    """4 epochs straight == 4 epochs interrupted after epoch 2 and resumed with run.resume=auto
+    (with a weight average too: both the average and the trained weights come back)."""
+    _, straight = train_tiny(shapes_parquet, tmp_path / "a", optim__epochs=4, optim__ema=ema)
 
     def stop_after_second(row):
         if row["epoch"] == 1:
             raise KeyboardInterrupt
 
     cfg = resolve(TrainConfig, None, {**TINY_TRAIN, "data.path": str(shapes_parquet), "run.out": str(tmp_path / "b"),
-                                      "optim.epochs": 4})
+                                      "optim.epochs": 4, "optim.ema": ema})
     with pytest.raises(KeyboardInterrupt):
         train(cfg, Events(on_epoch_end=[stop_after_second]))
     assert read_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["epoch"] == 1
@@ -125,6 +127,9 @@ def test_resume_after_interruption_is_exact(shapes_parquet, tmp_path):
     assert a["epoch"] == b["epoch"] == 3
     for k, v in a["state_dict"].items():
         torch.testing.assert_close(b["state_dict"][k], v, rtol=0, atol=1e-6, msg=k)
+    assert ("train_state_dict" in a) == bool(ema)
+    for k, v in a.get("train_state_dict", {}).items():
+        torch.testing.assert_close(b["train_state_dict"][k], v, rtol=0, atol=1e-6, msg=k)
     ha = json.loads((tmp_path / "a" / "history.json").read_text())
     hb = json.loads((tmp_path / "b" / "history.json").read_text())
     assert _strip(hb) == _strip(ha)
@@ -408,3 +413,27 @@ def test_crop_task_trains_with_mixup_and_cutmix(shapes_parquet, tmp_path, monkey
     assert summary["test"]["macro_f1"] >= 0.7
     with pytest.raises(ValueError, match="multi-class"):
         train_tiny(shapes_parquet, tmp_path / "bin", data__positive="tall", data__mixup=0.4)
+
+
+def test_weight_average_follows_the_weights_and_is_what_the_run_keeps(shapes_parquet, tmp_path):
+    from actkit.engine.ema import WeightAverage
+
+    lin = torch.nn.Linear(2, 1, bias=False)
+    torch.nn.init.zeros_(lin.weight)
+    avg = WeightAverage(lin, 0.5)
+    with torch.no_grad():
+        lin.weight.fill_(1.0)
+    for _ in range(3):
+        avg.update(lin)  # decays 0.1, 0.18, 0.25 during warm-up (all under 0.5)
+    assert torch.allclose(avg.module.weight, torch.full((1, 2), 1 - 0.1 * (2 / 11) * 0.25))
+    assert not avg.module.weight.requires_grad
+    for bad in (0.0, 1.0, -0.5):
+        with pytest.raises(ValueError, match="optim.ema"):
+            WeightAverage(lin, bad)
+
+    _, summary = train_tiny(shapes_parquet, tmp_path, optim__epochs=2, optim__ema=0.9)
+    best = read_checkpoint(tmp_path / "checkpoints" / "best.pt")
+    assert best["ema"]["updates"] > 0
+    moved = max((best["state_dict"][k] - v).abs().max() for k, v in best["train_state_dict"].items()
+                if v.dtype.is_floating_point)
+    assert moved > 1e-4  # the kept model is the average, not the last step's weights

@@ -95,6 +95,8 @@ class OptimSection:
     warmup_epochs: float = _opt(1.0, "linear warm-up length in epochs")
     label_smoothing: float = _opt(0.0, "label smoothing (multi-class only)")
     grad_clip: float = _opt(0.0, "clip gradient norm (0: off)")
+    ema: float = _opt(0.0, "keep a moving average of the weights with this decay per step, e.g. 0.99, and evaluate, "
+                           "pick and save it as the model (0: off)")
 
 
 @dataclass

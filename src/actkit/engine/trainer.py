@@ -26,6 +26,7 @@ from ..utils.progress import progress
 from .checkpoint import (CheckpointRotation, init_from_checkpoint, model_from_checkpoint, read_checkpoint, rng_state,
                          save_checkpoint, set_rng_state)
 from .distill import Distiller
+from .ema import WeightAverage
 from .metrics import classification_report
 from .tasks import load_task_table, make_task, model_kwargs  # noqa: F401 - load_task_table is part of the trainer's API
 
@@ -192,12 +193,13 @@ def forward_scored(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[
 def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: Any, scaler: Any, device: torch.device, amp: bool, grad_clip: float = 0.0, desc: str = "train",
                     batch_transform: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
-                    channels_last_input: bool = False, distiller: Distiller | None = None) -> dict[str, float]:
+                    channels_last_input: bool = False, distiller: Distiller | None = None,
+                    ema: WeightAverage | None = None) -> dict[str, float]:
     """One pass over ``loader``; returns mean loss, throughput and the share of time spent waiting for data.
 
     ``batch_transform(x, y) -> (x, target)`` mixes a batch (mixup / cutmix); its target may be
     soft class probabilities, which the cross-entropy loss takes as they are. ``distiller`` blends in
-    a teacher's soft targets for the same batch.
+    a teacher's soft targets for the same batch; ``ema`` is updated after every step.
     """
     model.train()
     total, n, t0, waited = 0.0, 0, time.perf_counter(), 0.0
@@ -227,6 +229,8 @@ def train_one_epoch(model: nn.Module, loader: torch.utils.data.DataLoader, loss_
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()
+        if ema is not None:
+            ema.update(model)
         total += loss.item() * len(y)
         n += len(y)
         bar.set_postfix(loss=f"{total / n:.4f}")
@@ -356,16 +360,22 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         if ckpt["model_name"] != cfg.model.name or ckpt["class_names"] != class_names:
             raise ValueError(f"{resume}: checkpoint is {ckpt['model_name']} on {ckpt['class_names']}, "
                              f"the run asks for {cfg.model.name} on {class_names}")
-        model.load_state_dict(ckpt["state_dict"])
+        # An averaged run saves the average as the model and the trained weights beside it.
+        model.load_state_dict(ckpt.get("train_state_dict", ckpt["state_dict"]))
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
         start_epoch, history, best_score = ckpt["epoch"] + 1, ckpt.get("history", []), ckpt.get("best_score", -1.0)
         log.info("resumed from %s at epoch %d", resume, start_epoch)
+    ema = WeightAverage(model, cfg.optim.ema) if cfg.optim.ema else None
+    if ema is not None and resume and "ema" in ckpt:
+        ema.load_state(ckpt["ema"], ckpt["state_dict"])
     save_yaml(cfg, out / "config.yaml")
     # Checkpoints save ``model``; the passes run through ``net`` (compiled or the same module).
     net = compile_model(model) if cfg.run.compile else model
+    # The model evaluated, picked and saved: the average when there is one, else the trained weights.
+    evaluated, kept = (ema.module, ema.module) if ema is not None else (net, model)
 
     tb = _tensorboard(out / "tb") if cfg.run.tensorboard else None
     log.info("training %s on %d train / %d val samples, classes %s, device %s", cfg.model.name,
@@ -378,8 +388,8 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         stats = train_one_epoch(net, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
                                 cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
                                 batch_transform=batch_transform, channels_last_input=cl and channels_last_inputs(model),
-                                distiller=distiller)
-        report, probs, labels = evaluate(net, eval_loaders["val"], loss_fn, class_names, device)
+                                distiller=distiller, ema=ema)
+        report, probs, labels = evaluate(evaluated, eval_loaders["val"], loss_fn, class_names, device)
         row = {"epoch": epoch, **stats, "val_loss": report["loss"], "val_accuracy": report["accuracy"],
                "val_macro_f1": report["macro_f1"], "val_roc_auc": report.get("roc_auc"), "val_ece": report["ece"],
                "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": time.perf_counter() - t0}
@@ -396,10 +406,12 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         # Set before the checkpoint is written, so a resumed history keeps it too.
         row["is_best"] = score > best_score
         best_score = max(best_score, score)
+        averaged = {} if ema is None else {"ema": ema.state(), "train_state_dict": {
+            k: v.detach().cpu() for k, v in model.state_dict().items()}}
         rotation.save(epoch, score, lambda p: save_checkpoint(
-            p, model, class_names, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+            p, kept, class_names, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
             scaler=scaler.state_dict(), rng=rng_state(), epoch=epoch, history=history, best_score=best_score,
-            config=to_dict(cfg), val_report=report), is_best=row["is_best"])
+            config=to_dict(cfg), val_report=report, **averaged), is_best=row["is_best"])
         events.emit("on_checkpoint", out / "checkpoints" / "last.pt")
         atomic_write_json(out / "history.json", history)
         events.emit("on_epoch_end", row)

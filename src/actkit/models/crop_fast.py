@@ -30,6 +30,9 @@ from ._registry import build_config, register_model
 from .layers import rep_conv_bn
 
 
+POOLS = ("avg", "avgmax", "gdc", "flat")
+
+
 @dataclass
 class FastCropConfig:
     """Config of the fast crop family."""
@@ -41,7 +44,7 @@ class FastCropConfig:
     expand: int = 1
     head_dim: int = 0
     residual_relu: bool = False
-    pool: str = "avg"
+    pool: str = "avg"  # avg | avgmax | gdc (per-position weights, MobileFaceNet) | flat (every position its own feature)
     num_classes: int = 1
     input_size: tuple[int, int] = (32, 24)
     colour: str = "rgb"
@@ -108,9 +111,19 @@ class FastCropNet(ActkitModel):
         self.blocks = nn.Sequential(*blocks)
         self.num_features = c
         self.drop = nn.Dropout(cfg.dropout)
-        if cfg.pool not in ("avg", "avgmax"):
-            raise ValueError(f"pool must be avg or avgmax, got {cfg.pool!r}")
-        self.fc = nn.Linear(2 * c if cfg.pool == "avgmax" else c, cfg.num_classes)
+        if cfg.pool not in POOLS:
+            raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {cfg.pool!r}")
+        self.gdc = None
+        features = 2 * c if cfg.pool == "avgmax" else c
+        if cfg.pool in ("gdc", "flat"):
+            # Where a part is in the crop matters (a head at the top, legs across the bottom): both keep it.
+            with torch.no_grad():
+                fh, fw = self.forward_features(torch.zeros(1, self.data_cfg.in_chans, *cfg.input_size)).shape[2:]
+            if cfg.pool == "gdc":  # one depthwise conv as large as the final map: a learnt weight per position
+                self.gdc = nn.Sequential(nn.Conv2d(c, c, (fh, fw), groups=c, bias=False), nn.BatchNorm2d(c))
+            else:
+                features = c * fh * fw
+        self.fc = nn.Linear(features, cfg.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         if self.cfg.input_norm == "instance":
@@ -119,6 +132,10 @@ class FastCropNet(ActkitModel):
         return self.blocks(self.stem(x))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gdc is not None:
+            return self.fc(self.drop(self.gdc(x).flatten(1)))
+        if self.cfg.pool == "flat":
+            return self.fc(self.drop(x.flatten(1)))
         pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)  # exports as GlobalAveragePool (ReduceMean is slower in ORT)
         if self.cfg.pool == "avgmax":
             pooled = torch.cat([pooled, x.amax((2, 3))], dim=1)
