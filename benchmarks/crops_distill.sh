@@ -5,6 +5,8 @@
 # Usage: bash benchmarks/crops_distill.sh [OUT_DIR] (renders OUT_DIR/postures.parquet if missing); ~70 min on 2 cores.
 # EXTRA=1 adds the single-seed distillation settings tried first and the P variants of the same session
 # (luma input, per-crop input normalisation, lr 3e-3, wider head or stages); about 60 min more.
+# HEADS=1 adds session 12's runs: position-aware pooling (`pool: gdc` / `flat`) and a moving average of the weights
+# (`--optim.ema 0.995`) for both P and sc_c; about 60 min more.
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 set -euo pipefail
 OUT=${1:-runs/bench}
@@ -51,6 +53,17 @@ if [ "${EXTRA:-0}" = 1 ]; then
     for s in $SEEDS; do slot; run "p_h$h" fastcrop_p "$s" --model.args "{head_dim: $h}" & done
   done
   for s in $SEEDS; do slot; run p_h512_kd_t2a5 fastcrop_p "$s" --model.args '{head_dim: 512}' "${KD[@]}" & done
+fi
+if [ "${HEADS:-0}" = 1 ]; then
+  for s in $SEEDS; do slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 & done
+  for s in $SEEDS; do
+    slot; run p_gdc fastcrop_p "$s" --model.args '{pool: gdc}' &
+    slot; run p_flat fastcrop_p "$s" --model.args '{pool: flat}' &
+    slot; run p_gdc_h512 fastcrop_p "$s" --model.args '{pool: gdc, head_dim: 512}' &
+    slot; run p_gdc_d33 fastcrop_p "$s" --model.args '{pool: gdc, depths: [3, 3]}' &
+    slot; run p_ema fastcrop_p "$s" --optim.ema 0.995 &
+    slot; run p_gdc_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc}' &
+  done
 fi
 wait
 .venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base p --plot "$OUT/$SUB.png" | tee "$OUT/$SUB.md"

@@ -316,7 +316,11 @@ def test_input_norm_takes_out_a_colour_cast_and_exports_as_one_node(tmp_path):
 def test_position_aware_pools_tell_where_a_feature_is_and_export(tmp_path, pool, size):
     import onnx
 
-    model = create_model("fastcrop_p", num_classes=3, pool=pool, input_size=size).eval()
+    model = create_model("fastcrop_p", num_classes=3, pool=pool, input_size=size)
+    assert model.training  # sizing the head ran a pass in eval mode: no BatchNorm statistic moved
+    assert all(torch.equal(m.running_var, torch.ones_like(m.running_var)) for m in model.modules()
+               if isinstance(m, torch.nn.BatchNorm2d))
+    model.eval()
     plain = create_model("fastcrop_p", num_classes=3, input_size=size).eval()
     _randomise_bn_stats(model)
     fmap = torch.rand(2, model.num_features, *model.forward_features(torch.zeros(1, 3, *size)).shape[2:],

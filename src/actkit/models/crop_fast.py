@@ -117,8 +117,10 @@ class FastCropNet(ActkitModel):
         features = 2 * c if cfg.pool == "avgmax" else c
         if cfg.pool in ("gdc", "flat"):
             # Where a part is in the crop matters (a head at the top, legs across the bottom): both keep it.
-            with torch.no_grad():
+            with torch.no_grad():  # in eval mode, so no BatchNorm statistic moves
+                self.eval()
                 fh, fw = self.forward_features(torch.zeros(1, self.data_cfg.in_chans, *cfg.input_size)).shape[2:]
+                self.train()
             if cfg.pool == "gdc":  # one depthwise conv as large as the final map: a learnt weight per position
                 self.gdc = nn.Sequential(nn.Conv2d(c, c, (fh, fw), groups=c, bias=False), nn.BatchNorm2d(c))
             else:
