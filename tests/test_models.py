@@ -336,3 +336,14 @@ def test_position_aware_pools_tell_where_a_feature_is_and_export(tmp_path, pool,
     assert b["nodes"] <= a["nodes"]  # the GDC's BN folds into its conv, which replaces the pooling node
     with pytest.raises(ValueError, match="pool must be one of"):
         create_model("fastcrop_p", pool="attention")
+
+
+def test_dw_kernel_widens_the_depthwise_convs_and_exports(tmp_path):
+    model = create_model("fastcrop_p", num_classes=3, dw_kernel=5, rep_branches=1).eval()
+    _randomise_bn_stats(model)
+    dw = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels]
+    assert dw and all(m.kernel_size == (5, 5) for m in dw if m.kernel_size != (1, 1))
+    report = export_model(model, ["a", "b", "c"], tmp_path / "k5.onnx")
+    assert report["parity_max_abs"] < 1e-4  # the 1x1 branch fuses into the centre of the 5x5 kernel
+    with pytest.raises(ValueError, match="dw_kernel must be odd"):
+        create_model("fastcrop_p", dw_kernel=4)
