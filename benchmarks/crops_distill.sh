@@ -6,7 +6,8 @@
 # EXTRA=1 adds the single-seed distillation settings tried first and the P variants of the same session
 # (luma input, per-crop input normalisation, lr 3e-3, wider head or stages); about 60 min more.
 # HEADS=1 adds session 12's runs: position-aware pooling (`pool: gdc` / `flat`) and a moving average of the weights
-# (`--optim.ema 0.995`) for both P and sc_c; about 60 min more.
+# (`--optim.ema 0.995`) for both P and sc_c; about 70 min more for five seeds (BENCHMARKS.md used ten:
+# SEEDS="0 1 2 3 4 5 6 7 8 9"; the plain-recipe P variants ran on seeds 0-4).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 set -euo pipefail
 OUT=${1:-runs/bench}
@@ -63,6 +64,8 @@ if [ "${HEADS:-0}" = 1 ]; then
     slot; run p_gdc_d33 fastcrop_p "$s" --model.args '{pool: gdc, depths: [3, 3]}' &
     slot; run p_ema fastcrop_p "$s" --optim.ema 0.995 &
     slot; run p_gdc_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc}' &
+    slot; run p_gdc_st32_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc, stem: 32}' &
+    slot; run p_gdc_k5_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc, dw_kernel: 5}' &
   done
 fi
 wait
