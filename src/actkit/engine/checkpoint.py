@@ -68,10 +68,15 @@ def clip_views_of(config: dict[str, Any] | None) -> dict[str, Any] | None:
     return eval_views(d.get("sampler", "random_window"), d.get("frame_stride", 2))
 
 
+def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``model``'s weights and buffers, detached, on the CPU: what a checkpoint stores."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 def save_checkpoint(path: str | Path, model: ActkitModel, class_names: list[str], **extra: Any) -> Path:
     """Write a checkpoint atomically (``extra``: optimizer, scheduler, scaler, epoch, config, ...)."""
     ckpt = model_meta(model, class_names, extra.pop("threshold", None))
-    ckpt["state_dict"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    ckpt["state_dict"] = cpu_state_dict(model)
     ckpt.update(extra)
     with atomic_path(path) as tmp:
         torch.save(ckpt, tmp)

@@ -23,8 +23,8 @@ from ..config import TrainConfig, save_yaml, to_dict
 from ..models import create_model, probabilities
 from ..utils.io import atomic_write_json
 from ..utils.progress import progress
-from .checkpoint import (CheckpointRotation, init_from_checkpoint, model_from_checkpoint, read_checkpoint, rng_state,
-                         save_checkpoint, set_rng_state)
+from .checkpoint import (CheckpointRotation, cpu_state_dict, init_from_checkpoint, model_from_checkpoint,
+                         read_checkpoint, rng_state, save_checkpoint, set_rng_state)
 from .distill import Distiller
 from .ema import WeightAverage
 from .metrics import classification_report
@@ -406,8 +406,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
         # Set before the checkpoint is written, so a resumed history keeps it too.
         row["is_best"] = score > best_score
         best_score = max(best_score, score)
-        averaged = {} if ema is None else {"ema": ema.state(), "train_state_dict": {
-            k: v.detach().cpu() for k, v in model.state_dict().items()}}
+        averaged = {} if ema is None else {"ema": ema.state(), "train_state_dict": cpu_state_dict(model)}
         rotation.save(epoch, score, lambda p: save_checkpoint(
             p, kept, class_names, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
             scaler=scaler.state_dict(), rng=rng_state(), epoch=epoch, history=history, best_score=best_score,
