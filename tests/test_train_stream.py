@@ -154,7 +154,7 @@ def test_unseen_classes_are_not_scored(streams):
 
 
 def test_forward_scored_drops_ignored_frames():
-    from actkit.engine.trainer import forward_scored
+    from actkit.engine.steps import forward_scored
 
     m = create_model("stream_fast_s", num_classes=4, input_size=(32, 32), num_frames=4).eval()
     x = torch.randn(2, 3, 4, 32, 32)

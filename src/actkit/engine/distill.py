@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ..models._base import DataConfig
+from .checkpoint import model_from_checkpoint
+from .steps import forward_scored, to_channels_last
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,6 @@ class Distiller:
     def __init__(self, path: str | Path, student_cfg: DataConfig, class_names: list[str], device: torch.device,
                  alpha: float = 0.5, temperature: float = 4.0, per_frame: bool = False,
                  channels_last: bool = False) -> None:
-        from .checkpoint import model_from_checkpoint
-        from .trainer import to_channels_last
-
         if not 0.0 < alpha <= 1.0:
             raise ValueError(f"distill.alpha must be in (0, 1], got {alpha}")
         if not temperature > 0:
@@ -93,8 +92,6 @@ class Distiller:
 
     def teacher_logits(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The teacher's logits for a batch, aligned with what ``forward_scored`` gives the student."""
-        from .trainer import forward_scored
-
         with torch.no_grad():
             return forward_scored(self.teacher, adapt_input(x, self.student_cfg, self.teacher.data_cfg), y)[0]
 

@@ -3,7 +3,7 @@
 :func:`train_throughput` (``actkit bench --train``) builds the task, datasets, loader, loss and
 model through the trainer's own code (:func:`~actkit.engine.tasks.make_task`, ``task.datasets``,
 :func:`~actkit.engine.trainer.make_loader`, :func:`~actkit.engine.trainer.make_loss`,
-:func:`~actkit.engine.trainer.forward_scored`), so it measures the real pipeline: decoding and
+:func:`~actkit.engine.steps.forward_scored`), so it measures the real pipeline: decoding and
 augmentation in the DataLoader, then forward, loss, backward and an AdamW step. Modes (:data:`MODES`):
 
 * ``fp32``: no autocast, channels-first, eager;
@@ -33,6 +33,8 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 import torch.nn as nn
+
+from .steps import channels_last, channels_last_inputs, compile_model, forward_scored, to_channels_last
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +117,6 @@ class _Runner:
 
     def __init__(self, name: str, mode: Mode, build: Any, device: torch.device, loss_fn: nn.Module, lr: float,
                  weight_decay: float) -> None:
-        from .trainer import channels_last_inputs, compile_model, to_channels_last
-
         self.name, self.mode, self.device, self.loss_fn = name, mode, device, loss_fn
         self.wait: list[float] = []
         self.step_s: list[float] = []
@@ -136,8 +136,6 @@ class _Runner:
 
     def step(self, batches: Iterator[dict[str, Any]], record: bool) -> None:
         """Wait for a batch, then forward, loss, backward and optimiser step; time both."""
-        from .trainer import channels_last, forward_scored
-
         t0 = time.perf_counter()
         b = next(batches)
         t_data = time.perf_counter()
