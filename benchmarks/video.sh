@@ -86,6 +86,20 @@ $ACT -q train "${FT[@]}" "${FLIP[@]}" --lr 1e-3 --epochs 12 \
     --model.args '{stem_frames: 1, time_pool: [false, true, true, true]}' \
     --model.init_from "$OUT/actions_stem1/checkpoints/best.pt" --out "$OUT/actions_stem1_more"
 
+# 2h. Session 13: from scratch with everything the chain above added one step at a time (single-frame stem, speed
+#     jitter, cutmix, colour jitter 0.4, checkpoint chosen on flipped val views) plus a weight average (EMA 0.997),
+#     60 epochs at lr 1e-2 on 2 threads; then val and test as a user scores them.
+$ACT -q train --task clip --data "$OUT/actions100" --model clip_fast_s \
+    --model.args '{stem_frames: 1, time_pool: [false, true, true, true]}' --epochs 60 --batch-size 16 --lr 1e-2 \
+    --optim.label_smoothing 0.1 --optim.ema 0.997 --data.cache true --data.cache_dir "$OUT/actions_frames_native" \
+    --data.workers 1 --data.eval_clips 2 --data.eval_flip true --data.speed_jitter 0.25 --data.cutmix 1.0 \
+    --data.colour_jitter 0.4 --run.plots false --run.threads 2 --seed 0 --out "$OUT/actions_scratch_ema"
+for split in val test; do
+  for f in "" --flip; do
+    $ACT eval --model "$OUT/actions_scratch_ema/checkpoints/best.pt" --data "$OUT/actions100" --split $split --clips 2 $f
+  done
+done
+
 # 3. Decoding: 16 frames from a 60 s video, seeking vs whole.
 $ACT bench --decode --out "$OUT/decode_bench" --repeats 9
 

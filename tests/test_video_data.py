@@ -639,3 +639,31 @@ def test_frame_cache_never_enlarges(tmp_path, clip_table):
     cached = ClipDataset(clip_table, cfg, cache=big)
     for i in (0, 3):
         assert torch.equal(plain[i]["input"], cached[i]["input"])
+
+
+def test_clip_transform_aspect_jitter_squeezes_and_stretches():
+    cfg = DataConfig(input_size=(32, 32), num_frames=2, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    t = ClipTransform(cfg, ClipAugment(scale=(1.0, 1.0), hflip=False, colour_jitter=0, aspect=0.5))
+    ratios = []
+    for s in range(200):
+        x0, y0, x1, y1 = t.draw(32, 32, np.random.default_rng(s)).box
+        assert 0 <= x0 < x1 <= 32 and 0 <= y0 < y1 <= 32
+        ratios.append((x1 - x0) / (y1 - y0))  # > 1: content squeezed, < 1: stretched
+    ratios = np.array(ratios)
+    assert ratios.min() < 0.75 and ratios.max() > 1.35 and ratios.min() >= 1 / 1.5 - 0.05 and ratios.max() <= 1.5 + 0.1
+    assert 0.3 < np.mean(ratios > 1) < 0.7  # log-uniform: as often squeezed as stretched
+    # a centred square comes out narrower than tall in a squeezed clip, wider in a stretched one
+    clip = np.zeros((2, 32, 32, 3), np.uint8)
+    clip[:, 12:20, 12:20] = 255
+
+    def width_over_height(draw_seed):
+        lit = t.apply(clip, t.draw(32, 32, np.random.default_rng(draw_seed)))[0, 0] > 0
+        return lit.any(0).sum() / lit.any(1).sum()
+
+    assert width_over_height(next(s for s in range(200) if ratios[s] > 1.3)) < 0.85
+    assert width_over_height(next(s for s in range(200) if ratios[s] < 0.77)) > 1.15
+    plain = ClipTransform(cfg, ClipAugment(scale=(1.0, 1.0), hflip=False, colour_jitter=0))
+    assert {plain.draw(32, 32, np.random.default_rng(s)).box for s in range(20)} == {(0, 0, 32, 32)}
+    assert ClipTransform(cfg).draw(32, 32).box == (2, 2, 30, 30)  # evaluation: the centre crop, no jitter
+    with pytest.raises(ValueError, match="aspect"):
+        ClipTransform(cfg, ClipAugment(aspect=2.0))

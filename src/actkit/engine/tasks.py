@@ -195,7 +195,7 @@ class ClipTask:
                     raise ValueError(f"data.speed_jitter needs data.sampler random_window, not {d.sampler}")
                 sampler = make_sampler(d.sampler, data_cfg.num_frames, **opts)
                 transform = ClipTransform(data_cfg, ClipAugment(hflip=d.hflip, colour_jitter=d.colour_jitter, blur=d.blur,
-                                                                  hue_jitter=d.hue_jitter))
+                                                                  hue_jitter=d.hue_jitter, aspect=d.aspect_jitter))
             else:  # uniform views of the whole video after uniform training, else dense windows
                 sampler = eval_sampler(eval_views(d.sampler, d.frame_stride), data_cfg.num_frames)
                 transform = ClipTransform(data_cfg)

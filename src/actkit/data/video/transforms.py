@@ -32,6 +32,9 @@ class ClipAugment:
         blur: Gaussian blur of half the clips, sigma drawn in [0.2, blur] pixels of the model
             input (0: off): for footage softer than the training videos (another camera, focus or
             compression).
+        aspect: stretch or squeeze the crop's width by a factor drawn log-uniformly in
+            ``[1 / (1 + aspect), 1 + aspect]`` (0: off): a body seen from a camera turned part of
+            the way round looks narrower or wider than from the views in the training set.
     """
 
     scale: tuple[float, float] = (1.0, 1.3)
@@ -39,6 +42,7 @@ class ClipAugment:
     colour_jitter: float = 0.2
     hue_jitter: float = 0.0
     blur: float = 0.0
+    aspect: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class ClipTransform:
             check_hue_jitter(aug.hue_jitter)
         if aug is not None and not 0 <= aug.blur <= 10:
             raise ValueError(f"ClipAugment.blur must be a sigma in [0, 10] pixels, got {aug.blur}")
+        if aug is not None and not 0 <= aug.aspect <= 1:
+            raise ValueError(f"ClipAugment.aspect must be in [0, 1], got {aug.aspect}")
         self.data_cfg, self.aug, self.crop_ratio = data_cfg, aug, crop_ratio
 
     def __repr__(self) -> str:
@@ -114,6 +120,12 @@ class ClipTransform:
         s = short / min(height, width)  # source -> resized
         ch, cw = min(height, int(round(th / s))), min(width, int(round(tw / s)))
         ch, cw = max(ch, 1), max(cw, 1)
+        if train and self.aug.aspect > 0:  # a crop r times as wide (for its height) is squeezed r times by the resize
+            r = float(np.exp(rng.uniform(-1.0, 1.0) * np.log1p(self.aug.aspect)))
+            if cw * r <= width:
+                cw = max(1, int(round(cw * r)))
+            else:  # no room to widen: take a shorter crop instead, the same squeeze
+                ch, cw = max(1, int(round(ch * width / (cw * r)))), width
         if train:
             y0 = int(rng.integers(0, height - ch + 1))
             x0 = int(rng.integers(0, width - cw + 1))
