@@ -100,6 +100,24 @@ for split in val test; do
   done
 done
 
+# 2i. Session 13: 12 more epochs of 2h's model with --data.aspect_jitter 0.4 (1 thread), and the streaming model
+#     stream_fast_s trained as a clip classifier (each clip's label on the mean of its per-frame causal logits;
+#     16 frames at stride 1, hue and speed jitter, EMA 0.998, 24 epochs, 1 thread): the best on actions.
+$ACT -q train --task clip --data "$OUT/actions100" --model clip_fast_s \
+    --model.args '{stem_frames: 1, time_pool: [false, true, true, true]}' --epochs 12 --batch-size 16 --lr 2e-3 \
+    --optim.warmup_epochs 0.5 --optim.label_smoothing 0.1 --optim.ema 0.997 --data.cache true \
+    --data.cache_dir "$OUT/actions_frames_native" --data.workers 1 --data.eval_clips 2 --data.eval_flip true \
+    --data.speed_jitter 0.25 --data.cutmix 1.0 --data.colour_jitter 0.4 --data.aspect_jitter 0.4 --run.plots false \
+    --run.threads 1 --seed 0 --model.init_from "$OUT/actions_scratch_ema/checkpoints/best.pt" --out "$OUT/actions_ft_aspect"
+$ACT -q train --task clip --data "$OUT/actions100" --model stream_fast_s --input 112,112 --frames 16 \
+    --data.frame_stride 1 --epochs 24 --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --optim.ema 0.998 \
+    --data.colour_jitter 0.4 --data.hue_jitter 0.5 --data.speed_jitter 0.25 --data.cache true \
+    --data.cache_dir "$OUT/actions_frames_s8" --data.workers 1 --run.plots false --run.threads 1 --seed 0 \
+    --out "$OUT/streams_pre_actions_ema"
+for split in val test; do
+  $ACT eval --model "$OUT/streams_pre_actions_ema/checkpoints/best.pt" --data "$OUT/actions100" --split $split
+done
+
 # 3. Decoding: 16 frames from a 60 s video, seeking vs whole.
 $ACT bench --decode --out "$OUT/decode_bench" --repeats 9
 
