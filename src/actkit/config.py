@@ -56,8 +56,9 @@ class DataSection:
                                     "step times a factor in [1-x, 1+x]; for test videos played faster or slower than training")
     blur: float = _opt(0.0, "(clip) Gaussian blur of half the training clips, sigma up to this many input pixels "
                             "(for test footage softer than training)")
-    aspect_jitter: float = _opt(0.0, "(clip) stretch or squeeze the width of every training clip by a factor in "
-                                     "[1/(1+x), 1+x], log-uniform (0: off); for camera angles between the training ones")
+    aspect_jitter: float = _opt(0.0, "(clip task only; stream windows ignore it) stretch or squeeze the width of "
+                                     "every training clip by a factor in [1/(1+x), 1+x], log-uniform (0: off); for "
+                                     "camera angles between the training ones")
     eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
     eval_flip: bool = _opt(False, "(clip) also score every val/test clip mirrored left-right, averaged (test-time flip)")
     cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")
