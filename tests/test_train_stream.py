@@ -142,6 +142,66 @@ def test_windows_tile_and_train_draws(streams):
         FrameWindowDataset(t.split("train"), t.class_names, _cfg(), train=True, hue_jitter=-0.1)
 
 
+def test_window_speed_aspect_and_blur(streams):
+    """The clip task's speed, aspect and blur jitter reach stream windows; every frame keeps its own label."""
+    t = read_frame_labels(streams)
+    train = t.split("train")
+    seen: list[np.ndarray] = []
+
+    def recorder(ds):
+        read = ds._frames
+
+        def frames(v, idx):
+            seen.append((v, np.asarray(idx)))
+            return read(v, idx)
+        ds._frames = frames
+        return ds
+
+    plain = recorder(FrameWindowDataset(train, t.class_names, _cfg(), train=True, seed=3))
+    for i in range(6):
+        plain[i]
+    assert all((np.diff(idx) == 1).all() for _, idx in seen)  # steps of 1 (fps already matches)
+    seen.clear()
+    fast = recorder(FrameWindowDataset(train, t.class_names, _cfg(), train=True, seed=3, speed_jitter=0.6))
+    labels = []
+    for i in range(12):
+        s = fast[i]
+        labels.append(s["label"])
+    steps = np.concatenate([np.diff(idx) for _, idx in seen])
+    assert set(steps.tolist()) <= {0, 1, 2} and (steps != 1).any()  # faster and slower windows
+    for (v, idx), y in zip(seen, labels):  # each frame's own label (unscored where the window ran off the end)
+        scored = y != IGNORE
+        assert scored.sum() >= 4
+        assert [t.class_names[k] for k in y[scored].tolist()] == [v.names[j] for j in idx[scored.numpy()]]
+    # A vertical white bar on grey: aspect jitter changes its width for the frame's height (the letterbox
+    # pads the rest with black); blur softens its edges.
+    frame = np.full((64, 64, 3), 128, np.uint8)
+    frame[:, 24:40] = 255
+    frames, boxes = np.repeat(frame[None], 2, 0), np.tile(np.array([0, 0, 64, 64], np.float32), (2, 1))
+    base = dict(train=True, colour_jitter=0.0, framing=0.0, hflip=False)
+
+    def bar_aspect(x):
+        img = x[0, 0]
+        pad = img.min()  # black padding
+        rows = np.flatnonzero(np.abs(img[:, 32] - pad) > 1e-3)
+        middle = img[(rows[0] + rows[-1]) // 2]
+        bar = (middle > middle.max() - 1e-3).sum()
+        return round(float(bar / len(rows)), 2)
+
+    fixed = FrameWindowDataset(train, t.class_names, _cfg(), **base)
+    assert {bar_aspect(fixed.prepare(frames, boxes, np.random.default_rng(k))) for k in range(8)} == {0.25}
+    wide = FrameWindowDataset(train, t.class_names, _cfg(), **base, aspect=1.0)
+    ratios = {bar_aspect(wide.prepare(frames, boxes, np.random.default_rng(k))) for k in range(12)}
+    assert len(ratios) > 4 and min(ratios) < 0.2 and max(ratios) > 0.3
+    soft = FrameWindowDataset(train, t.class_names, _cfg(), **base, blur=3.0)
+    levels = [len(np.unique(soft.prepare(frames, boxes, np.random.default_rng(k))[0, 0])) for k in range(8)]
+    sharp = len(np.unique(fixed.prepare(frames, boxes, np.random.default_rng(0))[0, 0]))
+    assert sharp == 2 and max(levels) > 4 and min(levels) == 2  # half the windows blurred
+    for bad in ({"speed_jitter": 1.0}, {"blur": -1.0}, {"aspect": 2.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            FrameWindowDataset(train, t.class_names, _cfg(), train=True, **bad)
+
+
 def test_unseen_classes_are_not_scored(streams):
     t = read_frame_labels(streams)
     names = [n for n in t.class_names if n != "idle"]
@@ -189,6 +249,12 @@ def test_train_stream_task_end_to_end(streams, tmp_path):
     assert kd_summary["val"]["num_samples"] == summary["val"]["num_samples"]
     kd_loss = json.loads((tmp_path / "kd" / "history.json").read_text())[0]["train_loss"]
     assert np.isfinite(kd_loss) and kd_loss != json.loads((out / "history.json").read_text())[0]["train_loss"]
+    from actkit.engine.tasks import make_task
+
+    aug = resolve(TrainConfig, None, {**to_dict(cfg), "data": {**to_dict(cfg)["data"], "speed_jitter": 0.3,
+                                                               "blur": 1.5, "aspect_jitter": 0.2}})
+    windows = make_task(aug).datasets(_cfg(48), seed=0)
+    assert (windows["train"].speed_jitter, windows["train"].blur, windows["train"].aspect) == (0.3, 1.5, 0.2)
     with pytest.raises(ValueError, match="not a streaming model"):
         train(resolve(TrainConfig, None, {"task": "stream", "data.path": str(streams), "model.name": "clip_fast_p",
                                           "optim.epochs": 1, "run.out": str(tmp_path / "bad")}))

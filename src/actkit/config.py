@@ -29,8 +29,9 @@ def _opt(default: Any, help: str, alias: str | None = None, choices: tuple[str, 
 class DataSection:
     """Where the samples come from and how they are sampled and augmented.
 
-    Fields marked (crop) apply to ``task: crop`` only, (clip) to ``task: clip`` (and ``stream``, which
-    trains on windows of frame-labelled videos), (stream) to ``task: stream`` only.
+    Fields marked (crop) apply to ``task: crop`` only, (clip) to ``task: clip`` only, (video) to
+    ``task: clip`` and ``task: stream`` (which trains on windows of frame-labelled videos), (stream) to
+    ``task: stream`` only.
     """
 
     path: str = _opt("", "crop task: Parquet crop dataset; clip task: a video dataset (folder, UCF-101/HMDB51/"
@@ -52,17 +53,17 @@ class DataSection:
     sampler: str = _opt("random_window", "(clip) training frame sampler; evaluation takes dense windows, or "
                                           "uniform views of the whole video with uniform", choices=("random_window", "uniform"))
     frame_stride: int = _opt(2, "(clip) frame stride of the random window (and of the dense eval clips)")
-    speed_jitter: float = _opt(0.0, "(clip) random playback speed of training windows (random_window sampler): the frame "
-                                    "step times a factor in [1-x, 1+x]; for test videos played faster or slower than training")
-    blur: float = _opt(0.0, "(clip) Gaussian blur of half the training clips, sigma up to this many input pixels "
+    speed_jitter: float = _opt(0.0, "(video) random playback speed of training windows (clip task: random_window "
+                                    "sampler): the frame step times a factor in [1-x, 1+x]; for test videos played "
+                                    "faster or slower than training")
+    blur: float = _opt(0.0, "(video) Gaussian blur of half the training clips, sigma up to this many input pixels "
                             "(for test footage softer than training)")
-    aspect_jitter: float = _opt(0.0, "(clip task only; stream windows ignore it) stretch or squeeze the width of "
-                                     "every training clip by a factor in [1/(1+x), 1+x], log-uniform (0: off); for "
-                                     "camera angles between the training ones")
+    aspect_jitter: float = _opt(0.0, "(video) stretch or squeeze the width of every training clip by a factor in "
+                                     "[1/(1+x), 1+x], log-uniform (0: off); for camera angles between the training ones")
     eval_clips: int = _opt(3, "(clip) clips per video at val/test, averaged for video-level accuracy")
     eval_flip: bool = _opt(False, "(clip) also score every val/test clip mirrored left-right, averaged (test-time flip)")
-    cache: bool = _opt(False, "(clip) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")
-    cache_dir: str = _opt("", "(clip) where the frame cache lives (default: <run.out>/frame_cache); point several "
+    cache: bool = _opt(False, "(video) keep decoded, resized frames as uint8 .npy (small sets, many epochs)")
+    cache_dir: str = _opt("", "(video) where the frame cache lives (default: <run.out>/frame_cache); point several "
                               "runs on one dataset at one folder to decode it once")
     target: str = _opt("tags", "(stream) per-frame targets of a streams/reps set: tags (exercise high/low "
                                "positions, for rep counting) or labels", choices=("tags", "labels"))
@@ -79,7 +80,7 @@ class ModelSection:
     name: str = _opt("fastcrop_p", "registered model name (see `actkit models`)", alias="--model")
     input_size: list = _opt([], "input HxW, e.g. 32,24 (default: the model's)", alias="--input")
     colour: str = _opt("rgb", "colour mode fed to the model", choices=("rgb", "y", "lab", "luv"))
-    num_frames: int = _opt(0, "(clip) frames per clip (0: the model's)", alias="--frames")
+    num_frames: int = _opt(0, "(video) frames per clip or training window (0: the model's)", alias="--frames")
     pretrained: str = _opt("", "weights: a local file/folder, or a hub name where a network exists")
     head: str = _opt("", "classifier head override, e.g. 'factorised' for multi-part labels (Diving48)")
     args: dict = _opt({}, "more fields of the model's config, as a YAML mapping, e.g. '{rep_branches: 2, head_dim: 384}' "

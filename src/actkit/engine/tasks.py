@@ -272,7 +272,8 @@ class StreamTask:
         self._datasets = {
             s: FrameWindowDataset(self.table.split(s), self.class_names, data_cfg, train=s == "train", seed=seed,
                                   cache=cache, warmup=d.warmup_frames if s == "train" else 0, hflip=d.hflip,
-                                  colour_jitter=d.colour_jitter, framing=d.box_jitter, hue_jitter=d.hue_jitter)
+                                  colour_jitter=d.colour_jitter, framing=d.box_jitter, hue_jitter=d.hue_jitter,
+                                  speed_jitter=d.speed_jitter, blur=d.blur, aspect=d.aspect_jitter)
             for s in SPLITS if self.table.split(s)}
         return self._datasets
 

@@ -285,11 +285,21 @@ class FrameWindowDataset(torch.utils.data.Dataset):
         hflip, colour_jitter, hue_jitter, framing: augmentation (flip, colour strength, hue turn as a
             fraction of a full turn, framing jitter as a
             fraction of the frame/box size: random zoom-in and shift).
+        speed_jitter: training windows play at a random speed: the frame step is a factor drawn in
+            ``[1 - x, 1 + x]`` (rounded per frame, as the clip task's random window); each frame keeps
+            its own label.
+        blur: Gaussian blur of half the training windows, sigma drawn in ``[0.2, blur]`` model-input pixels.
+        aspect: stretch or squeeze the width of every frame of a training window by a factor drawn
+            log-uniformly in ``[1 / (1 + aspect), 1 + aspect]`` before the letterbox.
+
+    The augmentations added later (speed, aspect, blur) draw from the window's generator only when
+    they are on, so a run without them draws exactly what it drew before.
     """
 
     def __init__(self, videos: Sequence[LabelledVideo], class_names: Sequence[str], data_cfg: DataConfig,
                  train: bool, seed: int = 0, cache: FrameCache | None = None, warmup: int = 0,
-                 hflip: bool = True, colour_jitter: float = 0.2, framing: float = 0.1, hue_jitter: float = 0.0) -> None:
+                 hflip: bool = True, colour_jitter: float = 0.2, framing: float = 0.1, hue_jitter: float = 0.0,
+                 speed_jitter: float = 0.0, blur: float = 0.0, aspect: float = 0.0) -> None:
         if not videos:
             raise ValueError("no videos for this split")
         if data_cfg.num_frames < 2:
@@ -300,6 +310,13 @@ class FrameWindowDataset(torch.utils.data.Dataset):
         self.seed, self.cache, self.warmup = int(seed), cache, int(warmup)
         self.hflip, self.colour_jitter, self.framing = hflip, float(colour_jitter), float(framing)
         self.hue_jitter = check_hue_jitter(hue_jitter)
+        if not 0.0 <= speed_jitter < 1.0:
+            raise ValueError(f"speed_jitter must be in [0, 1), got {speed_jitter}")
+        if not 0.0 <= blur <= 10.0:
+            raise ValueError(f"blur must be a sigma in [0, 10] pixels, got {blur}")
+        if not 0.0 <= aspect <= 1.0:
+            raise ValueError(f"aspect must be in [0, 1], got {aspect}")
+        self.speed_jitter, self.blur, self.aspect = float(speed_jitter), float(blur), float(aspect)
         self.T = int(data_cfg.num_frames)
         self.epoch = 0
         self.steps = [max(1, round(v.fps / data_cfg.fps)) if data_cfg.fps else 1 for v in self.videos]
@@ -341,6 +358,9 @@ class FrameWindowDataset(torch.utils.data.Dataset):
         if rng is not None and self.framing > 0:
             zoom = 1.0 - rng.uniform(0, self.framing)
             dx, dy = rng.uniform(-self.framing, self.framing, 2) / 2
+        stretch = 1.0
+        if rng is not None and self.aspect > 0:
+            stretch = float(np.exp(rng.uniform(-1.0, 1.0) * np.log1p(self.aspect)))
         out = np.empty((len(frames), *cfg.input_size, 3), np.uint8)
         for t, (img, box) in enumerate(zip(frames, boxes)):
             x0, y0, x1, y1 = (float(b) for b in box)
@@ -354,8 +374,17 @@ class FrameWindowDataset(torch.utils.data.Dataset):
                 x0, y0, x1, y1 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
                 whole = False
             if not whole:
-                img = crop_resize(img, np.array([x0, y0, x1, y1]), (max(1, round(y1 - y0)), max(1, round(x1 - x0))))
+                img = crop_resize(img, np.array([x0, y0, x1, y1]),
+                                  (max(1, round(y1 - y0)), max(1, round((x1 - x0) * stretch))))
+            elif stretch != 1.0:
+                img = crop_resize(img, None, (h, max(1, round(w * stretch))))
             out[t] = letterbox(img, cfg.input_size, value=0)[0]
+        if rng is not None and self.blur > 0.2 and rng.random() < 0.5:
+            import cv2
+
+            sigma = float(rng.uniform(0.2, self.blur))
+            for t in range(len(out)):
+                cv2.GaussianBlur(out[t], (0, 0), sigma, dst=out[t])
         if rng is not None:
             if self.colour_jitter > 0 or self.hue_jitter > 0:
                 clip_colour_jitter_u8(out, rng, self.colour_jitter, self.hue_jitter)
@@ -381,6 +410,9 @@ class FrameWindowDataset(torch.utils.data.Dataset):
             rec = self.videos[v]
             step = self.steps[v]
             pos = start + np.arange(self.T)
+            if self.train and self.speed_jitter > 0:  # the window's frames at a random playback speed
+                pos = start + np.round(np.arange(self.T) * rng.uniform(1 - self.speed_jitter,
+                                                                        1 + self.speed_jitter)).astype(int)
             valid = pos < self.lengths[v]
             idx = np.minimum(pos, self.lengths[v] - 1) * step
             try:
