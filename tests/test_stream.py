@@ -277,9 +277,13 @@ def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, c
     assert len(out.read_text().splitlines()) == 31 and _count_frames(tmp_path / "cli.mp4") == 30
     tracked = tmp_path / "track.jsonl"
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
-                 "--track", "--detector", "motion", "--jsonl", str(tracked), "--max-frames", "12"]) == 0
+                 "--track", "--detector", "motion", "--jsonl", str(tracked), "--max-frames", "12", "--flip"]) == 0
     rows = [json.loads(line) for line in tracked.read_text().splitlines()]
     assert len(rows) == 13 and all("tracks" in r for r in rows[:-1])
+    from actkit.engine.streamer import FlipRunner
+
+    flipped = actkit.stream(trained_run / "checkpoints" / "best.pt", dark_bright_video, flip=True)
+    assert isinstance(flipped.runner, FlipRunner) and len(list(flipped)) == 30
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(tmp_path / "nope")]) == 2
     assert "source not found" in capsys.readouterr().err
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),

@@ -272,6 +272,36 @@ def test_whole_video_path_equals_stepping_frame_by_frame(sets):
         SE.evaluate_streams(Stepping(), root, "all", max_videos=1, offline_window=8, progress=False)
 
 
+def test_flip_averages_the_mirrored_stream_on_both_paths(sets):
+    """--flip: the whole-video path and a FlipRunner stepping frame by frame give the same probabilities,
+    each the mean of the frame's and its mirror's, and the mirror keeps its own state."""
+    from actkit.engine.streamer import FlipRunner
+
+    tags = SE.tag_vocabulary()
+    _, fast = _spread_runner(3)
+    v = SE.read_stream_set(sets / "streams", "all")[1][0]
+    frames = [f for f, _ in zip(SE._frames(v.path), range(v.frames))][:24]
+    plain = SE._whole_video_probs(fast, frames, v.people[0].segments, False)[0]
+    both = SE._whole_video_probs(fast, frames, v.people[0].segments, False, flip=True)[0]
+    mirrored = SE._whole_video_probs(fast, [np.ascontiguousarray(f[:, ::-1]) for f in frames], [], False)[0]
+    np.testing.assert_allclose(both, (plain + mirrored) / 2, atol=1e-5)
+    assert np.abs(both - plain).max() > 1e-3  # the mirror changes the answer
+    flip = FlipRunner(fast)
+    assert flip.class_names == tags and flip.kind == "stream"
+    stepped = np.stack([flip(f, None, ["k"])[0] for f in frames])
+    np.testing.assert_allclose(stepped, both, atol=1e-4)
+    flip.forget(["k"])
+    assert "k" not in fast._states and ("flip", "k") not in fast._states
+    h, w = frames[0].shape[:2]
+    box = (4.0, 2.0, 30.0, h - 2.0)  # a track's box is mirrored with its frame
+    got = flip(frames[0], [box], ["t"])[0]
+    want = (fast(frames[0], [box], ["a"])[0] + fast(np.ascontiguousarray(frames[0][:, ::-1]),
+                                                    [(w - 30.0, 2.0, w - 4.0, h - 2.0)], ["b"])[0]) / 2
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    r = SE.evaluate_streams(fast, sets / "streams", "all", max_videos=1, flip=True, progress=False)
+    assert r["options"]["flip"] is True
+
+
 def test_untrained_model_end_to_end_writes_json_and_plots(sets, tmp_path):
     root = sets / "streams"
     tags = SE.tag_vocabulary()

@@ -533,13 +533,46 @@ class OnnxStreamRunner(Runner):
             self._streamers.pop(k, None)
 
 
-def load_runner(model: Any, device: str = "cpu", threads: int = 0) -> Runner:
-    """A :class:`Runner` for a path (``.pt`` / ``.onnx``), a registered streaming model name, or a loaded object.
+class FlipRunner(Runner):
+    """Test-time flip: every frame also runs mirrored left-right, through its own state (a streaming
+    model keeps one state per view and key), and the two views' probabilities are averaged.
+
+    It doubles the model's work per frame. A model trained with random flips (every actkit trainer's
+    default) sees both views as the same action, so their average cancels some of either view's errors.
+
+    Args:
+        inner: the runner of the model.
+    """
+
+    def __init__(self, inner: Runner) -> None:
+        self.inner = inner
+        self.class_names, self.threshold = inner.class_names, inner.threshold
+        self.fps, self.kind = inner.fps, inner.kind
+
+    def __call__(self, rgb, boxes, keys):
+        w = rgb.shape[1]
+        mirrored = None if boxes is None else [None if b is None else (w - b[2], b[1], w - b[0], b[3]) for b in boxes]
+        a = self.inner(rgb, boxes, keys)
+        b = self.inner(np.ascontiguousarray(rgb[:, ::-1]), mirrored, [("flip", k) for k in keys])
+        return ((a + b) / 2).astype(np.float32)
+
+    def forget(self, keys):
+        self.inner.forget(list(keys) + [("flip", k) for k in keys])
+
+
+def load_runner(model: Any, device: str = "cpu", threads: int = 0, flip: bool = False) -> Runner:
+    """A :class:`Runner` for a path (``.pt`` / ``.onnx``), a registered streaming model name, or a loaded
+    object; ``flip`` wraps it in a :class:`FlipRunner` (each frame also run mirrored, averaged).
 
     Raises:
         FileNotFoundError: ``model`` is neither a file nor a registered streaming model.
         ValueError: the file is not an actkit model.
     """
+    runner = _load_runner(model, device, threads)
+    return FlipRunner(runner) if flip and not isinstance(runner, FlipRunner) else runner
+
+
+def _load_runner(model: Any, device: str, threads: int) -> Runner:
     from .predictor import Predictor
 
     if isinstance(model, Runner):
@@ -829,6 +862,8 @@ class Stream:
             ("auto": the model's ``data_cfg.fps`` when the source is faster; 0: every frame).
         threads: torch / ONNX Runtime CPU threads (0: default).
         device: torch device.
+        flip: also run every frame (or track crop) mirrored left-right, with its own state, and average
+            the two views' probabilities (:class:`FlipRunner`; twice the model's work).
     """
 
     def __init__(self, model: Any, source: str | int | Path, *, realtime: bool | None = None, fps: float | None = None,
@@ -839,12 +874,12 @@ class Stream:
                  rep_thresholds: tuple[float, float] = (0.5, 0.5), vote: str | Sequence[tuple[int, int]] | None = None,
                  track: bool = False, detector: Any = "auto", detector_options: dict[str, Any] | None = None,
                  tracker: Any = None, max_frames: int | None = None,
-                 model_fps: float | str = "auto", threads: int = 0, device: str = "cpu") -> None:
+                 model_fps: float | str = "auto", threads: int = 0, device: str = "cpu", flip: bool = False) -> None:
         make_smoother(smooth, window)  # validate before opening anything
         Hysteresis("check", threshold, None, min_event_frames, event_hold)
         if vote is not None:
             KofNVote(vote)
-        self.runner = load_runner(model, device, threads)
+        self.runner = load_runner(model, device, threads, flip=flip)
         names = self.runner.class_names
         binary = len(names) == 2
         self.event_classes = list(events) if events is not None else ([names[1]] if binary else label_names(names))
