@@ -67,6 +67,18 @@ $ACT train "${S80[@]}" --epochs 5 --lr 1.5e-3 --optim.warmup_epochs 0.3 \
 $ACT train "${S80[@]}" --epochs 4 --lr 8e-4 --optim.warmup_epochs 0.2 \
     --model.init_from "$OUT/streams80_hue/checkpoints/best.pt" --out "$OUT/streams80_hue_more"
 
+# 2f. Session 14: from the stronger actions pretraining (video.sh step 2i, run there with --run.threads 2 this
+#     session: actions test 0.943), per frame on the 80 streams as step 2e plus a weight average (EMA 0.998):
+#     5 epochs at lr 1.5e-3 (2 threads, 18 min), then 8 more at lr 8e-4, without and with --data.aspect_jitter 0.25
+#     (the two side by side on 1 thread each).
+$ACT train "${S80[@]}" --epochs 5 --lr 1.5e-3 --optim.warmup_epochs 0.3 --optim.ema 0.998 --seed 0 \
+    --model.init_from "$OUT/streams_pre_actions_ema/checkpoints/best.pt" --out "$OUT/streams80_pre_ema"
+C=(--epochs 8 --lr 8e-4 --optim.warmup_epochs 0.2 --optim.ema 0.998 --seed 0
+   --model.init_from "$OUT/streams80_pre_ema/checkpoints/best.pt")
+$ACT -q train "${S80[@]}" "${C[@]}" --run.threads 1 --out "$OUT/streams80_pre_ema_more" &
+$ACT -q train "${S80[@]}" "${C[@]}" --run.threads 1 --data.aspect_jitter 0.25 --out "$OUT/streams80_pre_ema_aspect" &
+wait
+
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
 #    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
 #    with OpenCV's HOG detector.
