@@ -2,7 +2,7 @@
 # The streaming numbers in BENCHMARKS.md (issue 5): per-frame accuracy streaming vs offline, events,
 # repetition counts, id switches, memory over a 30-minute stream, latency and max frames/s.
 # Usage: bash benchmarks/stream.sh [OUT_DIR]   (repo root, after `make install`)
-# About 7 h on 2 cores (renders 25 min, six trainings 5 h, evaluations 1 h, soak 35 min).
+# About 8.5 h on 2 cores (renders 25 min, nine trainings 6.5 h, evaluations 1.2 h, soak 35 min).
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -109,6 +109,27 @@ for RUN in streams80_hue streams80_hue_more; do  # repetitions on the reps test 
   $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/reps" --split test --smooth ema --window 5 \
       --out "$OUT/stream_eval_reps_${RUN}"
 done
+
+# 3d. Session 14: step 2f's three models; the event rule and the model chosen on streams80's val split (11 videos,
+#     more than the 5 of streams), then streams80's test split scored once (18 videos; its first 9 by name are
+#     the streams test split of the earlier tables, --max-videos 9), and the reps test split.
+for RUN in streams80_pre_ema streams80_pre_ema_more streams80_pre_ema_aspect; do
+  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
+      --out "$OUT/stream_eval_${RUN}_val_tune"
+done
+$ACT evaluate --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
+    --flip --out "$OUT/stream_eval_streams80_pre_ema_val_tune_flip"
+M="$OUT/streams80_pre_ema_aspect/checkpoints/best.pt"  # val's choice (tuned event F1 0.901)
+RULE=(--smooth ema --window 5 --event-threshold 0.2 --min-event-frames 16 --event-hold 8)
+$ACT evaluate --model "$M" --data "$OUT/streams80" --split test "${RULE[@]}" --offline-window 16 --offline-hop 4 \
+    --out "$OUT/stream_eval_streams80_pre_ema_aspect_test"
+$ACT evaluate --model "$M" --data "$OUT/streams80" --split test "${RULE[@]}" --max-videos 9 \
+    --out "$OUT/stream_eval_streams80_pre_ema_aspect_test9"
+$ACT evaluate --model "$M" --data "$OUT/reps" --split test --smooth ema --window 5 \
+    --out "$OUT/stream_eval_reps_streams80_pre_ema_aspect"
+$ACT evaluate --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/streams80" --split test --smooth ema \
+    --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 16 --offline-window 16 --offline-hop 4 \
+    --out "$OUT/stream_eval_streams80_pre_ema_test"
 
 # 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
 $ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500 --threads 1,2
