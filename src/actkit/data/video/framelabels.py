@@ -38,7 +38,7 @@ from ...models._base import DataConfig
 from ..transforms import check_hue_jitter, normalise_u8
 from .cache import FrameCache
 from .decode import VideoDecodeError, VideoReader
-from .transforms import clip_colour_jitter_u8
+from .transforms import aspect_draw, blur_draw, check_blur_aspect, clip_colour_jitter_u8
 
 logger = logging.getLogger(__name__)
 
@@ -312,10 +312,7 @@ class FrameWindowDataset(torch.utils.data.Dataset):
         self.hue_jitter = check_hue_jitter(hue_jitter)
         if not 0.0 <= speed_jitter < 1.0:
             raise ValueError(f"speed_jitter must be in [0, 1), got {speed_jitter}")
-        if not 0.0 <= blur <= 10.0:
-            raise ValueError(f"blur must be a sigma in [0, 10] pixels, got {blur}")
-        if not 0.0 <= aspect <= 1.0:
-            raise ValueError(f"aspect must be in [0, 1], got {aspect}")
+        check_blur_aspect(blur, aspect)
         self.speed_jitter, self.blur, self.aspect = float(speed_jitter), float(blur), float(aspect)
         self.T = int(data_cfg.num_frames)
         self.epoch = 0
@@ -358,9 +355,7 @@ class FrameWindowDataset(torch.utils.data.Dataset):
         if rng is not None and self.framing > 0:
             zoom = 1.0 - rng.uniform(0, self.framing)
             dx, dy = rng.uniform(-self.framing, self.framing, 2) / 2
-        stretch = 1.0
-        if rng is not None and self.aspect > 0:
-            stretch = float(np.exp(rng.uniform(-1.0, 1.0) * np.log1p(self.aspect)))
+        stretch = aspect_draw(rng, self.aspect) if rng is not None and self.aspect > 0 else 1.0
         out = np.empty((len(frames), *cfg.input_size, 3), np.uint8)
         for t, (img, box) in enumerate(zip(frames, boxes)):
             x0, y0, x1, y1 = (float(b) for b in box)
@@ -379,10 +374,10 @@ class FrameWindowDataset(torch.utils.data.Dataset):
             elif stretch != 1.0:
                 img = crop_resize(img, None, (h, max(1, round(w * stretch))))
             out[t] = letterbox(img, cfg.input_size, value=0)[0]
-        if rng is not None and self.blur > 0.2 and rng.random() < 0.5:
+        sigma = blur_draw(rng, self.blur) if rng is not None else 0.0
+        if sigma > 0:
             import cv2
 
-            sigma = float(rng.uniform(0.2, self.blur))
             for t in range(len(out)):
                 cv2.GaussianBlur(out[t], (0, 0), sigma, dst=out[t])
         if rng is not None:

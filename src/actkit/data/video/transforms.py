@@ -55,6 +55,24 @@ class ClipParams:
     blur_sigma: float = 0.0  # Gaussian blur in model-input pixels (0: none)
 
 
+def check_blur_aspect(blur: float, aspect: float, owner: str = "") -> None:
+    """Raise ValueError unless ``blur`` is a sigma in [0, 10] pixels and ``aspect`` in [0, 1] (``owner`` prefixes the names)."""
+    if not 0 <= blur <= 10:
+        raise ValueError(f"{owner}blur must be a sigma in [0, 10] pixels, got {blur}")
+    if not 0 <= aspect <= 1:
+        raise ValueError(f"{owner}aspect must be in [0, 1], got {aspect}")
+
+
+def blur_draw(rng: np.random.Generator, blur: float) -> float:
+    """One clip's blur: for half the clips a sigma in ``[0.2, blur]`` model-input pixels, else 0 (none)."""
+    return float(rng.uniform(0.2, blur)) if blur > 0.2 and rng.random() < 0.5 else 0.0
+
+
+def aspect_draw(rng: np.random.Generator, aspect: float) -> float:
+    """One clip's width factor, log-uniform in ``[1 / (1 + aspect), 1 + aspect]``."""
+    return float(np.exp(rng.uniform(-1.0, 1.0) * np.log1p(aspect)))
+
+
 def clip_colour_jitter_u8(rgb: np.ndarray, rng: np.random.Generator, strength: float, hue: float = 0.0) -> np.ndarray:
     """Brightness, contrast and saturation jitter of a whole uint8 clip ``(T, H, W, 3)``, in place; one draw for all frames.
 
@@ -100,10 +118,8 @@ class ClipTransform:
             raise ValueError(f"ClipAugment.scale must be 0 < lo <= hi, got {aug.scale}")
         if aug is not None:
             check_hue_jitter(aug.hue_jitter)
-        if aug is not None and not 0 <= aug.blur <= 10:
-            raise ValueError(f"ClipAugment.blur must be a sigma in [0, 10] pixels, got {aug.blur}")
-        if aug is not None and not 0 <= aug.aspect <= 1:
-            raise ValueError(f"ClipAugment.aspect must be in [0, 1], got {aug.aspect}")
+        if aug is not None:
+            check_blur_aspect(aug.blur, aug.aspect, "ClipAugment.")
         self.data_cfg, self.aug, self.crop_ratio = data_cfg, aug, crop_ratio
 
     def __repr__(self) -> str:
@@ -121,7 +137,7 @@ class ClipTransform:
         ch, cw = min(height, int(round(th / s))), min(width, int(round(tw / s)))
         ch, cw = max(ch, 1), max(cw, 1)
         if train and self.aug.aspect > 0:  # a crop r times as wide (for its height) is squeezed r times by the resize
-            r = float(np.exp(rng.uniform(-1.0, 1.0) * np.log1p(self.aug.aspect)))
+            r = aspect_draw(rng, self.aug.aspect)
             if cw * r <= width:
                 cw = max(1, int(round(cw * r)))
             else:  # no room to widen: take a shorter crop instead, the same squeeze
@@ -131,7 +147,7 @@ class ClipTransform:
             x0 = int(rng.integers(0, width - cw + 1))
             flip = bool(self.aug.hflip and rng.random() < 0.5)
             jitter = int(rng.integers(1 << 31)) if self.aug.colour_jitter or self.aug.hue_jitter else None
-            blur = float(rng.uniform(0.2, self.aug.blur)) if self.aug.blur > 0.2 and rng.random() < 0.5 else 0.0
+            blur = blur_draw(rng, self.aug.blur)
         else:
             y0, x0, flip, jitter, blur = (height - ch) // 2, (width - cw) // 2, False, None, 0.0
         return ClipParams((x0, y0, x0 + cw, y0 + ch), flip, jitter, blur)
