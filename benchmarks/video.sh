@@ -117,6 +117,12 @@ $ACT -q train --task clip --data "$OUT/actions100" --model stream_fast_s --input
 for split in val test; do
   $ACT eval --model "$OUT/streams_pre_actions_ema/checkpoints/best.pt" --data "$OUT/actions100" --split $split
 done
+# 2j. Session 14: the same recipe again on 2 threads (seed 0 above: 0.943 there, 0.993 on 1 thread) and with seed 1.
+$ACT -q train --task clip --data "$OUT/actions100" --model stream_fast_s --input 112,112 --frames 16 \
+    --data.frame_stride 1 --epochs 24 --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --optim.ema 0.998 \
+    --data.colour_jitter 0.4 --data.hue_jitter 0.5 --data.speed_jitter 0.25 --data.cache true \
+    --data.cache_dir "$OUT/actions_frames_s8" --data.workers 1 --run.plots false --run.threads 2 --seed 1 \
+    --out "$OUT/streams_pre_actions_ema_seed1"
 
 # 3. Decoding: 16 frames from a 60 s video, seeking vs whole.
 $ACT bench --decode --out "$OUT/decode_bench" --repeats 9
