@@ -286,7 +286,8 @@ class FrameWindowDataset(torch.utils.data.Dataset):
             fraction of a full turn, framing jitter as a
             fraction of the frame/box size: random zoom-in and shift).
         speed_jitter: training windows play at a random speed: the frame step is a factor drawn in
-            ``[1 - x, 1 + x]`` (rounded per frame, as the clip task's random window); each frame keeps
+            ``[1 - x, 1 + x]``, rounded per frame. Unlike the clip task's random window, a factor
+            below 1 repeats some frames (slow motion; the model runs at stride 1). Each frame keeps
             its own label.
         blur: Gaussian blur of half the training windows, sigma drawn in ``[0.2, blur]`` model-input pixels.
         aspect: stretch or squeeze the width of every frame of a training window by a factor drawn
