@@ -8,6 +8,10 @@
 # HEADS=1 adds session 12's runs: position-aware pooling (`pool: gdc` / `flat`) and a moving average of the weights
 # (`--optim.ema 0.995`) for both P and sc_c; about 70 min more for five seeds (BENCHMARKS.md used ten:
 # SEEDS="0 1 2 3 4 5 6 7 8 9"; the plain-recipe P variants ran on seeds 0-4).
+# HIRES=1 adds session 15's runs: `pool: gdc` with a block at 16x12 (`strides: [1, 2, 2]`), EMA 0.995, beside
+# the three it is compared with (`sc_c`, `fastcrop_p` and `fastcrop_p {pool: gdc}`, EMA 0.995), on $SEEDS; about 95 min on 2 cores for
+# ten seeds with BASE=0, which leaves out the plain and distilled runs above (and their teacher).
+# TABLE_BASE names the run the table pairs the others with (default p).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 set -euo pipefail
 OUT=${1:-runs/bench}
@@ -26,18 +30,20 @@ slot() {  # wait until fewer than two runs are going (one per core)
   while (( $(jobs -rp | wc -l) >= 2 )); do wait -n || true; done
 }
 T="$OUT/$SUB/teacher_fastcrop_l_s0/checkpoints/best.pt"
-run teacher_fastcrop_l fastcrop_l 0 &
-for s in $SEEDS; do
-  slot; run p fastcrop_p "$s" &
-  slot; run sc_c sc_c "$s" &
-done
-wait
-[ -f "$T" ] || { echo "teacher run failed: see $OUT/$SUB/teacher_fastcrop_l_s0.log" >&2; exit 1; }
 KD=(--distill.teacher "$T" --distill.alpha 0.5 --distill.temperature 2)
-for s in $SEEDS; do
-  slot; run p_kd_t2a5 fastcrop_p "$s" "${KD[@]}" &
-  slot; run sc_c_kd_t2a5 sc_c "$s" "${KD[@]}" &
-done
+if [ "${BASE:-1}" = 1 ]; then
+  run teacher_fastcrop_l fastcrop_l 0 &
+  for s in $SEEDS; do
+    slot; run p fastcrop_p "$s" &
+    slot; run sc_c sc_c "$s" &
+  done
+  wait
+  [ -f "$T" ] || { echo "teacher run failed: see $OUT/$SUB/teacher_fastcrop_l_s0.log" >&2; exit 1; }
+  for s in $SEEDS; do
+    slot; run p_kd_t2a5 fastcrop_p "$s" "${KD[@]}" &
+    slot; run sc_c_kd_t2a5 sc_c "$s" "${KD[@]}" &
+  done
+fi
 if [ "${EXTRA:-0}" = 1 ]; then
   slot; run p_kd fastcrop_p 0 --distill.teacher "$T" &  # the defaults: alpha 0.5, temperature 4
   slot; run p_kd_t1a5 fastcrop_p 0 --distill.teacher "$T" --distill.temperature 1 &
@@ -68,5 +74,14 @@ if [ "${HEADS:-0}" = 1 ]; then
     slot; run p_gdc_k5_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc, dw_kernel: 5}' &
   done
 fi
+if [ "${HIRES:-0}" = 1 ]; then
+  HI='{pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2]}'
+  for s in $SEEDS; do
+    slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 &
+    slot; run p_gdc_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc}' &
+    slot; run p_ema fastcrop_p "$s" --optim.ema 0.995 &
+    slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "$HI" &
+  done
+fi
 wait
-.venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base p --plot "$OUT/$SUB.png" | tee "$OUT/$SUB.md"
+.venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base "${TABLE_BASE:-p}" --plot "$OUT/$SUB.png" | tee "$OUT/$SUB.md"
