@@ -11,7 +11,7 @@
 # HIRES=1 adds session 15's runs: `pool: gdc` with a block at 16x12 (`strides: [1, 2, 2]`), EMA 0.995, beside
 # the three it is compared with (`sc_c`, `fastcrop_p` and `fastcrop_p {pool: gdc}`, EMA 0.995), on $SEEDS; about 95 min on 2 cores for
 # ten seeds with BASE=0, which leaves out the plain and distilled runs above (and their teacher).
-# TABLE_BASE names the run the table pairs the others with (default p).
+# EXTRA=1 needs the teacher of BASE=1. TABLE_BASE names the run the table pairs the others with (default p).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 set -euo pipefail
 OUT=${1:-runs/bench}
@@ -29,6 +29,11 @@ run() {  # run NAME MODEL SEED [extra flags...]; NAME_sSEED is the run folder
 slot() {  # wait until fewer than two runs are going (one per core)
   while (( $(jobs -rp | wc -l) >= 2 )); do wait -n || true; done
 }
+ema_runs() {  # ema_runs SEED: sc_c, P and P {pool: gdc} with EMA 0.995, what HEADS and HIRES compare with
+  slot; run sc_c_ema sc_c "$1" --optim.ema 0.995 &
+  slot; run p_ema fastcrop_p "$1" --optim.ema 0.995 &
+  slot; run p_gdc_ema fastcrop_p "$1" --optim.ema 0.995 --model.args '{pool: gdc}' &
+}
 T="$OUT/$SUB/teacher_fastcrop_l_s0/checkpoints/best.pt"
 KD=(--distill.teacher "$T" --distill.alpha 0.5 --distill.temperature 2)
 if [ "${BASE:-1}" = 1 ]; then
@@ -45,6 +50,8 @@ if [ "${BASE:-1}" = 1 ]; then
   done
 fi
 if [ "${EXTRA:-0}" = 1 ]; then
+  wait
+  [ -f "$T" ] || { echo "EXTRA=1 needs the teacher of the base runs: run with BASE=1 first" >&2; exit 1; }
   slot; run p_kd fastcrop_p 0 --distill.teacher "$T" &  # the defaults: alpha 0.5, temperature 4
   slot; run p_kd_t1a5 fastcrop_p 0 --distill.teacher "$T" --distill.temperature 1 &
   slot; run p_kd_t2a9 fastcrop_p 0 --distill.teacher "$T" --distill.alpha 0.9 --distill.temperature 2 &
@@ -62,14 +69,12 @@ if [ "${EXTRA:-0}" = 1 ]; then
   for s in $SEEDS; do slot; run p_h512_kd_t2a5 fastcrop_p "$s" --model.args '{head_dim: 512}' "${KD[@]}" & done
 fi
 if [ "${HEADS:-0}" = 1 ]; then
-  for s in $SEEDS; do slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 & done
   for s in $SEEDS; do
+    ema_runs "$s"
     slot; run p_gdc fastcrop_p "$s" --model.args '{pool: gdc}' &
     slot; run p_flat fastcrop_p "$s" --model.args '{pool: flat}' &
     slot; run p_gdc_h512 fastcrop_p "$s" --model.args '{pool: gdc, head_dim: 512}' &
     slot; run p_gdc_d33 fastcrop_p "$s" --model.args '{pool: gdc, depths: [3, 3]}' &
-    slot; run p_ema fastcrop_p "$s" --optim.ema 0.995 &
-    slot; run p_gdc_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc}' &
     slot; run p_gdc_st32_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc, stem: 32}' &
     slot; run p_gdc_k5_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc, dw_kernel: 5}' &
   done
@@ -77,9 +82,7 @@ fi
 if [ "${HIRES:-0}" = 1 ]; then
   HI='{pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2]}'
   for s in $SEEDS; do
-    slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 &
-    slot; run p_gdc_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc}' &
-    slot; run p_ema fastcrop_p "$s" --optim.ema 0.995 &
+    ema_runs "$s"
     slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "$HI" &
   done
 fi
