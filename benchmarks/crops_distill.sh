@@ -50,7 +50,6 @@ if [ "${BASE:-1}" = 1 ]; then
   done
 fi
 if [ "${EXTRA:-0}" = 1 ]; then
-  wait
   [ -f "$T" ] || { echo "EXTRA=1 needs the teacher of the base runs: run with BASE=1 first" >&2; exit 1; }
   slot; run p_kd fastcrop_p 0 --distill.teacher "$T" &  # the defaults: alpha 0.5, temperature 4
   slot; run p_kd_t1a5 fastcrop_p 0 --distill.teacher "$T" --distill.temperature 1 &
