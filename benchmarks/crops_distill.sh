@@ -11,6 +11,9 @@
 # HIRES=1 adds session 15's runs: `pool: gdc` with a block at 16x12 (`strides: [1, 2, 2]`), EMA 0.995, beside
 # the three it is compared with (`sc_c`, `fastcrop_p` and `fastcrop_p {pool: gdc}`, EMA 0.995), on $SEEDS; about 95 min on 2 cores for
 # ten seeds with BASE=0, which leaves out the plain and distilled runs above (and their teacher).
+# ANTIALIAS=1 adds session 16's runs: the HIRES model with anti-aliased downsampling (`antialias: blocks`, the
+# strided depthwise convs; `antialias: all`, the stem too) beside HIRES itself and `sc_c`, EMA 0.995, on $SEEDS;
+# with BASE=0 about 45 min on 2 cores for ten seeds on the session-16 host (sc_c is 9 of every 10 minutes).
 # EXTRA=1 needs the teacher of BASE=1. TABLE_BASE names the run the table pairs the others with (default p).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 set -euo pipefail
@@ -84,6 +87,16 @@ if [ "${HIRES:-0}" = 1 ]; then
     ema_runs "$s"
     slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "$HI" &
   done
+fi
+if [ "${ANTIALIAS:-0}" = 1 ]; then
+  HI='pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2]'
+  slot; run sc_c_ema sc_c 0 --optim.ema 0.995 &
+  for s in $SEEDS; do
+    slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI}" &
+    slot; run p_ghb_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: blocks}" &
+    slot; run p_gha_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all}" &
+  done
+  for s in $SEEDS; do [ "$s" = 0 ] || { slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 & }; done
 fi
 wait
 .venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base "${TABLE_BASE:-p}" --plot "$OUT/$SUB.png" | tee "$OUT/$SUB.md"

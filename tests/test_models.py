@@ -347,3 +347,56 @@ def test_dw_kernel_widens_the_depthwise_convs_and_exports(tmp_path):
     assert report["parity_max_abs"] < 1e-4  # the 1x1 branch fuses into the centre of the 5x5 kernel
     with pytest.raises(ValueError, match="dw_kernel must be odd"):
         create_model("fastcrop_p", dw_kernel=4)
+
+
+@pytest.mark.parametrize("blur", [3, 2])
+@pytest.mark.parametrize("groups, cin, cout", [(8, 8, 8), (1, 3, 5)])
+def test_blur_conv_is_blur_then_conv_and_kills_the_nyquist_pattern(groups, cin, cout, blur):
+    import torch.nn.functional as F
+
+    from actkit.models.layers import BlurConv2d
+
+    torch.manual_seed(0)
+    conv = BlurConv2d(cin, cout, 3, 2, groups, blur=blur)
+    assert conv.weight.shape[-1] == 3  # the learnt kernel; the composed one is 3 + blur - 1 wide
+    assert conv.composed_weight().shape[-1] == 2 + blur
+    x = torch.randn(2, cin, 16, 12)
+    with torch.no_grad():
+        m = blur - 1
+        blurred = F.conv2d(F.pad(x, (m, m, m, m)), conv.blur.expand(cin, 1, blur, blur), groups=cin)
+        assert torch.allclose(conv(x), F.conv2d(blurred, conv.weight, None, 2, groups=groups), atol=1e-5)
+        assert conv(x).shape[-2:] == (8, 6)  # the plain stride-2 conv's output size
+        assert torch.equal(conv.plain()(x), conv(x))
+        # A one-pixel checkerboard aliases to a flat map under a plain stride-2 conv; the blur removes it.
+        checker = ((torch.arange(16)[:, None] + torch.arange(12)[None, :]) % 2 * 2 - 1).float().expand(1, cin, 16, 12)
+        plain = torch.nn.Conv2d(cin, cout, 3, 2, 1, groups=groups, bias=False)
+        plain.weight.copy_(conv.weight)
+        assert plain(checker)[..., 1:-1, 1:-1].abs().max() > 0.1
+        assert conv(checker)[..., 1:-1, 1:-1].abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("antialias, blur", [("blocks", 3), ("all", 3), ("stem", 2)])
+def test_antialias_exports_one_conv_per_blurred_conv(tmp_path, antialias, blur):
+    import onnx
+
+    from actkit.models.layers import BlurConv2d
+
+    model = create_model("fastcrop_p", num_classes=3, antialias=antialias, blur=blur).eval()
+    blurred = [m for m in model.modules() if isinstance(m, BlurConv2d)]
+    assert len(blurred) == {"stem": 1, "blocks": 2, "all": 3}[antialias]  # the stem; the first block of each stage
+    assert (model.stem[0] in blurred) == (antialias != "blocks")
+    plain = create_model("fastcrop_p", num_classes=3).eval()
+    assert count_params(model) == count_params(plain)  # smoother, not bigger
+    _randomise_bn_stats(model)
+    a = export_model(plain, ["a", "b", "c"], tmp_path / "plain.onnx")
+    b = export_model(model, ["a", "b", "c"], tmp_path / "aa.onnx")
+    assert b["parity_max_abs"] < 1e-4 and b["nodes"] == a["nodes"]
+    kernels = [n for n in onnx.load(b["path"]).graph.node if n.op_type == "Conv"
+               and any(att.name == "kernel_shape" and list(att.ints) == [blur + 2] * 2 for att in n.attribute)]
+    assert len(kernels) == len(blurred)
+    with pytest.raises(ValueError, match="antialias must be one of"):
+        create_model("fastcrop_p", antialias="head")
+    with pytest.raises(ValueError, match="blur size"):
+        create_model("fastcrop_p", blur=5)
+    with pytest.raises(ValueError, match="re-parameterised"):
+        create_model("fastcrop_p", antialias="blocks", rep_branches=2)

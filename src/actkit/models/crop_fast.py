@@ -27,10 +27,11 @@ import torch.nn.functional as F
 
 from ._base import ActkitModel, DataConfig
 from ._registry import build_config, register_model
-from .layers import rep_conv_bn
+from .layers import BlurConv2d, rep_conv_bn
 
 
 POOLS = ("avg", "avgmax", "gdc", "flat")
+ANTIALIAS = ("none", "stem", "blocks", "all")
 
 
 @dataclass
@@ -53,6 +54,8 @@ class FastCropConfig:
     rep_branches: int = 0  # >0: train each conv as that many parallel conv-BNs (+1x1, +identity), fused at export
     dw_kernel: int = 3  # kernel of the depthwise convs (odd); 5 widens the view at 8x6 and 4x3 for few MACs
     input_norm: str = "none"  # "instance": each crop's channels to zero mean, unit variance first (one node)
+    antialias: str = "none"  # which strided convs blur first (BlurConv2d): none | stem | blocks (depthwise) | all
+    blur: int = 3  # the anti-aliasing blur: 3 = binomial [1, 2, 1] (a 3x3 conv becomes 5x5), 2 = box [1, 1] (4x4)
 
 
 class _SepBlock(nn.Module):
@@ -63,17 +66,18 @@ class _SepBlock(nn.Module):
     """
 
     def __init__(self, cin: int, cout: int, stride: int, expand: int = 1, residual_relu: bool = True, rep: int = 0,
-                 fused: bool = False, k: int = 3) -> None:
+                 fused: bool = False, k: int = 3, blur: int = 0) -> None:
         super().__init__()
         self.residual = stride == 1 and cin == cout
         self.residual_relu = residual_relu
         if fused:  # one full 3x3 conv (Fused-MBConv, EfficientNetV2): few channels, so dense is cheap per node
             self.expand, self.dw = nn.Identity(), nn.Identity()
-            self.pw = rep_conv_bn(cin, cout, 3, stride, act=None if self.residual else nn.ReLU, branches=rep)
+            self.pw = rep_conv_bn(cin, cout, 3, stride, act=None if self.residual else nn.ReLU, branches=rep,
+                                  blur=blur if stride > 1 else 0)
             return
         mid = cin * expand
         self.expand = rep_conv_bn(cin, mid, 1, branches=rep) if expand > 1 else nn.Identity()
-        self.dw = rep_conv_bn(mid, mid, k, stride, groups=mid, branches=rep)
+        self.dw = rep_conv_bn(mid, mid, k, stride, groups=mid, branches=rep, blur=blur if stride > 1 else 0)
         self.pw = rep_conv_bn(mid, cout, 1, act=None if self.residual else nn.ReLU, branches=rep)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,13 +103,19 @@ class FastCropNet(ActkitModel):
             raise ValueError(f"dw_kernel must be odd, got {cfg.dw_kernel}")
         if cfg.input_norm not in ("none", "instance"):
             raise ValueError(f"input_norm must be none or instance, got {cfg.input_norm!r}")
+        if cfg.antialias not in ANTIALIAS:
+            raise ValueError(f"antialias must be one of {', '.join(ANTIALIAS)}, got {cfg.antialias!r}")
+        if cfg.blur not in BlurConv2d.BLURS:
+            raise ValueError(f"blur size must be one of {sorted(BlurConv2d.BLURS)}, got {cfg.blur}")
         rep = cfg.rep_branches
-        self.stem = rep_conv_bn(self.data_cfg.in_chans, cfg.stem, 3, 2, branches=rep)
+        blur = cfg.blur if cfg.antialias in ("blocks", "all") else 0
+        self.stem = rep_conv_bn(self.data_cfg.in_chans, cfg.stem, 3, 2, branches=rep,
+                                blur=cfg.blur if cfg.antialias in ("stem", "all") else 0)
         blocks, c = [], cfg.stem
         for width, depth, stride in zip(cfg.widths, cfg.depths, strides):
             for i in range(depth):
                 blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu, rep,
-                                        fused=len(blocks) < cfg.fused, k=cfg.dw_kernel))
+                                        fused=len(blocks) < cfg.fused, k=cfg.dw_kernel, blur=blur))
                 c = width
         if cfg.head_dim:
             # A wide 1x1 conv on the small final map: much capacity for one fused node.

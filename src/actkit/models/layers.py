@@ -81,22 +81,83 @@ class RepConvBN(nn.Module):
         return nn.Sequential(conv, self.act)
 
 
+class BlurConv2d(nn.Conv2d):
+    """A strided conv whose input is low-passed first, as ONE conv: anti-aliased downsampling for free.
+
+    A stride-2 conv samples every other position of what it computes, so a one-pixel shift of a
+    32x24 crop can change its features a lot (aliasing). Blurring before subsampling makes them
+    shift-stable (Zhang, "Making Convolutional Networks Shift-Invariant Again", ICML 2019). Blur and
+    conv are both linear, so they compose into one kernel ``k + 2`` wide: the learnt ``k x k`` weight
+    convolved with the fixed binomial ``[1, 2, 1] x [1, 2, 1] / 16``. Training and inference run that
+    composed kernel (:meth:`plain` gives it as a plain ``nn.Conv2d`` for export); the parameters are
+    the ``k x k`` ones, so the model does not gain capacity, only smoothness.
+    """
+
+    BLURS = {3: (1.0, 2.0, 1.0), 2: (1.0, 1.0)}  # binomial; box (also zero at the Nyquist frequency, fewer taps)
+
+    def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 2, groups: int = 1, bias: bool = False,
+                 blur: int = 3) -> None:
+        if blur not in self.BLURS:
+            raise ValueError(f"blur size must be one of {sorted(self.BLURS)}, got {blur}")
+        # A blur of size m widens the kernel by m - 1; padding (k + m - 2) // 2 keeps the plain conv's output size
+        # on even inputs (for m = 2 the sampling grid moves by half a pixel, which a classifier does not mind).
+        super().__init__(cin, cout, k, stride, (k + blur - 2) // 2, groups=groups, bias=bias)
+        b = torch.tensor(self.BLURS[blur])
+        self.register_buffer("blur", (b[:, None] * b[None, :] / b.sum() ** 2).view(1, 1, blur, blur), persistent=False)
+
+    def composed_weight(self) -> torch.Tensor:
+        """The (cout, cin/groups, k+m-1, k+m-1) kernel that equals blur-then-conv (m: the blur's size)."""
+        o, i, k, _ = self.weight.shape
+        m = self.blur.shape[-1]
+        w = F.pad(self.weight.reshape(o * i, 1, k, k), (m - 1,) * 4)
+        # Full convolution; the blur is symmetric, so correlating with it is convolving.
+        return F.conv2d(w, self.blur.to(w.dtype)).reshape(o, i, k + m - 1, k + m - 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.composed_weight(), self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    @torch.no_grad()
+    def plain(self) -> nn.Conv2d:
+        """The same function as a plain ``nn.Conv2d`` (for BatchNorm folding and export)."""
+        w = self.composed_weight()
+        conv = nn.Conv2d(self.in_channels, self.out_channels, w.shape[-1], self.stride, self.padding,
+                         groups=self.groups, bias=self.bias is not None).to(w.device).train(self.training)
+        conv.weight.copy_(w)
+        if self.bias is not None:
+            conv.bias.copy_(self.bias)
+        return conv
+
+
 def rep_conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: type[nn.Module] | None = nn.ReLU,
-                branches: int = 0) -> nn.Module:
-    """:func:`conv_bn` when ``branches == 0``, else a :class:`RepConvBN` with that many conv branches."""
+                branches: int = 0, blur: int = 0) -> nn.Module:
+    """:func:`conv_bn` when ``branches == 0``, else a :class:`RepConvBN` with that many conv branches.
+
+    ``blur`` > 0 (strided convs only) makes the conv a :class:`BlurConv2d` with a blur of that size:
+    anti-aliased downsampling.
+    """
+    if blur:
+        if stride == 1:
+            raise ValueError("blur is for strided convs: a stride-1 conv does not subsample")
+        if branches:
+            raise ValueError("blur and re-parameterised branches cannot be combined")
+        layers: list[nn.Module] = [BlurConv2d(cin, cout, k, stride, groups, blur=blur), nn.BatchNorm2d(cout)]
+        return nn.Sequential(*layers, act()) if act is not None else nn.Sequential(*layers)
     if branches == 0:
         return conv_bn(cin, cout, k, stride, groups, act)
     return RepConvBN(cin, cout, k, stride, groups, branches, act)
 
 
 def reparameterize(model: nn.Module) -> nn.Module:
-    """Replace (in place) every :class:`RepConvBN` by its fused single conv; eval mode only."""
+    """Replace (in place) every :class:`RepConvBN` by its fused single conv and every :class:`BlurConv2d`
+    by its plain composed conv; eval mode only."""
     if model.training:
         raise ValueError("reparameterize() fuses BatchNorm running statistics: call model.eval() first")
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, RepConvBN):
                 setattr(parent, name, child.fuse())
+            elif isinstance(child, BlurConv2d):
+                setattr(parent, name, child.plain())
     return model
 
 class LayerNorm2d(nn.LayerNorm):
