@@ -398,5 +398,28 @@ def test_antialias_exports_one_conv_per_blurred_conv(tmp_path, antialias, blur):
         create_model("fastcrop_p", antialias="head")
     with pytest.raises(ValueError, match="blur size"):
         create_model("fastcrop_p", blur=5)
-    with pytest.raises(ValueError, match="re-parameterised"):
-        create_model("fastcrop_p", antialias="blocks", rep_branches=2)
+
+
+@pytest.mark.parametrize("blur, groups", [(3, 1), (2, 1), (3, 6), (2, 6)])
+def test_rep_branches_with_blur_fuse_to_one_blurred_conv(blur, groups):
+    from actkit.models.layers import BlurConv2d, RepConvBN, reparameterize
+
+    torch.manual_seed(0)
+    block = RepConvBN(6, 12, 3, 2, groups, branches=2, blur=blur)
+    assert all(isinstance(b[0], BlurConv2d) for b in [*block.convs, block.scale])
+    _randomise_bn_stats(block)
+    block.eval()
+    x = torch.randn(2, 6, 16, 12)
+    with torch.no_grad():
+        fused = reparameterize(torch.nn.Sequential(block).eval())[0]
+        assert fused[0].kernel_size == (2 + blur, 2 + blur)
+        assert torch.allclose(fused(x), block(x), atol=1e-5)
+
+
+def test_antialiased_model_with_rep_branches_exports_the_plain_graph(tmp_path):
+    plain = create_model("fastcrop_p", num_classes=3, antialias="all", blur=2).eval()
+    rep = create_model("fastcrop_p", num_classes=3, antialias="all", blur=2, rep_branches=2).eval()
+    _randomise_bn_stats(rep)
+    a = export_model(plain, ["a", "b", "c"], tmp_path / "plain.onnx")
+    b = export_model(rep, ["a", "b", "c"], tmp_path / "rep.onnx")
+    assert b["parity_max_abs"] < 1e-4 and b["nodes"] == a["nodes"]

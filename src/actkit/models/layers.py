@@ -23,16 +23,18 @@ class RepConvBN(nn.Module):
     BN on the identity when the shape is kept. All are linear up to the activation, so they sum to a
     single conv with bias: training gets the easier optimisation of the wider block, inference pays
     for one conv. :func:`reparameterize` (called by the exporter) swaps each block for its fusion.
+    ``blur`` > 0 (strided only) makes every branch a :class:`BlurConv2d` with that blur, so the fusion is one
+    anti-aliased conv.
     """
 
     def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, branches: int = 2,
-                 act: type[nn.Module] | None = nn.ReLU) -> None:
+                 act: type[nn.Module] | None = nn.ReLU, blur: int = 0) -> None:
         super().__init__()
         if branches < 1:
             raise ValueError(f"RepConvBN needs at least one conv branch, got {branches}")
         self.k, self.stride, self.groups = k, stride, groups
-        self.convs = nn.ModuleList(conv_bn(cin, cout, k, stride, groups, act=None) for _ in range(branches))
-        self.scale = conv_bn(cin, cout, 1, stride, groups, act=None) if k > 1 else None
+        self.convs = nn.ModuleList(_conv_bn(cin, cout, k, stride, groups, blur) for _ in range(branches))
+        self.scale = _conv_bn(cin, cout, 1, stride, groups, blur) if k > 1 else None
         self.identity = nn.BatchNorm2d(cout) if cin == cout and stride == 1 else None
         self.act = act() if act is not None else nn.Identity()
 
@@ -56,16 +58,16 @@ class RepConvBN(nn.Module):
     def fuse(self) -> nn.Sequential:
         """The equivalent single conv (with bias) + activation, for eval-mode inference."""
         first = self.convs[0][0]
-        weight = torch.zeros_like(first.weight)
+        weight = torch.zeros_like(_kernel(first))
         bias = torch.zeros(first.out_channels, device=weight.device, dtype=weight.dtype)
-        c = self.k // 2
+        c = self.k // 2  # where the 1x1 branch's kernel (blurred: m x m) sits in the k x k (blurred: k+m-1) one
         for branch in self.convs:
-            w, b = self._folded(branch[0].weight, branch[1])
+            w, b = self._folded(_kernel(branch[0]), branch[1])
             weight += w
             bias += b
         if self.scale is not None:
-            w, b = self._folded(self.scale[0].weight, self.scale[1])
-            weight[:, :, c:c + 1, c:c + 1] += w
+            w, b = self._folded(_kernel(self.scale[0]), self.scale[1])
+            weight[:, :, c:c + w.shape[-2], c:c + w.shape[-1]] += w
             bias += b
         if self.identity is not None:
             per_group = weight.shape[1]
@@ -75,7 +77,8 @@ class RepConvBN(nn.Module):
             w, b = self._folded(eye, self.identity)
             weight += w
             bias += b
-        conv = nn.Conv2d(first.in_channels, first.out_channels, self.k, self.stride, c, groups=self.groups, bias=True)
+        conv = nn.Conv2d(first.in_channels, first.out_channels, weight.shape[-1], self.stride, first.padding,
+                         groups=self.groups, bias=True)
         conv.weight.copy_(weight)
         conv.bias.copy_(bias)
         return nn.Sequential(conv, self.act)
@@ -128,6 +131,18 @@ class BlurConv2d(nn.Conv2d):
         return conv
 
 
+def _conv_bn(cin: int, cout: int, k: int, stride: int, groups: int, blur: int) -> nn.Sequential:
+    """A conv-BN branch of :class:`RepConvBN`: plain, or blurred first when ``blur`` > 0."""
+    if not blur:
+        return conv_bn(cin, cout, k, stride, groups, act=None)
+    return nn.Sequential(BlurConv2d(cin, cout, k, stride, groups, blur=blur), nn.BatchNorm2d(cout))
+
+
+def _kernel(conv: nn.Conv2d) -> torch.Tensor:
+    """The kernel a conv applies to its input (a :class:`BlurConv2d`'s composed one)."""
+    return conv.composed_weight() if isinstance(conv, BlurConv2d) else conv.weight
+
+
 def rep_conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: type[nn.Module] | None = nn.ReLU,
                 branches: int = 0, blur: int = 0) -> nn.Module:
     """:func:`conv_bn` when ``branches == 0``, else a :class:`RepConvBN` with that many conv branches.
@@ -139,9 +154,9 @@ def rep_conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 
         if stride == 1:
             raise ValueError("blur is for strided convs: a stride-1 conv does not subsample")
         if branches:
-            raise ValueError("blur and re-parameterised branches cannot be combined")
-        layers: list[nn.Module] = [BlurConv2d(cin, cout, k, stride, groups, blur=blur), nn.BatchNorm2d(cout)]
-        return nn.Sequential(*layers, act()) if act is not None else nn.Sequential(*layers)
+            return RepConvBN(cin, cout, k, stride, groups, branches, act, blur=blur)
+        layers = _conv_bn(cin, cout, k, stride, groups, blur)
+        return nn.Sequential(*layers, act()) if act is not None else layers
     if branches == 0:
         return conv_bn(cin, cout, k, stride, groups, act)
     return RepConvBN(cin, cout, k, stride, groups, branches, act)
