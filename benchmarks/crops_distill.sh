@@ -16,6 +16,7 @@
 # with BASE=0 about 45 min on 2 cores for ten seeds on the session-16 host (sc_c is 9 of every 10 minutes).
 # EXTRA=1 needs the teacher of BASE=1. TABLE_BASE names the run the table pairs the others with (default p).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
+# fastcrop_p changed in session 16 (BENCHMARKS.md); the runs before ANTIALIAS used the earlier P, kept as fastcrop_p0.
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -34,69 +35,73 @@ slot() {  # wait until fewer than two runs are going (one per core)
 }
 ema_runs() {  # ema_runs SEED: sc_c, P and P {pool: gdc} with EMA 0.995, what HEADS and HIRES compare with
   slot; run sc_c_ema sc_c "$1" --optim.ema 0.995 &
-  slot; run p_ema fastcrop_p "$1" --optim.ema 0.995 &
-  slot; run p_gdc_ema fastcrop_p "$1" --optim.ema 0.995 --model.args '{pool: gdc}' &
+  slot; run p_ema fastcrop_p0 "$1" --optim.ema 0.995 &
+  slot; run p_gdc_ema fastcrop_p0 "$1" --optim.ema 0.995 --model.args '{pool: gdc}' &
 }
 T="$OUT/$SUB/teacher_fastcrop_l_s0/checkpoints/best.pt"
 KD=(--distill.teacher "$T" --distill.alpha 0.5 --distill.temperature 2)
 if [ "${BASE:-1}" = 1 ]; then
   run teacher_fastcrop_l fastcrop_l 0 &
   for s in $SEEDS; do
-    slot; run p fastcrop_p "$s" &
+    slot; run p fastcrop_p0 "$s" &
     slot; run sc_c sc_c "$s" &
   done
   wait
   [ -f "$T" ] || { echo "teacher run failed: see $OUT/$SUB/teacher_fastcrop_l_s0.log" >&2; exit 1; }
   for s in $SEEDS; do
-    slot; run p_kd_t2a5 fastcrop_p "$s" "${KD[@]}" &
+    slot; run p_kd_t2a5 fastcrop_p0 "$s" "${KD[@]}" &
     slot; run sc_c_kd_t2a5 sc_c "$s" "${KD[@]}" &
   done
 fi
 if [ "${EXTRA:-0}" = 1 ]; then
   [ -f "$T" ] || { echo "EXTRA=1 needs the teacher of the base runs: run with BASE=1 first" >&2; exit 1; }
-  slot; run p_kd fastcrop_p 0 --distill.teacher "$T" &  # the defaults: alpha 0.5, temperature 4
-  slot; run p_kd_t1a5 fastcrop_p 0 --distill.teacher "$T" --distill.temperature 1 &
-  slot; run p_kd_t2a9 fastcrop_p 0 --distill.teacher "$T" --distill.alpha 0.9 --distill.temperature 2 &
-  slot; run p_fm200 fastcrop_p 0 --distill.teacher "$T" --distill.alpha 1 --distill.temperature 1 --data.mixup 1 --epochs 200 &
+  slot; run p_kd fastcrop_p0 0 --distill.teacher "$T" &  # the defaults: alpha 0.5, temperature 4
+  slot; run p_kd_t1a5 fastcrop_p0 0 --distill.teacher "$T" --distill.temperature 1 &
+  slot; run p_kd_t2a9 fastcrop_p0 0 --distill.teacher "$T" --distill.alpha 0.9 --distill.temperature 2 &
+  slot; run p_fm200 fastcrop_p0 0 --distill.teacher "$T" --distill.alpha 1 --distill.temperature 1 --data.mixup 1 --epochs 200 &
   for s in $SEEDS; do
-    slot; run p_in fastcrop_p "$s" --model.args '{input_norm: instance}' &
+    slot; run p_in fastcrop_p0 "$s" --model.args '{input_norm: instance}' &
   done
-  for s in 0 1 2; do slot; run p_y fastcrop_p "$s" --model.colour y & done
-  for s in 0 1; do slot; run p_lr3 fastcrop_p "$s" --lr 3e-3 & done
-  for s in 0 1; do slot; run p_w64 fastcrop_p "$s" --model.args '{stem: 32, widths: [64, 128], depths: [1, 2]}' & done
-  for s in 0 1; do slot; run p_ws fastcrop_p "$s" --model.args '{widths: [96, 192], depths: [1, 2]}' & done
+  for s in 0 1 2; do slot; run p_y fastcrop_p0 "$s" --model.colour y & done
+  for s in 0 1; do slot; run p_lr3 fastcrop_p0 "$s" --lr 3e-3 & done
+  for s in 0 1; do slot; run p_w64 fastcrop_p0 "$s" --model.args '{stem: 32, widths: [64, 128], depths: [1, 2]}' & done
+  for s in 0 1; do slot; run p_ws fastcrop_p0 "$s" --model.args '{widths: [96, 192], depths: [1, 2]}' & done
   for h in 512 768 1024; do
-    for s in $SEEDS; do slot; run "p_h$h" fastcrop_p "$s" --model.args "{head_dim: $h}" & done
+    for s in $SEEDS; do slot; run "p_h$h" fastcrop_p0 "$s" --model.args "{head_dim: $h}" & done
   done
-  for s in $SEEDS; do slot; run p_h512_kd_t2a5 fastcrop_p "$s" --model.args '{head_dim: 512}' "${KD[@]}" & done
+  for s in $SEEDS; do slot; run p_h512_kd_t2a5 fastcrop_p0 "$s" --model.args '{head_dim: 512}' "${KD[@]}" & done
 fi
 if [ "${HEADS:-0}" = 1 ]; then
   for s in $SEEDS; do
     ema_runs "$s"
-    slot; run p_gdc fastcrop_p "$s" --model.args '{pool: gdc}' &
-    slot; run p_flat fastcrop_p "$s" --model.args '{pool: flat}' &
-    slot; run p_gdc_h512 fastcrop_p "$s" --model.args '{pool: gdc, head_dim: 512}' &
-    slot; run p_gdc_d33 fastcrop_p "$s" --model.args '{pool: gdc, depths: [3, 3]}' &
-    slot; run p_gdc_st32_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc, stem: 32}' &
-    slot; run p_gdc_k5_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{pool: gdc, dw_kernel: 5}' &
+    slot; run p_gdc fastcrop_p0 "$s" --model.args '{pool: gdc}' &
+    slot; run p_flat fastcrop_p0 "$s" --model.args '{pool: flat}' &
+    slot; run p_gdc_h512 fastcrop_p0 "$s" --model.args '{pool: gdc, head_dim: 512}' &
+    slot; run p_gdc_d33 fastcrop_p0 "$s" --model.args '{pool: gdc, depths: [3, 3]}' &
+    slot; run p_gdc_st32_ema fastcrop_p0 "$s" --optim.ema 0.995 --model.args '{pool: gdc, stem: 32}' &
+    slot; run p_gdc_k5_ema fastcrop_p0 "$s" --optim.ema 0.995 --model.args '{pool: gdc, dw_kernel: 5}' &
   done
 fi
 if [ "${HIRES:-0}" = 1 ]; then
   HI='{pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2]}'
   for s in $SEEDS; do
     ema_runs "$s"
-    slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "$HI" &
+    slot; run p_gdc_hires_ema fastcrop_p0 "$s" --optim.ema 0.995 --model.args "$HI" &
   done
 fi
 if [ "${ANTIALIAS:-0}" = 1 ]; then
   HI='pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2]'
-  slot; run sc_c_ema sc_c 0 --optim.ema 0.995 &
   for s in $SEEDS; do
-    slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI}" &
-    slot; run p_ghb_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: blocks}" &
-    slot; run p_gha_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all}" &
+    slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 &
+    slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: none}" &
+    slot; run p_gha_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all, blur: 3}" &
+    slot; run p_gha2_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all, blur: 2}" &
   done
-  for s in $SEEDS; do [ "$s" = 0 ] || { slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 & }; done
+  for s in $(echo $SEEDS | cut -d' ' -f1-5); do  # screened on five seeds (four for p_gha16_ema) and dropped
+    slot; run p_ghb_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: blocks, blur: 3}" &
+    slot; run p_gha_st16_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all, blur: 3, stem: 16}" &
+    slot; run p_gha16_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all, blur: 3, stem: 16, widths: [16, 48, 96]}" &
+  done
 fi
 wait
 .venv/bin/python benchmarks/runs_table.py "$OUT/$SUB" --base "${TABLE_BASE:-p}" --plot "$OUT/$SUB.png" | tee "$OUT/$SUB.md"

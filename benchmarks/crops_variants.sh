@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Variants of fastcrop_p on the postures comparison (same data and 60-epoch recipe as the seeds60 table of
+# Variants of fastcrop_p0 (the P of sessions 1-15) on the postures comparison (same data and 60-epoch recipe as the seeds60 table of
 # crops_seeds.sh), each a registered model plus `--model.args`, then their latency side by side with sc_p.
 # Usage: bash benchmarks/crops_variants.sh [OUT_DIR] (after crops.sh rendered OUT_DIR/postures.parquet); ~80 min.
 set -euo pipefail
@@ -9,12 +9,12 @@ SEEDS=${SEEDS:-0 1}
 SUB=variants
 VARIANTS="rep2 wide_s hires avgmax drop3 fused1 size_m sc_p"
 declare -A SPEC=(  # model|args
-  [rep2]="fastcrop_p|{rep_branches: 2}"
+  [rep2]="fastcrop_p0|{rep_branches: 2}"
   [wide_s]="fastcrop_s|{}"
-  [hires]="fastcrop_p|{widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2]}"
-  [avgmax]="fastcrop_p|{pool: avgmax}"
-  [drop3]="fastcrop_p|{dropout: 0.3}"
-  [fused1]="fastcrop_p|{fused: 1}"
+  [hires]="fastcrop_p0|{widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2]}"
+  [avgmax]="fastcrop_p0|{pool: avgmax}"
+  [drop3]="fastcrop_p0|{dropout: 0.3}"
+  [fused1]="fastcrop_p0|{fused: 1}"
   [size_m]="fastcrop_m|{}"
   [sc_p]="sc_p|{}"
 )
@@ -25,7 +25,7 @@ for v in $VARIANTS; do  # two runs at a time (one per core)
   done
   wait
 done
-models="fastcrop_p,sc_p"
+models="fastcrop_p0,sc_p"
 for v in $VARIANTS; do models="$models,$OUT/$SUB/postures_${v}_s0/checkpoints/best.pt"; done
 $ACT bench --models "$models" --input 32x24 | tee "$OUT/$SUB/bench.md"
 .venv/bin/python - "$OUT" "$SUB" <<'PY' | tee "$OUT/$SUB.md"

@@ -6,7 +6,7 @@ A run folder ``<name>_s<seed>`` (with a ``summary.json``) joins group ``<name>``
 the group's config changes from the `actkit train` defaults (model, model args and every other key,
 read from the run's ``config.yaml``), test macro-F1 per seed, its mean and spread, val mean, and train
 time; ``--base NAME`` adds each group's mean difference to that group over the seeds both have (paired),
-in points. ``--plot PNG`` draws each group's test macro-F1 per seed (dots) and mean (bar), best mean first.
+in points, with its 95 % t interval and the count of seeds that are up. ``--plot PNG`` draws each group's test macro-F1 per seed (dots) and mean (bar), best mean first.
 """
 from __future__ import annotations
 
@@ -48,6 +48,21 @@ def changes(config: dict, defaults: dict) -> str:
     return ", ".join(parts)
 
 
+# Two-sided 95 % Student t quantiles by degrees of freedom (1-30); beyond, the normal 1.96 is close enough.
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def paired(diff: list[float]) -> str:
+    """Mean paired difference in points, its 95 % t interval and how many seeds are up: ``+0.21 ±0.45, 6/10 up``."""
+    mean = 100 * statistics.mean(diff)
+    up = f"{sum(d > 0 for d in diff)}/{len(diff)} up"
+    if len(diff) < 2:
+        return f"{mean:+.2f} ({up})"
+    half = 100 * statistics.stdev(diff) / len(diff) ** 0.5 * (T975[len(diff) - 2] if len(diff) - 1 <= len(T975) else 1.96)
+    return f"{mean:+.2f} ±{half:.2f} ({up})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path)
@@ -75,7 +90,7 @@ def main() -> None:
                      statistics.mean(x["train_seconds"] for x in s)))
     base = by_seed.get(args.base)
     head = "| run | what it sets | seeds | test macro-F1 per seed | **mean** | min-max | val mean | train s |"
-    print(head + (f" vs `{args.base}`, same seeds |" if base is not None else ""))
+    print(head + (f" vs `{args.base}`, same seeds (95 % interval) |" if base is not None else ""))
     print("|" + "---|" * (8 + (base is not None)))
     for name, what, seeds, test, val, secs in rows:
         line = (f"| {name} | {what} | {seeds} | {', '.join(f'{v:.4f}' for v in test)} | **{statistics.mean(test):.4f}** "
@@ -83,7 +98,7 @@ def main() -> None:
         if base is not None:
             common = sorted(set(by_seed[name]) & set(base))
             diff = [by_seed[name][k] - base[k] for k in common]
-            line += f" {100 * statistics.mean(diff):+.2f} ({len(common)}) |" if common else " - |"
+            line += f" {paired(diff)} |" if common else " - |"
         print(line)
     if args.plot:
         from actkit.engine.plots import plot_seeds

@@ -13,6 +13,12 @@ Design notes (why it is fast at 32x24 / 24x40 on one CPU thread):
   conv on the final 4x3 map, average pooling and one linear layer: capacity where it is cheap
   (12 positions), few graph nodes. Measured on postures, removing the max-pool branch and the
   post-add ReLUs cost no accuracy and 8% latency.
+* ``fastcrop_p`` (since session 16; BENCHMARKS.md) adds what helped on the postures test split's
+  unseen cameras and colours, each without a new graph node: one 24-wide block at 16x12 before the
+  strided stages, a global depthwise conv instead of average pooling (``pool: gdc``, MobileFaceNet:
+  the head knows where in the crop a feature is), and anti-aliased downsampling (``antialias: all``,
+  ``blur: 2``: a [1, 1] box blur composed into every strided conv, Zhang 2019), about 1.2x the
+  latency of the plain design. The other sizes keep the plain design.
 
 Works for any input size and any number of classes (``num_classes=1`` is binary sigmoid).
 """
@@ -167,7 +173,14 @@ def _create(base: dict[str, Any], overrides: dict[str, Any]) -> FastCropNet:
 
 @register_model("fastcrop")
 def fastcrop_p(**kw: Any) -> FastCropNet:
-    """actkit fast crop P: stem 24, stages 48/96 (2+3 blocks), 1x1 head conv 256."""
+    """actkit fast crop P: anti-aliased stem 24, a 24-wide block at 16x12, stages 48/96 (1+3 blocks), head conv 256, GDC pooling."""
+    return _create(dict(stem=24, widths=(24, 48, 96), depths=(1, 1, 3), strides=(1, 2, 2), head_dim=256, pool="gdc",
+                        antialias="all", blur=2), kw)
+
+
+@register_model("fastcrop")
+def fastcrop_p0(**kw: Any) -> FastCropNet:
+    """The P of sessions 1-15 (stem 24, stages 48/96 of 2+3 blocks, head conv 256, average pooling): earlier benchmarks."""
     return _create(dict(stem=24, widths=(48, 96), depths=(2, 3), head_dim=256), kw)
 
 
