@@ -423,3 +423,25 @@ def test_antialiased_model_with_rep_branches_exports_the_plain_graph(tmp_path):
     a = export_model(plain, ["a", "b", "c"], tmp_path / "plain.onnx")
     b = export_model(rep, ["a", "b", "c"], tmp_path / "rep.onnx")
     assert b["parity_max_abs"] < 1e-4 and b["nodes"] == a["nodes"]
+
+
+def test_checkpoint_older_than_a_field_loads_as_it_was_trained():
+    import dataclasses
+
+    from actkit.engine.checkpoint import model_from_checkpoint
+    from actkit.models.layers import BlurConv2d
+
+    # A fastcrop_p checkpoint of session 15 ({pool: gdc} + the 16x12 block) has no `antialias` or `blur` field.
+    old = create_model("fastcrop_p", num_classes=3, antialias="none").eval()
+    _randomise_bn_stats(old)
+    config = {k: v for k, v in dataclasses.asdict(old.cfg).items() if k not in ("antialias", "blur")}
+    ckpt = {"model_name": "fastcrop_p", "model_config": config, "data_cfg": old.data_cfg.to_dict(),
+            "state_dict": old.state_dict()}
+    model, _ = model_from_checkpoint(ckpt)
+    assert model.cfg.antialias == "none" and not any(isinstance(m, BlurConv2d) for m in model.modules())
+    x = torch.rand(2, 3, 32, 24, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(model(x), old(x))
+    new = dict(config, antialias="all", blur=2)  # a checkpoint that stores the fields keeps them
+    model, _ = model_from_checkpoint(dict(ckpt, model_config=new))
+    assert model.cfg.antialias == "all" and model.cfg.blur == 2

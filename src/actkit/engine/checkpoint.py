@@ -98,11 +98,29 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+def _fields_added_since(model: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Config fields a checkpoint does not store (added to the model's dataclass after it was written) whose
+    built value differs from the dataclass default. A new field's default keeps the old behaviour, while a
+    named size may set it otherwise (``fastcrop_p`` turned anti-aliasing on in session 16): an older
+    checkpoint must get the default, or its weights would load silently into another function."""
+    import dataclasses
+
+    cfg = getattr(model, "cfg", None)
+    if not dataclasses.is_dataclass(cfg):
+        return {}
+    return {f.name: f.default for f in dataclasses.fields(cfg) if f.name not in config
+            and f.default is not dataclasses.MISSING and getattr(cfg, f.name) != f.default}
+
+
 def model_from_checkpoint(ckpt: dict[str, Any] | str | Path) -> tuple[ActkitModel, dict[str, Any]]:
     """Rebuild the model from a checkpoint (dict or path) and load its weights; returns (model, ckpt)."""
     if not isinstance(ckpt, dict):
         ckpt = read_checkpoint(ckpt)
-    model = create_model(ckpt["model_name"], **ckpt["model_config"])
+    config = dict(ckpt["model_config"])
+    model = create_model(ckpt["model_name"], **config)
+    older = _fields_added_since(model, config)
+    if older:  # the checkpoint predates these fields: build what it was trained as, not today's named size
+        model = create_model(ckpt["model_name"], **config, **older)
     model.data_cfg = DataConfig.from_dict(ckpt["data_cfg"])
     model.load_state_dict(ckpt["state_dict"])
     return model.eval(), ckpt
