@@ -90,8 +90,9 @@ class BlurConv2d(nn.Conv2d):
     A stride-2 conv samples every other position of what it computes, so a one-pixel shift of a
     32x24 crop can change its features a lot (aliasing). Blurring before subsampling makes them
     shift-stable (Zhang, "Making Convolutional Networks Shift-Invariant Again", ICML 2019). Blur and
-    conv are both linear, so they compose into one kernel ``k + 2`` wide: the learnt ``k x k`` weight
-    convolved with the fixed binomial ``[1, 2, 1] x [1, 2, 1] / 16``. Training and inference run that
+    conv are both linear, so they compose into one kernel ``k + m - 1`` wide: the learnt ``k x k`` weight
+    convolved with a fixed ``m x m`` blur, the binomial ``[1, 2, 1] x [1, 2, 1] / 16`` (``blur=3``) or the
+    box ``[1, 1] x [1, 1] / 4`` (``blur=2``; both are zero at the Nyquist frequency). Training and inference run that
     composed kernel (:meth:`plain` gives it as a plain ``nn.Conv2d`` for export); the parameters are
     the ``k x k`` ones, so the model does not gain capacity, only smoothness.
     """
