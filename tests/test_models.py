@@ -339,7 +339,7 @@ def test_position_aware_pools_tell_where_a_feature_is_and_export(tmp_path, pool,
 
 
 def test_dw_kernel_widens_the_depthwise_convs_and_exports(tmp_path):
-    model = create_model("fastcrop_p", num_classes=3, dw_kernel=5, rep_branches=1, antialias="none").eval()
+    model = create_model("fastcrop_p0", num_classes=3, dw_kernel=5, rep_branches=1).eval()
     _randomise_bn_stats(model)
     dw = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels]
     assert dw and all(m.kernel_size == (5, 5) for m in dw if m.kernel_size != (1, 1))
