@@ -11,9 +11,10 @@
 # HIRES=1 adds session 15's runs: `pool: gdc` with a block at 16x12 (`strides: [1, 2, 2]`), EMA 0.995, beside
 # the three it is compared with (`sc_c`, `fastcrop_p` and `fastcrop_p {pool: gdc}`, EMA 0.995), on $SEEDS; about 95 min on 2 cores for
 # ten seeds with BASE=0, which leaves out the plain and distilled runs above (and their teacher).
-# ANTIALIAS=1 adds session 16's runs: the HIRES model with anti-aliased downsampling (`antialias: blocks`, the
-# strided depthwise convs; `antialias: all`, the stem too) beside HIRES itself and `sc_c`, EMA 0.995, on $SEEDS;
-# with BASE=0 about 45 min on 2 cores for ten seeds on the session-16 host (sc_c is 9 of every 10 minutes).
+# ANTIALIAS=1 adds session 16's runs: the HIRES model with anti-aliased downsampling (`antialias: all`, blur 3 and 2;
+# blur 2 is today's fastcrop_p) beside HIRES itself and `sc_c`, EMA 0.995, on $SEEDS (session 16: 0-19), plus three
+# variants screened on the first five seeds; with BASE=0 about 2 h 10 min on 2 cores for 20 seeds on the session-16
+# Intel host (an `sc_c` run is 466 s, a P run about 70 s).
 # EXTRA=1 needs the teacher of BASE=1. TABLE_BASE names the run the table pairs the others with (default p).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 # fastcrop_p changed in session 16 (BENCHMARKS.md); the runs before ANTIALIAS used the earlier P, kept as fastcrop_p0.
