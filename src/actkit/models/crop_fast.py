@@ -76,14 +76,14 @@ class _SepBlock(nn.Module):
         super().__init__()
         self.residual = stride == 1 and cin == cout
         self.residual_relu = residual_relu
+        blur = blur if stride > 1 else 0  # only a strided conv subsamples
         if fused:  # one full 3x3 conv (Fused-MBConv, EfficientNetV2): few channels, so dense is cheap per node
             self.expand, self.dw = nn.Identity(), nn.Identity()
-            self.pw = rep_conv_bn(cin, cout, 3, stride, act=None if self.residual else nn.ReLU, branches=rep,
-                                  blur=blur if stride > 1 else 0)
+            self.pw = rep_conv_bn(cin, cout, 3, stride, act=None if self.residual else nn.ReLU, branches=rep, blur=blur)
             return
         mid = cin * expand
         self.expand = rep_conv_bn(cin, mid, 1, branches=rep) if expand > 1 else nn.Identity()
-        self.dw = rep_conv_bn(mid, mid, k, stride, groups=mid, branches=rep, blur=blur if stride > 1 else 0)
+        self.dw = rep_conv_bn(mid, mid, k, stride, groups=mid, branches=rep, blur=blur)
         self.pw = rep_conv_bn(mid, cout, 1, act=None if self.residual else nn.ReLU, branches=rep)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,8 +111,7 @@ class FastCropNet(ActkitModel):
             raise ValueError(f"input_norm must be none or instance, got {cfg.input_norm!r}")
         if cfg.antialias not in ANTIALIAS:
             raise ValueError(f"antialias must be one of {', '.join(ANTIALIAS)}, got {cfg.antialias!r}")
-        if cfg.blur not in BlurConv2d.BLURS:
-            raise ValueError(f"blur size must be one of {sorted(BlurConv2d.BLURS)}, got {cfg.blur}")
+        BlurConv2d.check_blur(cfg.blur)  # also when anti-aliasing is off: a bad value is a mistake either way
         rep = cfg.rep_branches
         blur = cfg.blur if cfg.antialias in ("blocks", "all") else 0
         self.stem = rep_conv_bn(self.data_cfg.in_chans, cfg.stem, 3, 2, branches=rep,

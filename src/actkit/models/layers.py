@@ -101,13 +101,18 @@ class BlurConv2d(nn.Conv2d):
 
     def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 2, groups: int = 1, bias: bool = False,
                  blur: int = 3) -> None:
-        if blur not in self.BLURS:
-            raise ValueError(f"blur size must be one of {sorted(self.BLURS)}, got {blur}")
+        self.check_blur(blur)
         # A blur of size m widens the kernel by m - 1; padding (k + m - 2) // 2 keeps the plain conv's output size
         # on even inputs (for m = 2 the sampling grid moves by half a pixel, which a classifier does not mind).
         super().__init__(cin, cout, k, stride, (k + blur - 2) // 2, groups=groups, bias=bias)
         b = torch.tensor(self.BLURS[blur])
         self.register_buffer("blur", (b[:, None] * b[None, :] / b.sum() ** 2).view(1, 1, blur, blur), persistent=False)
+
+    @classmethod
+    def check_blur(cls, blur: int) -> None:
+        """Raise a ValueError naming the choices unless ``blur`` is a known blur size."""
+        if blur not in cls.BLURS:
+            raise ValueError(f"blur size must be one of {sorted(cls.BLURS)}, got {blur}")
 
     def composed_weight(self) -> torch.Tensor:
         """The (cout, cin/groups, k+m-1, k+m-1) kernel that equals blur-then-conv (m: the blur's size)."""
