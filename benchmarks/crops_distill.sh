@@ -15,6 +15,8 @@
 # blur 2 is today's fastcrop_p) beside HIRES itself and `sc_c`, EMA 0.995, on $SEEDS (session 16: 0-19), plus three
 # variants screened on the first five seeds; with BASE=0 about 2 h 10 min on 2 cores for 20 seeds on the session-16
 # Intel host (an `sc_c` run is 466 s, a P run about 70 s).
+# LATE=1 adds session 17's runs: today's fastcrop_p with its 256-wide head after pooling (`late_head: true`: a linear
+# layer on the pooled vector instead of a 1x1 conv on the 4x3 map, 1/12 of the MACs), and the same 512 wide, on $SEEDS.
 # EXTRA=1 needs the teacher of BASE=1. TABLE_BASE names the run the table pairs the others with (default p).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
 # fastcrop_p changed in session 16 (BENCHMARKS.md); the runs before ANTIALIAS used the earlier P, kept as fastcrop_p0.
@@ -102,6 +104,12 @@ if [ "${ANTIALIAS:-0}" = 1 ]; then
     slot; run p_ghb_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: blocks, blur: 3}" &
     slot; run p_gha_st16_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all, blur: 3, stem: 16}" &
     slot; run p_gha16_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all, blur: 3, stem: 16, widths: [16, 48, 96]}" &
+  done
+fi
+if [ "${LATE:-0}" = 1 ]; then  # session 17: the head's width after pooling (late_head), 256 as today's P, and 512
+  for s in $SEEDS; do
+    slot; run p_late_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{late_head: true}' &
+    slot; run p_late512_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{late_head: true, head_dim: 512}' &
   done
 fi
 wait

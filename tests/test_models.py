@@ -445,3 +445,26 @@ def test_checkpoint_older_than_a_field_loads_as_it_was_trained():
     new = dict(config, antialias="all", blur=2)  # a checkpoint that stores the fields keeps them
     model, _ = model_from_checkpoint(dict(ckpt, model_config=new))
     assert model.cfg.antialias == "all" and model.cfg.blur == 2
+
+
+@pytest.mark.parametrize("pool", ["gdc", "avg"])
+def test_late_head_moves_the_head_width_after_pooling(tmp_path, pool):
+    import onnx
+
+    model = create_model("fastcrop_p", num_classes=3, pool=pool, late_head=True, head_dim=64).eval()
+    early = create_model("fastcrop_p", num_classes=3, pool=pool, head_dim=64).eval()
+    _randomise_bn_stats(model)
+    # No 1x1 conv after the last block: the features are the last stage's; the width is a linear layer.
+    assert model.num_features == model.cfg.widths[-1] and early.num_features == 64
+    assert model.late[0].in_features == model.cfg.widths[-1] and model.late[0].out_features == 64
+    assert model.fc.in_features == 64
+    x = torch.rand(4, 3, 32, 24, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert model(x).shape == (4, 3)
+    a = export_model(early, ["a", "b", "c"], tmp_path / "early.onnx")
+    b = export_model(model, ["a", "b", "c"], tmp_path / "late.onnx")
+    assert b["parity_max_abs"] < 1e-4
+    ops = [n.op_type for n in onnx.load(b["path"]).graph.node]
+    early_ops = [n.op_type for n in onnx.load(a["path"]).graph.node]
+    assert ops.count("Gemm") == 2 and early_ops.count("Gemm") == 1
+    assert ops.count("Conv") == early_ops.count("Conv") - 1

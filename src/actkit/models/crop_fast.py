@@ -62,6 +62,7 @@ class FastCropConfig:
     input_norm: str = "none"  # "instance": each crop's channels to zero mean, unit variance first (one node)
     antialias: str = "none"  # which strided convs blur first (BlurConv2d): none | stem | blocks (depthwise) | all
     blur: int = 3  # the anti-aliasing blur: 3 = binomial [1, 2, 1] (a 3x3 conv becomes 5x5), 2 = box [1, 1] (4x4)
+    late_head: bool = False  # head_dim after pooling (linear + ReLU on the pooled vector, MobileNetV3) instead of a 1x1 conv before
 
 
 class _SepBlock(nn.Module):
@@ -122,7 +123,7 @@ class FastCropNet(ActkitModel):
                 blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu, rep,
                                         fused=len(blocks) < cfg.fused, k=cfg.dw_kernel, blur=blur))
                 c = width
-        if cfg.head_dim:
+        if cfg.head_dim and not cfg.late_head:
             # A wide 1x1 conv on the small final map: much capacity for one fused node.
             blocks.append(rep_conv_bn(c, cfg.head_dim, 1, branches=rep))
             c = cfg.head_dim
@@ -143,6 +144,12 @@ class FastCropNet(ActkitModel):
                 self.gdc = nn.Sequential(nn.Conv2d(c, c, (fh, fw), groups=c, bias=False), nn.BatchNorm2d(c))
             else:
                 features = c * fh * fw
+        self.late = None
+        if cfg.head_dim and cfg.late_head:
+            # The same width where it costs one position's worth of MACs, not 12 (4x3): a batch's
+            # largest conv goes; ReLU on the pooled vector instead of per position.
+            self.late = nn.Sequential(nn.Linear(features, cfg.head_dim), nn.ReLU())
+            features = cfg.head_dim
         self.fc = nn.Linear(features, cfg.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -153,12 +160,15 @@ class FastCropNet(ActkitModel):
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         if self.gdc is not None:
-            return self.fc(self.drop(self.gdc(x).flatten(1)))
-        if self.cfg.pool == "flat":
-            return self.fc(self.drop(x.flatten(1)))
-        pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)  # exports as GlobalAveragePool (ReduceMean is slower in ORT)
-        if self.cfg.pool == "avgmax":
-            pooled = torch.cat([pooled, x.amax((2, 3))], dim=1)
+            pooled = self.gdc(x).flatten(1)
+        elif self.cfg.pool == "flat":
+            pooled = x.flatten(1)
+        else:
+            pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)  # exports as GlobalAveragePool (ReduceMean is slower in ORT)
+            if self.cfg.pool == "avgmax":
+                pooled = torch.cat([pooled, x.amax((2, 3))], dim=1)
+        if self.late is not None:
+            pooled = self.late(pooled)
         return self.fc(self.drop(pooled))
 
     def reset_classifier(self, num_classes: int) -> None:
