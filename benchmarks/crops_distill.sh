@@ -15,11 +15,13 @@
 # blur 2 is today's fastcrop_p) beside HIRES itself and `sc_c`, EMA 0.995, on $SEEDS (session 16: 0-19), plus three
 # variants screened on the first five seeds; with BASE=0 about 2 h 10 min on 2 cores for 20 seeds on the session-16
 # Intel host (an `sc_c` run is 466 s, a P run about 70 s).
-# LATE=1 adds session 17's runs: today's fastcrop_p with its 256-wide head after pooling (`late_head: true`: a linear
-# layer on the pooled vector instead of a 1x1 conv on the 4x3 map, 1/12 of the MACs), and the same 512 wide, on $SEEDS.
+# LATE=1 adds session 17's runs: session 16's P with its 256-wide head after pooling (`late_head: true`: a linear
+# layer on the pooled vector instead of a 1x1 conv on the 4x3 map, 1/12 of the MACs; today's fastcrop_p), and the same
+# 512 wide, on $SEEDS; about 40 min on 2 cores for 20 seeds.
 # EXTRA=1 needs the teacher of BASE=1. TABLE_BASE names the run the table pairs the others with (default p).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
-# fastcrop_p changed in session 16 (BENCHMARKS.md); the runs before ANTIALIAS used the earlier P, kept as fastcrop_p0.
+# fastcrop_p changed in sessions 16 and 17 (BENCHMARKS.md); the runs before ANTIALIAS use the earlier P, kept as
+# fastcrop_p0, and ANTIALIAS sets session 16's head (`late_head: false`, as fastcrop_p1).
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -93,7 +95,7 @@ if [ "${HIRES:-0}" = 1 ]; then
   done
 fi
 if [ "${ANTIALIAS:-0}" = 1 ]; then
-  HI='pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2]'
+  HI='pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2], late_head: false'  # session 16's P head
   for s in $SEEDS; do
     slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 &
     slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: none}" &

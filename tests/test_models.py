@@ -209,7 +209,7 @@ def test_unknown_override_suggests_field():
 def test_list_models_pattern_and_task():
     sc = list_models("sc_*")
     assert sc and all(n.startswith("sc_") for n in sc)
-    assert list_models("fastcrop_*") == ["fastcrop_l", "fastcrop_m", "fastcrop_p", "fastcrop_p0", "fastcrop_s"]
+    assert list_models("fastcrop_*") == ["fastcrop_l", "fastcrop_m", "fastcrop_p", "fastcrop_p0", "fastcrop_p1", "fastcrop_s"]
     assert list_models("nothing_like_this*") == []
     assert list_models(task="crop") == MODELS
     assert list_models(task="video") == []
@@ -431,20 +431,21 @@ def test_checkpoint_older_than_a_field_loads_as_it_was_trained():
     from actkit.engine.checkpoint import model_from_checkpoint
     from actkit.models.layers import BlurConv2d
 
-    # A fastcrop_p checkpoint of session 15 ({pool: gdc} + the 16x12 block) has no `antialias` or `blur` field.
-    old = create_model("fastcrop_p", num_classes=3, antialias="none").eval()
+    # A fastcrop_p checkpoint of session 15 ({pool: gdc} + the 16x12 block) has no `antialias`, `blur` or `late_head` field.
+    old = create_model("fastcrop_p", num_classes=3, antialias="none", late_head=False).eval()
     _randomise_bn_stats(old)
-    config = {k: v for k, v in dataclasses.asdict(old.cfg).items() if k not in ("antialias", "blur")}
+    config = {k: v for k, v in dataclasses.asdict(old.cfg).items() if k not in ("antialias", "blur", "late_head")}
     ckpt = {"model_name": "fastcrop_p", "model_config": config, "data_cfg": old.data_cfg.to_dict(),
             "state_dict": old.state_dict()}
     model, _ = model_from_checkpoint(ckpt)
     assert model.cfg.antialias == "none" and not any(isinstance(m, BlurConv2d) for m in model.modules())
+    assert not model.cfg.late_head and model.late is None
     x = torch.rand(2, 3, 32, 24, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(model(x), old(x))
-    new = dict(config, antialias="all", blur=2)  # a checkpoint that stores the fields keeps them
+    new = dict(config, antialias="all", blur=2)  # a checkpoint that stores the fields keeps them (session 16's P)
     model, _ = model_from_checkpoint(dict(ckpt, model_config=new))
-    assert model.cfg.antialias == "all" and model.cfg.blur == 2
+    assert model.cfg.antialias == "all" and model.cfg.blur == 2 and not model.cfg.late_head
 
 
 @pytest.mark.parametrize("pool", ["gdc", "avg"])
@@ -452,7 +453,7 @@ def test_late_head_moves_the_head_width_after_pooling(tmp_path, pool):
     import onnx
 
     model = create_model("fastcrop_p", num_classes=3, pool=pool, late_head=True, head_dim=64).eval()
-    early = create_model("fastcrop_p", num_classes=3, pool=pool, head_dim=64).eval()
+    early = create_model("fastcrop_p", num_classes=3, pool=pool, head_dim=64, late_head=False).eval()
     _randomise_bn_stats(model)
     # No 1x1 conv after the last block: the features are the last stage's; the width is a linear layer.
     assert model.num_features == model.cfg.widths[-1] and early.num_features == 64

@@ -64,8 +64,8 @@ def _stats(ms: np.ndarray) -> dict[str, float]:
 
 def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds: int,
                  jobs: list[tuple[str, str, int, float]]) -> None:
-    """Time calls of every entry's session for ``rounds`` rounds; in each, the thread settings take turns
-    and within a setting the models do. In each turn a model runs every job ``(feed_key, times_key, calls, seconds)``
+    """Time calls of every entry's session, thread setting by thread setting, the models taking turns
+    for ``rounds`` rounds. In each turn a model runs every job ``(feed_key, times_key, calls, seconds)``
     in order: at least ``calls`` calls on ``entry[feed_key]`` lasting at least ``seconds``. Batch-1 and
     batched calls thus share every round, so a machine that speeds up or slows down between rounds (a
     noisy neighbour) moves both alike. Per-call times (ns) go to ``entry[times_key][threads]``."""
@@ -74,12 +74,8 @@ def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds
     for e in entries:
         for _, times_key, _, _ in jobs:
             e[times_key] = {t: [] for t in threads}
-    for _ in range(rounds):
-        for t in threads:
-            # Thread settings take turns too, so a best-batched vs best-batch-1 ratio compares moments
-            # close in time. A pause first: an all-threads session's idle workers spin for a moment after
-            # its last call and must not steal the core from a 1-thread measurement.
-            time.sleep(SETTLE_S)
+    for t in threads:
+        for _ in range(rounds):
             for e in entries:
                 run = e["sess"][t].run
                 for feed_key, times_key, calls, seconds in jobs:
@@ -92,8 +88,7 @@ def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds
                         n += 1
 
 
-SETTLE_S = 0.02  # pause between thread settings (ONNX Runtime's workers spin well under this after a call)
-BATCH_SIZES = (16, 32, 64)  # batched throughput is reported at the best of these
+BATCH_SIZES = (16, 32, 64, 256)  # batched throughput is reported at the best of these (256: what `actkit predict` runs)
 
 
 def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: int = 2000, rounds: int = 40,
@@ -135,9 +130,11 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
                     e["sess"][t].run(None, {INPUT_NAME: e["x1"]})
                 for b in batches:
                     e["sess"][t].run(None, {INPUT_NAME: e[f"x{b}b"]})
-        # Each round, every thread setting in turn and within it every model: each turn times batch-1
-        # calls then batched calls; the median per call / batch is the per-crop cost (the statistic
-        # batch-1 latency uses, so the two compare like for like).
+        # One thread setting at a time: idle spinning workers of an all-threads session must not
+        # steal the core from a 1-thread measurement (taking turns by setting, with a 20 ms pause
+        # between, made 1-thread calls of tiny models 25-45 % slower on a 2-vCPU host). Within a setting, models take turns, and each
+        # turn times batch-1 calls then batched calls: the median per call / batch is the per-crop
+        # cost (the statistic batch-1 latency uses, so the two compare like for like).
         jobs = [("x1", "times", max(1, iters // rounds), 0.0)]
         jobs += [(f"x{b}b", f"btimes{b}", 3, batch_seconds / rounds) for b in batches]
         _interleaved(entries, threads, rounds, jobs)
