@@ -366,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--iters", type=int, default=2000, help="batch-1 calls per model and thread setting")
     sp.add_argument("--batch", type=_batch_sizes, default=None,
                     help="batch size(s) for throughput, comma-separated; the best per model is reported "
-                         "(default 16,32,64; --train: one batch size, default 64)")
+                         "(default 16,32,64,256; --train: one batch size, default 64)")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sp.add_argument("--stream", action="store_true", help="streaming models (task 'stream'): per-frame step latency and max "
                     "frames/s in ONNX Runtime and torch on --threads, --iters steps each")
