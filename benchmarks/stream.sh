@@ -79,6 +79,18 @@ $ACT -q train "${S80[@]}" "${C[@]}" --run.threads 1 --out "$OUT/streams80_pre_em
 $ACT -q train "${S80[@]}" "${C[@]}" --run.threads 1 --data.aspect_jitter 0.25 --out "$OUT/streams80_pre_ema_aspect" &
 wait
 
+# 2g. Session 17: pretraining on three times the scenes (actions300: 300 clips per class, 4500 clips), 8 epochs, as
+#     many steps as step 2i's 24 epochs on actions100 (2 threads), then per frame on the 80 streams as step 2f's
+#     first run (5 epochs at lr 1.5e-3, EMA 0.998). Evaluated in step 3e.
+$ACT -q synth actions --out "$OUT/actions300" --clips-per-class 300 --frames 32 --size 112 --workers 2
+$ACT -q train --task clip --data "$OUT/actions300" --model stream_fast_s --input 112,112 --frames 16 \
+    --data.frame_stride 1 --epochs 8 --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --optim.ema 0.998 \
+    --data.colour_jitter 0.4 --data.hue_jitter 0.5 --data.speed_jitter 0.25 --data.cache true \
+    --data.cache_dir "$OUT/actions300_frames" --data.workers 1 --run.plots false --run.threads 2 --seed 0 \
+    --out "$OUT/streams_pre_actions300_ema"
+$ACT train "${S80[@]}" --epochs 5 --lr 1.5e-3 --optim.warmup_epochs 0.3 --optim.ema 0.998 --seed 0 \
+    --model.init_from "$OUT/streams_pre_actions300_ema/checkpoints/best.pt" --out "$OUT/streams80_pre300_ema"
+
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
 #    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
 #    with OpenCV's HOG detector.
@@ -130,6 +142,16 @@ $ACT evaluate --model "$M" --data "$OUT/reps" --split test --smooth ema --window
 $ACT evaluate --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/streams80" --split test --smooth ema \
     --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 16 --offline-window 16 --offline-hop 4 \
     --out "$OUT/stream_eval_streams80_pre_ema_test"
+
+# 3e. Session 17: step 2g's model, its event rule chosen on streams80's val split, then the test split scored once.
+RUN=streams80_pre300_ema
+$ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
+    --out "$OUT/stream_eval_${RUN}_val_tune"
+RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
+       "$OUT/stream_eval_${RUN}_val_tune/stream_eval.json")
+# shellcheck disable=SC2086
+$ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split test $RULE \
+    --offline-window 16 --offline-hop 4 --out "$OUT/stream_eval_${RUN}_test"
 
 # 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
 $ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500 --threads 1,2
