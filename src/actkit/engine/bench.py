@@ -132,9 +132,10 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
                     e["sess"][t].run(None, {INPUT_NAME: e[f"x{b}b"]})
         # One thread setting at a time: idle spinning workers of an all-threads session must not
         # steal the core from a 1-thread measurement (taking turns by setting, with a 20 ms pause
-        # between, made 1-thread calls of tiny models 25-45 % slower on a 2-vCPU host). Within a setting, models take turns, and each
-        # turn times batch-1 calls then batched calls: the median per call / batch is the per-crop
-        # cost (the statistic batch-1 latency uses, so the two compare like for like).
+        # between, made 1-thread calls of tiny models 25-45 % slower on a 2-vCPU host). Within a
+        # setting, models take turns, and each turn times batch-1 calls then batched calls: the median
+        # per call / batch is the per-crop cost (the statistic batch-1 latency uses, so the two
+        # compare like for like).
         jobs = [("x1", "times", max(1, iters // rounds), 0.0)]
         jobs += [(f"x{b}b", f"btimes{b}", 3, batch_seconds / rounds) for b in batches]
         _interleaved(entries, threads, rounds, jobs)
