@@ -90,6 +90,8 @@ $ACT -q train --task clip --data "$OUT/actions300" --model stream_fast_s --input
     --out "$OUT/streams_pre_actions300_ema"
 $ACT train "${S80[@]}" --epochs 5 --lr 1.5e-3 --optim.warmup_epochs 0.3 --optim.ema 0.998 --seed 0 \
     --model.init_from "$OUT/streams_pre_actions300_ema/checkpoints/best.pt" --out "$OUT/streams80_pre300_ema"
+$ACT train "${S80[@]}" --epochs 4 --lr 8e-4 --optim.warmup_epochs 0.2 --optim.ema 0.998 --seed 0 --data.aspect_jitter 0.25 \
+    --model.init_from "$OUT/streams80_pre300_ema/checkpoints/best.pt" --out "$OUT/streams80_pre300_ema_aspect"
 
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
 #    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
@@ -143,15 +145,17 @@ $ACT evaluate --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/
     --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 16 --offline-window 16 --offline-hop 4 \
     --out "$OUT/stream_eval_streams80_pre_ema_test"
 
-# 3e. Session 17: step 2g's model, its event rule chosen on streams80's val split, then the test split scored once.
-RUN=streams80_pre300_ema
-$ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
-    --out "$OUT/stream_eval_${RUN}_val_tune"
-RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
-       "$OUT/stream_eval_${RUN}_val_tune/stream_eval.json")
-# shellcheck disable=SC2086
-$ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split test $RULE \
-    --offline-window 16 --offline-hop 4 --out "$OUT/stream_eval_${RUN}_test"
+# 3e. Session 17: step 2g's models, each with its event rule chosen on streams80's val split, then the test split
+#     scored once.
+for RUN in streams80_pre300_ema streams80_pre300_ema_aspect; do
+  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
+      --out "$OUT/stream_eval_${RUN}_val_tune"
+  RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
+         "$OUT/stream_eval_${RUN}_val_tune/stream_eval.json")
+  # shellcheck disable=SC2086
+  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split test $RULE \
+      --offline-window 16 --offline-hop 4 --out "$OUT/stream_eval_${RUN}_test"
+done
 
 # 4. Speed: per-frame cost vs the reference MobileNetV2-TSM, 1 and 2 threads (model alone).
 $ACT bench --stream --models tsm_mobilenetv2,stream_fast_s,stream_fast_m --iters 500 --threads 1,2
