@@ -264,6 +264,15 @@ def test_stream_event_hold_bridges_a_short_dip(tmp_path):
                      {"label": "bright", "start_frame": 17, "end_frame": 24}]
     held = [(r.frame, e) for r in actkit.stream(FakeStreamer(), video, event_hold=3) for e in r.events]
     assert held == [(28, {"label": "bright", "start_frame": 10, "end_frame": 24})]  # known 3 frames after it ended
+    late = [(r.frame, e) for r in actkit.stream(FakeStreamer(), video, event_lag=4) for e in r.events]
+    assert late == [(15, {"label": "bright", "start_frame": 6, "end_frame": 10}),
+                    (25, {"label": "bright", "start_frame": 13, "end_frame": 20})]  # placed 4 earlier, reported as before
+    centred = [e for r in actkit.stream(FakeStreamer(), video, smooth="mean", window=3, event_lag=1) for e in r.events]
+    assert centred == [{"label": "bright", "start_frame": 10, "end_frame": 25}]  # a centred 3-frame mean bridges the dip
+    longer = [e for r in actkit.stream(FakeStreamer(), video, event_lag=40) for e in r.events]
+    assert longer == []  # a lag past the end: every frame takes the last (dark) score, as offline
+    with pytest.raises(ValueError, match="lag must be >= 0"):
+        actkit.stream(FakeStreamer(), video, event_lag=-1)
 
 
 def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, caplog):
@@ -288,6 +297,8 @@ def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, c
     assert "source not found" in capsys.readouterr().err
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
                  "--event-hold", "-1"]) == 2
+    assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
+                 "--event-lag", "-2"]) == 2
     assert "hold" in capsys.readouterr().err
 
 

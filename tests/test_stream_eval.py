@@ -384,19 +384,38 @@ def test_events_follow_the_live_hysteresis_rule():
     assert SE.predicted_events(p, labels, 0.5, 2)[-1] == ("jump", 20, 21)
 
 
-@pytest.mark.parametrize("hold", [0, 1, 3, 7])
-def test_fast_events_equal_the_live_hysteresis(hold):
-    """The per-run event finder used for scoring and tuning gives exactly the frame-by-frame Hysteresis."""
+@pytest.mark.parametrize("hold,lag", [(0, 0), (1, 0), (3, 0), (7, 0), (0, 1), (3, 4), (2, 9)])
+def test_fast_events_equal_the_live_hysteresis(hold, lag):
+    """The per-run event finder used for scoring and tuning gives exactly the frame-by-frame Hysteresis,
+    with hindsight too (the live Lookahead against the offline lagged scores, short streams included)."""
     from actkit.engine.postprocess import detect_events
 
-    rng = np.random.default_rng(hold)
+    rng = np.random.default_rng(hold + 10 * lag)
     for trial in range(200):
         n = int(rng.integers(1, 80))
         p = np.clip(np.repeat(rng.random(n // 3 + 1), rng.integers(1, 5)), 0, 1)[:n]  # runs, as smoothed scores have
         on = float(rng.choice([0.3, 0.5, 0.7]))
         mf = int(rng.integers(1, 6))
-        want = [tuple(e) for e in detect_events(p, on, on / 2, mf, "x", hold)]
-        assert SE.hysteresis_events(p, on, on / 2, mf, hold, "x") == want, (trial, p.round(2).tolist(), on, mf)
+        want = [tuple(e) for e in detect_events(p, on, on / 2, mf, "x", hold, lag)]
+        assert SE.hysteresis_events(SE.lagged(p, lag), on, on / 2, mf, hold, "x") == want, \
+            (trial, p.round(2).tolist(), on, mf)
+
+
+def test_event_lag_places_events_with_hindsight():
+    """A causal moving average places an event 4 frames late; with lag = (window - 1) / 2 the same
+    average is centred: the start is the true one, the end 2 frames late (the off threshold is half)."""
+    labels = ["idle", "transition", "walk"]
+    p = np.zeros((40, 3))
+    p[:, 0] = 1.0
+    p[10:30] = [0, 0, 1]
+    from actkit.engine.postprocess import Hysteresis, Lookahead, moving_average
+
+    smooth = moving_average(p, 9)
+    assert SE.predicted_events(smooth, labels, 0.5, 4) == [("walk", 14, 35)]
+    assert SE.predicted_events(smooth, labels, 0.5, 4, lag=4) == [("walk", 10, 31)]
+    assert SE.lagged(np.arange(5), 2).tolist() == [2, 3, 4, 4, 4] and SE.lagged(np.arange(0), 3).size == 0
+    with pytest.raises(ValueError, match="lag must be >= 0"):
+        Lookahead(Hysteresis(), -1)
 
 
 def test_tuning_the_event_rule_finds_the_best_and_the_flags_reproduce_it(sets):

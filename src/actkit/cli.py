@@ -57,7 +57,8 @@ def cmd_eval(a: argparse.Namespace) -> Any:
     if stream_layout(a.data):  # a frame-labelled streams / reps folder: score a streaming model as it runs live
         report = evaluate_streams(a.model, a.data, a.split, smooth=a.smooth, window=a.window, detector=a.detector,
                                   max_videos=a.max_videos, out=a.out, event_threshold=a.event_threshold,
-                                  min_event_frames=a.min_event_frames, event_hold=a.event_hold, tune=a.tune_events,
+                                  min_event_frames=a.min_event_frames, event_hold=a.event_hold,
+                                  event_lag=a.event_lag, tune=a.tune_events,
                                   offline_window=a.offline_window, offline_hop=a.offline_hop, flip=a.flip)
         print(json.dumps(report, indent=2) if a.json else format_stream_report(report))
         return report
@@ -102,7 +103,7 @@ def cmd_stream(a: argparse.Namespace) -> Any:
     stats = run_stream(a.model, a.source, print_every=a.print_every, out_video=a.out_video, jsonl=a.jsonl,
                        display=a.display, smooth=a.smooth, window=a.window, threshold=a.threshold,
                        events=_names(a.events), min_event_frames=a.min_event_frames, event_hold=a.event_hold,
-                       reps=_names(a.reps),
+                       event_lag=a.event_lag, reps=_names(a.reps),
                        rep_thresholds=tuple(a.rep_thresholds), vote=a.vote, track=a.track, detector=a.detector,
                        detector_options={"decoder": a.decoder} if a.detector.endswith(".onnx") else None,
                        realtime=a.realtime or None, fps=a.fps, queue_size=a.queue, max_frames=a.max_frames,
@@ -297,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--min-event-frames", type=int, default=4, help="streams / reps: shortest event")
     sp.add_argument("--event-hold", type=int, default=0,
                     help="streams / reps: frames a dip below t/2 must last to end an event (0: at once)")
+    sp.add_argument("--event-lag", type=int, default=0, metavar="N",
+                    help="streams / reps: events compensate N frames of smoothing delay (placed N frames earlier, "
+                         "a start known N frames after it; per-frame labels unchanged). --tune-events tunes the "
+                         "rest at this lag")
     sp.add_argument("--tune-events", action="store_true",
                     help="streams / reps: also sweep smoothing, threshold, shortest event and hold on this split "
                          "for the best event F1 (tune on val, then score test with the flags it prints)")
@@ -343,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--min-event-frames", type=int, default=1, help="shortest event reported")
     sp.add_argument("--event-hold", type=int, default=0,
                     help="frames a dip below t/2 must last to end an event (a shorter dip continues it; 0: ends at once)")
+    sp.add_argument("--event-lag", type=int, default=0, metavar="N",
+                    help="events compensate N frames of smoothing delay: placed N frames earlier, each start known "
+                         "N frames after it (per-frame labels unchanged; e.g. --smooth mean --window 2N+1)")
     sp.add_argument("--reps", help="two-position repetition counter: POS0,POS1 class names (e.g. up,down)")
     sp.add_argument("--rep-thresholds", type=float, nargs=2, default=(0.5, 0.5), metavar=("T0", "T1"))
     sp.add_argument("--vote", help="k-of-n vote on a binary model's positive class, e.g. 3/7,3/4")

@@ -259,10 +259,61 @@ class Hysteresis:
         return ev if ev.length >= self.min_frames else None
 
 
+class Lookahead:
+    """Event detection that compensates a smoother's delay: each frame is judged on a later frame's score.
+
+    The score computed at frame ``t`` (smoothed over the frames up to ``t``) is given to the wrapped
+    detector as the score of frame ``t - lag``: a causal moving average of ``w`` frames becomes one
+    centred on the frame it judges when ``w = 2 * lag + 1``. Events are reported when they would be
+    without it (the detector sees no more than the frames so far), with bounds placed ``lag`` frames
+    earlier, nearer the truth; a start is known ``lag`` frames after the frame it is placed at.
+    Per-frame labels are not changed: only the events are. At the end of a stream (:meth:`flush`) the
+    last ``lag`` frames take the last score, as :func:`~actkit.engine.stream_eval.lagged` does offline.
+
+    Args:
+        inner: a :class:`Hysteresis` (anything with ``update(p, frame)`` and ``flush()``).
+        lag: frames of delay to compensate (0: the inner detector as is).
+    """
+
+    def __init__(self, inner: Any, lag: int = 0) -> None:
+        if int(lag) < 0:
+            raise ValueError(f"event lag must be >= 0 frames, got {lag}")
+        self.inner, self.lag = inner, int(lag)
+        self._first: int | None = None
+        self._last = -1
+        self._p = 0.0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.inner.active)
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self._first, self._last, self._p = None, -1, 0.0
+
+    def update(self, p: float, frame: int | None = None) -> Event | None:
+        """Feed the score computed at ``frame`` (it judges frame ``frame - lag``); returns an event when one ends."""
+        frame = self._last + 1 if frame is None else int(frame)
+        if self._first is None:
+            self._first = frame
+        self._last, self._p = frame, float(p)
+        return self.inner.update(p, frame - self.lag) if frame - self.lag >= self._first else None
+
+    def flush(self) -> Event | None:
+        """Give the last ``lag`` frames the last score, then close what is open (end of stream)."""
+        if self._first is None:
+            return None
+        done = None
+        for f in range(max(self._first, self._last - self.lag + 1), self._last + 1):
+            done = self.inner.update(self._p, f) or done
+        return done or self.inner.flush()
+
+
 def detect_events(p: np.ndarray, on: float = 0.5, off: float | None = None, min_frames: int = 1,
-                  label: str = "event", hold: int = 0) -> list[Event]:
-    """Offline :class:`Hysteresis` over a (T,) score array; an event open at the end is closed there."""
-    h = Hysteresis(label, on, off, min_frames, hold)
+                  label: str = "event", hold: int = 0, lag: int = 0) -> list[Event]:
+    """Offline :class:`Hysteresis` (its scores ``lag`` frames late: :class:`Lookahead`) over a (T,)
+    score array, frame by frame as live; an event open at the end is closed there."""
+    h = Lookahead(Hysteresis(label, on, off, min_frames, hold), lag)
     events = [e for i, v in enumerate(np.asarray(p, np.float64)) if (e := h.update(float(v), i)) is not None]
     last = h.flush()
     return events + ([last] if last is not None else [])

@@ -43,6 +43,7 @@ Videos that cannot be decoded, or decode to fewer frames than labelled, are skip
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -386,15 +387,25 @@ def _multi(v: Video, runner: Any, cls: _Classes, smooth: str, window: int, detec
 
 # --------------------------------------------------------------------------- metrics
 
+def lagged(p: np.ndarray, lag: int) -> np.ndarray:
+    """``p`` (T, ...) with frame ``t`` given the row of frame ``min(T - 1, t + lag)``: what an event
+    detector that compensates ``lag`` frames of smoothing delay judges (:class:`~.postprocess.Lookahead`)."""
+    p = np.asarray(p)
+    if lag <= 0 or len(p) == 0:
+        return p
+    return p[np.minimum(np.arange(len(p)) + int(lag), len(p) - 1)]
+
+
 def predicted_events(label_probs: np.ndarray, labels: Sequence[str], threshold: float = 0.5,
-                     min_frames: int = 4, hold: int = 0) -> list[tuple[str, int, int]]:
+                     min_frames: int = 4, hold: int = 0, lag: int = 0) -> list[tuple[str, int, int]]:
     """Events ``(label, start, end)`` by the live pipeline's rule (:class:`~.postprocess.Hysteresis`, as
     ``actkit stream`` detects them): per label other than idle / transition, on when its smoothed
     probability rises above ``threshold``, off once it has stayed below ``threshold / 2`` for more than
-    ``hold`` frames, at least ``min_frames`` long. ``label_probs`` is ``(T, L)``, one column per name of
-    ``labels``; sorted by start. Same events as :func:`~.postprocess.detect_events` (tested), computed
-    from the runs of the thresholded array instead of frame by frame."""
-    p = np.asarray(label_probs, np.float64).reshape(-1, len(labels))
+    ``hold`` frames, at least ``min_frames`` long, each frame judged on the score of ``lag`` frames later
+    (:func:`lagged`). ``label_probs`` is ``(T, L)``, one column per name of ``labels``; sorted
+    by start. Same events as :func:`~.postprocess.detect_events` (tested), computed from the runs of the
+    thresholded array instead of frame by frame."""
+    p = lagged(np.asarray(label_probs, np.float64).reshape(-1, len(labels)), lag)
     out = [e for k, lab in enumerate(labels) if lab not in NON_EVENTS
            for e in hysteresis_events(p[:, k], threshold, threshold / 2, min_frames, hold, lab)]
     return sorted(out, key=lambda e: (e[1], e[0]))
@@ -445,14 +456,14 @@ def _stat(fn: Any, x: list[float]) -> float | None:
 
 
 def _events(videos: list[Video], label_probs: list[np.ndarray], labels: list[str], threshold: float, min_frames: int,
-            iou: float, hold: int = 0) -> dict[str, Any]:
+            iou: float, hold: int = 0, lag: int = 0) -> dict[str, Any]:
     from .stream_metrics import match_events
 
     per_label: dict[str, list[int]] = {}
     delays, delays_ms = [], []
     for v, lp in zip(videos, label_probs):
         true = [(s["label"], s["start"], s["end"]) for s in v.people[0].segments if s["kind"] in ("mocap", "exercise")]
-        pred = predicted_events(lp, labels, threshold, min_frames, hold)
+        pred = predicted_events(lp, labels, threshold, min_frames, hold, lag)
         for lab in sorted({e[0] for e in true} | {e[0] for e in pred}):
             m = match_events([e for e in pred if e[0] == lab], [e for e in true if e[0] == lab], iou=iou)
             acc = per_label.setdefault(lab, [0, 0, 0])
@@ -460,15 +471,18 @@ def _events(videos: list[Video], label_probs: list[np.ndarray], labels: list[str
             delays += m["onset_delays"]
             delays_ms += [d * 1000.0 / v.fps for d in m["onset_delays"]]
     tp, fp, fn = (sum(c[i] for c in per_label.values()) for i in range(3))
+    known = [d + lag for d in delays]  # a start placed lag frames back is known lag frames after it
     return {**_prf(tp, fp, fn), "iou": iou, "threshold": threshold, "min_event_frames": min_frames, "event_hold": hold,
+            "event_lag": lag,
             "onset_delay_frames_median": _stat(np.median, delays), "onset_delay_frames_mean": _stat(np.mean, delays),
+            "onset_known_frames_median": _stat(np.median, known),
             "onset_delay_ms_median": _stat(np.median, delays_ms), "onset_delay_ms_mean": _stat(np.mean, delays_ms),
             "per_label": {lab: _prf(*c) for lab, c in per_label.items()}}
 
 
 EVENT_GRID: dict[str, tuple[Any, ...]] = {
     "smooth": ("ema", "mean", "hmm"), "window": (1, 5, 9, 15, 25), "threshold": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
-    "min_event_frames": (4, 8, 16, 24, 32), "event_hold": (0, 4, 8, 16),
+    "min_event_frames": (4, 8, 16, 24, 32), "event_hold": (0, 4, 8, 16), "event_lag": (0,),
 }
 
 
@@ -500,18 +514,19 @@ def tune_events(videos: list[Video], results: list[_Result], cls: _Classes, iou:
                     x = r.class_probs
                 y = np.stack([smoother.update(v) for v in x]) if len(x) else x
                 lps.append(y @ cls.to_label if smooth == "hmm" and len(x) else y)
-            for th in g["threshold"]:
-                for mf in g["min_event_frames"]:
-                    for hold in g["event_hold"]:
-                        e = _events(videos, lps, cls.labels, th, mf, iou, hold)
-                        rows.append({"smooth": smooth if window > 1 else "none", "window": window, "event_threshold": th,
-                                     "min_event_frames": mf, "event_hold": hold, "f1": e["f1"],
-                                     "precision": e["precision"], "recall": e["recall"],
-                                     "onset_delay_frames_median": e["onset_delay_frames_median"]})
+            for lag, th, mf, hold in itertools.product(g["event_lag"], g["threshold"], g["min_event_frames"],
+                                                       g["event_hold"]):
+                e = _events(videos, lps, cls.labels, th, mf, iou, hold, lag)
+                rows.append({"smooth": smooth if window > 1 else "none", "window": window, "event_threshold": th,
+                             "min_event_frames": mf, "event_hold": hold, "event_lag": lag, "f1": e["f1"],
+                             "precision": e["precision"], "recall": e["recall"],
+                             "onset_delay_frames_median": e["onset_delay_frames_median"],
+                             "onset_known_frames_median": e["onset_known_frames_median"]})
     order = sorted(range(len(rows)), key=lambda i: (-rows[i]["f1"], i))
     best = rows[order[0]]
     flags = (f"--smooth {best['smooth']} --window {best['window']} --event-threshold {best['event_threshold']} "
-             f"--min-event-frames {best['min_event_frames']} --event-hold {best['event_hold']}")
+             f"--min-event-frames {best['min_event_frames']} --event-hold {best['event_hold']}"
+             + (f" --event-lag {best['event_lag']}" if best["event_lag"] else ""))
     return {"rules": len(rows), "iou": iou, "best": best, "flags": flags, "top": [rows[i] for i in order[:top]]}
 
 
@@ -555,7 +570,8 @@ def _accuracy(results: list[_Result], offline: bool) -> dict[str, Any]:
 
 def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: str | None = "ema", window: int = 5,
                      min_event_frames: int = 4, event_iou: float = 0.5, event_threshold: float = 0.5,
-                     event_hold: int = 0, tune: bool = False, tune_grid: dict[str, Sequence[Any]] | None = None,
+                     event_hold: int = 0, event_lag: int = 0, tune: bool = False,
+                     tune_grid: dict[str, Sequence[Any]] | None = None,
                      rep_thresholds: tuple[float, float] = (0.5, 0.5), rep_relative: bool = True,
                      detector: Any = "hog", track_iou: float = 0.5,
                      offline: bool = True, offline_window: int = 0, offline_hop: int = 4, flip: bool = False,
@@ -575,6 +591,9 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         event_iou: temporal IoU for an event match.
         event_threshold: hysteresis "on" threshold of the events (off: half of it), as ``actkit stream``.
         event_hold: frames a dip below the off threshold must last to end an event (0: at once).
+        event_lag: frames of smoothing delay the event detector compensates: events placed that many
+            frames earlier, each start known that many frames after it (per-frame labels unchanged; see
+            :class:`~.postprocess.Lookahead`). Tuning keeps it unless ``tune_grid`` sweeps ``event_lag``.
         tune: also sweep the event post-processing on this split (:func:`tune_events`, report key
             ``event_tuning``): run it on a validation split, then score the test split with its rule.
         tune_grid: values to sweep per parameter, over :data:`EVENT_GRID`'s defaults.
@@ -608,13 +627,13 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
     """
     from ..utils.io import atomic_write_json
     from ..utils.progress import progress as bar_of
-    from .postprocess import Hysteresis, make_smoother
+    from .postprocess import Hysteresis, Lookahead, make_smoother
     from .streamer import FlipRunner
 
     make_smoother(smooth, window)  # fail on a bad option before any work
     if offline_window < 0 or offline_hop < 1:
         raise ValueError(f"offline_window must be >= 0 and offline_hop >= 1, got {offline_window} and {offline_hop}")
-    Hysteresis("check", event_threshold, None, min_event_frames, event_hold)
+    Lookahead(Hysteresis("check", event_threshold, None, min_event_frames, event_hold), event_lag)
     layout, videos = read_stream_set(root, split)
     videos = videos[:max_videos] if max_videos else videos
     name = str(model) if isinstance(model, (str, Path)) else type(model).__name__
@@ -643,7 +662,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         "multi_person_videos": len(multi), "frames": sum(v.frames for v in single) + sum(m["frames"] for m in multi),
         "classes": cls.names, "class_vocabulary": "tags" if cls.reps else "labels",
         "options": {"smooth": smooth or "none", "window": window, "min_event_frames": min_event_frames,
-                    "event_threshold": event_threshold, "event_hold": event_hold,
+                    "event_threshold": event_threshold, "event_hold": event_hold, "event_lag": event_lag,
                     "event_iou": event_iou, "rep_thresholds": list(rep_thresholds), "rep_relative": rep_relative,
                     "offline": offline, "offline_window": offline_window, "offline_hop": offline_hop, "flip": flip,
                     "detector": detector if isinstance(detector, str) else type(detector).__name__,
@@ -653,9 +672,10 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
     if single:
         report["frame_accuracy"] = _accuracy(results, offline)
         report["events"] = _events(single, [r.label_probs for r in results], cls.labels, event_threshold,
-                                   min_event_frames, event_iou, event_hold)
+                                   min_event_frames, event_iou, event_hold, event_lag)
         if tune:
-            report["event_tuning"] = tune_events(single, results, cls, event_iou, tune_grid)
+            report["event_tuning"] = tune_events(single, results, cls, event_iou,
+                                                 {"event_lag": (event_lag,), **(tune_grid or {})})
         report["reps"] = _reps([x for r in results for x in r.reps], cls)
         report["per_video"] = [{"video": v.name, "frames": v.frames, **_accuracy([r], offline)}
                                for v, r in zip(single, results)]
@@ -760,7 +780,9 @@ def format_stream_report(report: dict[str, Any]) -> str:
         e = report["events"]
         lines.append(f"{'events':<24}F1 {f(e['f1'])} (P {f(e['precision'])}, R {f(e['recall'])}); onset delay median "
                      f"{f(e['onset_delay_frames_median'], '.1f')} frames ({f(e['onset_delay_ms_median'], '.0f')} ms), "
-                     f"mean {f(e['onset_delay_frames_mean'], '.1f')}")
+                     f"mean {f(e['onset_delay_frames_mean'], '.1f')}" +
+                     (f"; lag {e['event_lag']}: starts known {f(e['onset_known_frames_median'], '.1f')} frames "
+                      "after the true start (median)" if e.get("event_lag") else ""))
         t = report.get("event_tuning")
         if t:
             b = t["best"]

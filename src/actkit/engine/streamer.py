@@ -41,7 +41,7 @@ import numpy as np
 
 from ..models import DataConfig
 from ..results import Results
-from .postprocess import EventCounter, Hysteresis, KofNVote, RepetitionCounter, make_smoother
+from .postprocess import EventCounter, Hysteresis, KofNVote, Lookahead, RepetitionCounter, make_smoother
 
 log = logging.getLogger(__name__)
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -817,7 +817,7 @@ class _KeyState:
     """Post-processing state of one stream key (the whole frame, or one track)."""
 
     smoother: Any
-    events: dict[str, Hysteresis]
+    events: dict[str, Hysteresis | Lookahead]
     counters: dict[str, EventCounter]
     reps: RepetitionCounter | None
     vote: KofNVote | None
@@ -849,6 +849,9 @@ class Stream:
         min_event_frames: shortest event reported.
         event_hold: frames a dip below the off threshold must last to end an event (0: at once); a
             shorter dip continues the event (see :class:`~actkit.engine.postprocess.Hysteresis`).
+        event_lag: frames of smoothing delay the event detector compensates: the score smoothed at frame
+            ``t`` judges frame ``t - event_lag`` (:class:`~actkit.engine.postprocess.Lookahead`), so events
+            are placed that much earlier and reported no later; labels, counts and votes are unchanged.
         reps: (position 0, position 1) class names for the repetition counter, e.g. ``("up", "down")``.
         rep_thresholds: (t0, t1) of the repetition counter.
         vote: k-of-n rule on the binary positive decision, e.g. ``"3/7,3/4"``.
@@ -869,14 +872,14 @@ class Stream:
     def __init__(self, model: Any, source: str | int | Path, *, realtime: bool | None = None, fps: float | None = None,
                  queue_size: int = 4, out_video: str | Path | None = None, jsonl: str | Path | None = None,
                  display: bool = False, smooth: str | None = None, window: int = 5, events: Sequence[str] | None = None,
-                 threshold: float = 0.5, min_event_frames: int = 1, event_hold: int = 0,
+                 threshold: float = 0.5, min_event_frames: int = 1, event_hold: int = 0, event_lag: int = 0,
                  reps: Sequence[str] | None = None,
                  rep_thresholds: tuple[float, float] = (0.5, 0.5), vote: str | Sequence[tuple[int, int]] | None = None,
                  track: bool = False, detector: Any = "auto", detector_options: dict[str, Any] | None = None,
                  tracker: Any = None, max_frames: int | None = None,
                  model_fps: float | str = "auto", threads: int = 0, device: str = "cpu", flip: bool = False) -> None:
         make_smoother(smooth, window)  # validate before opening anything
-        Hysteresis("check", threshold, None, min_event_frames, event_hold)
+        Lookahead(Hysteresis("check", threshold, None, min_event_frames, event_hold), event_lag)
         if vote is not None:
             KofNVote(vote)
         self.runner = load_runner(model, device, threads, flip=flip)
@@ -902,7 +905,7 @@ class Stream:
         self.drop = self.realtime
         self.queue_size = queue_size
         self.opts = dict(smooth=smooth, window=window, threshold=threshold, min_event_frames=min_event_frames,
-                         event_hold=event_hold, reps=tuple(reps) if reps else None, rep_thresholds=tuple(rep_thresholds), vote=vote)
+                         event_hold=event_hold, event_lag=int(event_lag), reps=tuple(reps) if reps else None, rep_thresholds=tuple(rep_thresholds), vote=vote)
         self.max_frames = max_frames
         src_fps = self.source.fps or 0.0
         want = self.runner.fps if model_fps == "auto" else float(model_fps or 0)
@@ -1007,11 +1010,16 @@ class Stream:
             o = self.opts
             s = self._states[key] = _KeyState(
                 make_smoother(o["smooth"], o["window"], class_groups(self.runner.class_names)),
-                {c: Hysteresis(c, o["threshold"], None, o["min_event_frames"], o["event_hold"]) for c in self.event_classes},
+                {c: self._detector(c) for c in self.event_classes},
                 {c: EventCounter(o["threshold"]) for c in self.event_classes},
                 RepetitionCounter(o["rep_thresholds"][1], o["rep_thresholds"][0]) if o["reps"] else None,
                 KofNVote(o["vote"]) if o["vote"] is not None else None)
         return s
+
+    def _detector(self, label: str) -> Hysteresis | Lookahead:
+        o = self.opts
+        h = Hysteresis(label, o["threshold"], None, o["min_event_frames"], o["event_hold"])
+        return Lookahead(h, o["event_lag"]) if o["event_lag"] else h
 
     def _emit(self, ev: Any, key: Any, out: list[dict[str, Any]]) -> None:
         d = ev.to_dict()
