@@ -297,9 +297,13 @@ def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, c
     assert "source not found" in capsys.readouterr().err
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
                  "--event-hold", "-1"]) == 2
+    assert "hold" in capsys.readouterr().err
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
                  "--event-lag", "-2"]) == 2
-    assert "hold" in capsys.readouterr().err
+    assert "lag must be >= 0" in capsys.readouterr().err
+    assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
+                 "--lowpass", "1"]) == 2  # a crop classifier: its input is not the streaming one
+    assert "--lowpass blurs a streaming model" in capsys.readouterr().err
 
 
 def test_model_fps_resampling(dark_bright_video):

@@ -302,6 +302,37 @@ def test_flip_averages_the_mirrored_stream_on_both_paths(sets):
     assert r["options"]["flip"] is True
 
 
+def test_lowpass_blurs_the_input_on_both_paths(sets):
+    """--lowpass: the whole-video path and stepping frame by frame both blur each resized frame (the same
+    probabilities), the blur changes them, and it is refused for a bad sigma or a runner it cannot reach."""
+    import cv2
+
+    from actkit.data.transforms import normalise_u8
+    from actkit.engine.streamer import StreamModelRunner, load_runner, stream_input
+    from actkit.engine.tracking import letterbox
+
+    m, fast = _spread_runner(4)
+    v = SE.read_stream_set(sets / "streams", "all")[1][0]
+    frames = [f for f, _ in zip(SE._frames(v.path), range(v.frames))][:16]
+    plain = SE._whole_video_probs(fast, frames, [], False)[0]
+    fast.lowpass = 1.5
+    blurred = SE._whole_video_probs(fast, frames, [], False)[0]
+    assert np.abs(blurred - plain).max() > 1e-3
+    stepping = load_runner(m, lowpass=1.5)
+    assert isinstance(stepping, StreamModelRunner) and stepping.lowpass == 1.5
+    np.testing.assert_allclose(np.stack([stepping(f, None, ["k"])[0] for f in frames]), blurred, atol=1e-4)
+    x = letterbox(frames[3], fast.cfg.input_size, value=0)[0]
+    np.testing.assert_array_equal(stream_input(frames[3], None, fast.cfg, lowpass=1.5),
+                                  normalise_u8(cv2.GaussianBlur(x, (0, 0), 1.5), fast.cfg))
+    r = SE.evaluate_streams(m, sets / "streams", "all", max_videos=1, lowpass=1.5, offline=False, progress=False)
+    assert r["options"]["lowpass"] == 1.5
+    with pytest.raises(ValueError, match="lowpass must be"):
+        SE.evaluate_streams(m, sets / "streams", "all", max_videos=1, lowpass=-1, progress=False)
+    with pytest.raises(ValueError, match="--lowpass blurs a streaming model"):
+        SE.evaluate_streams(Oracle(sets / "streams"), sets / "streams", "all", max_videos=1, lowpass=1.0,
+                            progress=False)
+
+
 def test_untrained_model_end_to_end_writes_json_and_plots(sets, tmp_path):
     root = sets / "streams"
     tags = SE.tag_vocabulary()

@@ -59,11 +59,14 @@ def cmd_eval(a: argparse.Namespace) -> Any:
                                   max_videos=a.max_videos, out=a.out, event_threshold=a.event_threshold,
                                   min_event_frames=a.min_event_frames, event_hold=a.event_hold,
                                   event_lag=a.event_lag, tune=a.tune_events,
-                                  offline_window=a.offline_window, offline_hop=a.offline_hop, flip=a.flip)
+                                  offline_window=a.offline_window, offline_hop=a.offline_hop, flip=a.flip,
+                                  lowpass=a.lowpass)
         print(json.dumps(report, indent=2) if a.json else format_stream_report(report))
         return report
     if a.split == "all":
         raise ValueError("--split all is for streams / reps folders only")
+    if a.lowpass:
+        raise ValueError("--lowpass is for streaming models on streams / reps folders only")
     report = evaluate_file(a.model, a.data, a.split, a.out, a.threshold, format=a.format, split_index=a.split_index,
                            clips=a.clips, flip=a.flip)
     print(json.dumps(report, indent=2) if a.json else format_report(report))
@@ -107,7 +110,7 @@ def cmd_stream(a: argparse.Namespace) -> Any:
                        rep_thresholds=tuple(a.rep_thresholds), vote=a.vote, track=a.track, detector=a.detector,
                        detector_options={"decoder": a.decoder} if a.detector.endswith(".onnx") else None,
                        realtime=a.realtime or None, fps=a.fps, queue_size=a.queue, max_frames=a.max_frames,
-                       threads=a.threads, flip=a.flip)
+                       threads=a.threads, flip=a.flip, lowpass=a.lowpass)
     print(f"{stats['frames_out']} frames ({stats['frames_read']} read, dropped {stats['dropped_capture']} + "
           f"{stats['dropped_output']}) at {stats['fps']:.1f} fps; latency median {stats['latency_ms_median']:.1f} ms, "
           f"p95 {stats['latency_ms_p95']:.1f} ms; events {stats['events']}; counts {stats['counts']}")
@@ -283,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--clips", type=int, default=3, help="clip models: clips per video, averaged")
     sp.add_argument("--flip", action="store_true", help="also score each clip mirrored left-right, averaged (streaming "
                     "models: every frame also run mirrored through its own state, as `actkit stream --flip`)")
+    sp.add_argument("--lowpass", type=float, default=0.0, metavar="SIGMA",
+                    help="streams / reps: Gaussian blur of every input frame, sigma in model-input pixels, as "
+                         "`actkit stream --lowpass` (0: none)")
     sp.add_argument("--threshold", type=float, help="binary threshold (default: the model's tuned one)")
     sp.add_argument("--out", help="folder for eval_<split>.json and plots (streams / reps: stream_eval.json, "
                     "default stream_eval_<set>_<split>/ next to the model)")
@@ -365,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--threads", type=int, default=0, help="CPU threads (0: default)")
     sp.add_argument("--flip", action="store_true", help="test-time flip: also run every frame (or track) mirrored "
                     "left-right with its own state and average the two (twice the model's work)")
+    sp.add_argument("--lowpass", type=float, default=0.0, metavar="SIGMA",
+                    help="streaming models: Gaussian blur of every input frame, sigma in model-input pixels (fine "
+                         "textures alias less; best with a model trained with --data.blur; 0: none)")
     sp.add_argument("--print-every", type=float, default=0.0, help="print a status line every N seconds")
 
     sp = verb("bench", cmd_bench, "latency and throughput of several models side by side (ONNX Runtime); "

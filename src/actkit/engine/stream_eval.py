@@ -226,7 +226,8 @@ def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dic
     from .streamer import stream_input
 
     model = runner.model
-    x = torch.from_numpy(np.stack([stream_input(f, None, runner.cfg) for f in frames], 1))[None]  # (1, C, T, H, W)
+    lowpass = runner.lowpass
+    x = torch.from_numpy(np.stack([stream_input(f, None, runner.cfg, lowpass=lowpass) for f in frames], 1))[None]
 
     def run(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         logits = model.forward_frames(x)[0].float()
@@ -575,6 +576,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
                      rep_thresholds: tuple[float, float] = (0.5, 0.5), rep_relative: bool = True,
                      detector: Any = "hog", track_iou: float = 0.5,
                      offline: bool = True, offline_window: int = 0, offline_hop: int = 4, flip: bool = False,
+                     lowpass: float = 0.0,
                      max_videos: int | None = None, plots: bool = True, device: str = "cpu",
                      out: str | Path | None = None, progress: bool | None = None) -> dict[str, Any]:
     """Score a streaming model on a frame-labelled streams or reps folder (see the module docstring).
@@ -611,6 +613,8 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
         flip: test-time flip: every frame (and offline clip) also run mirrored left-right, with its own
             state, the two views' probabilities averaged (:class:`~.streamer.FlipRunner`, as
             ``actkit stream --flip``).
+        lowpass: Gaussian blur of every input frame, sigma in model-input pixels (``actkit stream
+            --lowpass``; actkit streaming models only).
         max_videos: evaluate only the first videos of the split (by name).
         plots: write timeline and confusion plots with the JSON.
         device: torch device.
@@ -628,9 +632,10 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
     from ..utils.io import atomic_write_json
     from ..utils.progress import progress as bar_of
     from .postprocess import Hysteresis, Lookahead, make_smoother
-    from .streamer import FlipRunner
+    from .streamer import FlipRunner, check_lowpass, set_lowpass
 
     make_smoother(smooth, window)  # fail on a bad option before any work
+    check_lowpass(lowpass)
     if offline_window < 0 or offline_hop < 1:
         raise ValueError(f"offline_window must be >= 0 and offline_hop >= 1, got {offline_window} and {offline_hop}")
     Lookahead(Hysteresis("check", event_threshold, None, min_event_frames, event_hold), event_lag)
@@ -638,6 +643,8 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
     videos = videos[:max_videos] if max_videos else videos
     name = str(model) if isinstance(model, (str, Path)) else type(model).__name__
     runner = _runner(model, device)
+    if lowpass:
+        set_lowpass(runner, lowpass, name)
     cls = _Classes.of(runner.class_names, name)
     if out is None and isinstance(model, (str, Path)) and Path(model).is_file():
         out = Path(model).parent / f"stream_eval_{Path(root).resolve().name}_{split}"
@@ -665,6 +672,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", smooth: 
                     "event_threshold": event_threshold, "event_hold": event_hold, "event_lag": event_lag,
                     "event_iou": event_iou, "rep_thresholds": list(rep_thresholds), "rep_relative": rep_relative,
                     "offline": offline, "offline_window": offline_window, "offline_hop": offline_hop, "flip": flip,
+                    "lowpass": lowpass,
                     "detector": detector if isinstance(detector, str) else type(detector).__name__,
                     "track_iou": track_iou},
         "skipped": skipped,

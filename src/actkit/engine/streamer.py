@@ -400,8 +400,13 @@ def _as_data_cfg(cfg: Any) -> DataConfig:
     return DataConfig.from_dict({k: v for k, v in d.items() if k in keys})
 
 
-def stream_input(rgb: np.ndarray, box: Sequence[float] | None, cfg: DataConfig, margin: float = 0.1) -> np.ndarray:
-    """Frame (or a box of it, enlarged by ``margin``) -> float32 (C, H, W) for a streaming model (see module doc)."""
+def stream_input(rgb: np.ndarray, box: Sequence[float] | None, cfg: DataConfig, margin: float = 0.1,
+                 lowpass: float = 0.0) -> np.ndarray:
+    """Frame (or a box of it, enlarged by ``margin``) -> float32 (C, H, W) for a streaming model (see module doc).
+
+    ``lowpass``: Gaussian blur of the resized frame, sigma in model-input pixels (0: none), as
+    ``--data.blur`` blurs training windows: fine ground textures then alias less.
+    """
     from ..data.transforms import crop_resize, normalise_u8
     from .tracking import letterbox
 
@@ -413,6 +418,10 @@ def stream_input(rgb: np.ndarray, box: Sequence[float] | None, cfg: DataConfig, 
         x0, y0, x1, y1 = max(0, x0 - mx), max(0, y0 - my), min(w, x1 + mx), min(h, y1 + my)
         img = crop_resize(rgb, np.array([x0, y0, x1, y1]), (max(1, round(y1 - y0)), max(1, round(x1 - x0))))
     x, _, _ = letterbox(img, cfg.input_size, value=0)
+    if lowpass > 0:
+        import cv2
+
+        x = cv2.GaussianBlur(x, (0, 0), float(lowpass))
     return normalise_u8(x, cfg)
 
 
@@ -424,12 +433,14 @@ class Runner:
         threshold: binary decision threshold (None: argmax).
         fps: the model's frame rate (0: any).
         kind: ``stream`` or ``crop``.
+        lowpass: streaming runners: Gaussian blur sigma of every input frame (:func:`stream_input`).
     """
 
     class_names: list[str]
     threshold: float | None = None
     fps: float = 0.0
     kind: str = "crop"
+    lowpass: float = 0.0
 
     def __call__(self, rgb: np.ndarray, boxes: Sequence[Sequence[float]] | None, keys: Sequence[Any]) -> np.ndarray:
         """(len(keys), K) probabilities; ``boxes`` aligned with ``keys`` (None: the whole frame)."""
@@ -481,7 +492,8 @@ class StreamModelRunner(Runner):
         out = []
         with torch.inference_mode():
             for i, key in enumerate(keys):
-                x = torch.from_numpy(stream_input(rgb, None if boxes is None else boxes[i], self.cfg))[None].to(self.device)
+                x = torch.from_numpy(stream_input(rgb, None if boxes is None else boxes[i], self.cfg,
+                                                  lowpass=self.lowpass))[None].to(self.device)
                 state = self._states.get(key)
                 if state is None:
                     state = self.model.init_state(batch_size=1, device=self.device)
@@ -519,7 +531,8 @@ class OnnxStreamRunner(Runner):
             if s is None:
                 s = self._streamers[key] = self._factory()
                 s.reset()
-            logits = np.asarray(s.step(stream_input(rgb, None if boxes is None else boxes[i], self.cfg)[None]), np.float32).reshape(-1)
+            x = stream_input(rgb, None if boxes is None else boxes[i], self.cfg, lowpass=self.lowpass)
+            logits = np.asarray(s.step(x[None]), np.float32).reshape(-1)
             if logits.size == 1:
                 p = 1 / (1 + np.exp(-logits[0]))
                 out.append(np.array([1 - p, p], np.float32))
@@ -560,16 +573,36 @@ class FlipRunner(Runner):
         self.inner.forget(list(keys) + [("flip", k) for k in keys])
 
 
-def load_runner(model: Any, device: str = "cpu", threads: int = 0, flip: bool = False) -> Runner:
+def load_runner(model: Any, device: str = "cpu", threads: int = 0, flip: bool = False,
+                lowpass: float = 0.0) -> Runner:
     """A :class:`Runner` for a path (``.pt`` / ``.onnx``), a registered streaming model name, or a loaded
-    object; ``flip`` wraps it in a :class:`FlipRunner` (each frame also run mirrored, averaged).
+    object; ``flip`` wraps it in a :class:`FlipRunner` (each frame also run mirrored, averaged);
+    ``lowpass`` blurs every input frame of a streaming model (:func:`stream_input`).
 
     Raises:
         FileNotFoundError: ``model`` is neither a file nor a registered streaming model.
-        ValueError: the file is not an actkit model.
+        ValueError: the file is not an actkit model, or ``lowpass`` is negative or given for a crop classifier.
     """
+    check_lowpass(lowpass)
     runner = _load_runner(model, device, threads)
+    if lowpass:
+        set_lowpass(runner, lowpass, str(model) if isinstance(model, (str, Path)) else type(model).__name__)
     return FlipRunner(runner) if flip and not isinstance(runner, FlipRunner) else runner
+
+
+def check_lowpass(lowpass: float) -> None:
+    if not (lowpass >= 0 and math.isfinite(lowpass)):
+        raise ValueError(f"lowpass must be a blur sigma >= 0 (model-input pixels), got {lowpass}")
+
+
+def set_lowpass(runner: Runner, lowpass: float, name: str) -> None:
+    """Blur every input frame of ``runner`` (a streaming model's runner; anything else is refused)."""
+    check_lowpass(lowpass)
+    inner = runner.inner if isinstance(runner, FlipRunner) else runner
+    if not isinstance(inner, (StreamModelRunner, OnnxStreamRunner)):
+        raise ValueError(f"{name}: --lowpass blurs a streaming model's input frames; this is a "
+                         f"{type(inner).__name__}")
+    inner.lowpass = float(lowpass)
 
 
 def _load_runner(model: Any, device: str, threads: int) -> Runner:
@@ -867,6 +900,8 @@ class Stream:
         device: torch device.
         flip: also run every frame (or track crop) mirrored left-right, with its own state, and average
             the two views' probabilities (:class:`FlipRunner`; twice the model's work).
+        lowpass: Gaussian blur of every input frame of a streaming model, sigma in model-input pixels
+            (:func:`stream_input`; 0: none).
     """
 
     def __init__(self, model: Any, source: str | int | Path, *, realtime: bool | None = None, fps: float | None = None,
@@ -877,12 +912,13 @@ class Stream:
                  rep_thresholds: tuple[float, float] = (0.5, 0.5), vote: str | Sequence[tuple[int, int]] | None = None,
                  track: bool = False, detector: Any = "auto", detector_options: dict[str, Any] | None = None,
                  tracker: Any = None, max_frames: int | None = None,
-                 model_fps: float | str = "auto", threads: int = 0, device: str = "cpu", flip: bool = False) -> None:
+                 model_fps: float | str = "auto", threads: int = 0, device: str = "cpu", flip: bool = False,
+                 lowpass: float = 0.0) -> None:
         make_smoother(smooth, window)  # validate before opening anything
         Lookahead(Hysteresis("check", threshold, None, min_event_frames, event_hold), event_lag)
         if vote is not None:
             KofNVote(vote)
-        self.runner = load_runner(model, device, threads, flip=flip)
+        self.runner = load_runner(model, device, threads, flip=flip, lowpass=lowpass)
         names = self.runner.class_names
         binary = len(names) == 2
         self.event_classes = list(events) if events is not None else ([names[1]] if binary else label_names(names))
