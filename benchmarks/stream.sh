@@ -2,7 +2,8 @@
 # The streaming numbers in BENCHMARKS.md (issue 5): per-frame accuracy streaming vs offline, events,
 # repetition counts, id switches, memory over a 30-minute stream, latency and max frames/s.
 # Usage: bash benchmarks/stream.sh [OUT_DIR]   (repo root, after `make install`)
-# About 8.5 h on 2 cores (renders 25 min, nine trainings 6.5 h, evaluations 1.2 h, soak 35 min).
+# About 8.5 h on 2 cores for steps 1-4 (renders 25 min, nine trainings 6.5 h, evaluations 1.2 h, soak 35 min); the
+# steps added since (2d-2h, 3b-3f) take about 8 h more.
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -155,42 +156,33 @@ $ACT evaluate --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/
     --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 16 --offline-window 16 --offline-hop 4 \
     --out "$OUT/stream_eval_streams80_pre_ema_test"
 
+# Tune the event rule on streams80's val split (with FLAGS), then score the test split once with it (FLAGS and
+# TEST_EXTRA added). Usage: val_then_test RUN SUFFIX TEST_EXTRA [FLAGS...]
+val_then_test() {
+  local run=$1 suffix=$2 test_extra=$3 rule
+  shift 3
+  $ACT evaluate --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events "$@" \
+      --out "$OUT/stream_eval_${run}_val_tune$suffix"
+  rule=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
+         "$OUT/stream_eval_${run}_val_tune$suffix/stream_eval.json")
+  # shellcheck disable=SC2086
+  $ACT evaluate --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/streams80" --split test $rule "$@" $test_extra \
+      --out "$OUT/stream_eval_${run}_test$suffix"
+}
+
 # 3e. Session 17: step 2g's models, each with its event rule chosen on streams80's val split, then the test split
 #     scored once.
 for RUN in streams80_pre300_ema streams80_pre300_ema_aspect; do
-  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
-      --out "$OUT/stream_eval_${RUN}_val_tune"
-  RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
-         "$OUT/stream_eval_${RUN}_val_tune/stream_eval.json")
-  # shellcheck disable=SC2086
-  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split test $RULE \
-      --offline-window 16 --offline-hop 4 --out "$OUT/stream_eval_${RUN}_test"
+  val_then_test "$RUN" "" "--offline-window 16 --offline-hop 4"
 done
 
-# 3f. Session 18: step 2h's first model as step 3e (rule chosen on val, test scored once; the 160-px model's trainer
-#     val accuracy was lower, 0.791 against 0.793, so val chose the 112-px one), then with an event lag of 8 frames
-#     (the rule tuned on val at that lag) and with --lowpass 1.0 (val decides), and the per-video test figure.
-for RUN in streams80_pre300_aspect_blur; do
-  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
-      --out "$OUT/stream_eval_${RUN}_val_tune"
-  RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
-         "$OUT/stream_eval_${RUN}_val_tune/stream_eval.json")
-  # shellcheck disable=SC2086
-  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split test $RULE \
-      --offline-window 16 --offline-hop 4 --out "$OUT/stream_eval_${RUN}_test"
-done
-RUN=streams80_pre300_aspect_blur
-for V in "lag8:--event-lag 8" "lowpass1:--lowpass 1.0"; do
-  NAME=${V%%:*}
-  # shellcheck disable=SC2086
-  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events ${V#*:} \
-      --out "$OUT/stream_eval_${RUN}_val_tune_$NAME"
-  RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
-         "$OUT/stream_eval_${RUN}_val_tune_$NAME/stream_eval.json")
-  # shellcheck disable=SC2086
-  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split test $RULE ${V#*:} \
-      --out "$OUT/stream_eval_${RUN}_test_$NAME"
-done
+# 3f. Session 18: step 2h's first model as step 3e (the 160-px model's trainer val accuracy was lower, 0.791 against
+#     0.793, so val chose the 112-px one); then with an event lag of 8 frames (the rule tuned on val at that lag), also
+#     for session 17's model, and with --lowpass 1.0 (val decides); and the per-video test figure.
+val_then_test streams80_pre300_aspect_blur "" "--offline-window 16 --offline-hop 4"
+val_then_test streams80_pre300_aspect_blur _lag8 "" --event-lag 8
+val_then_test streams80_pre300_ema_aspect _s17lag8 "" --event-lag 8
+val_then_test streams80_pre300_aspect_blur _lowpass1 "" --lowpass 1.0
 .venv/bin/python benchmarks/stream_per_video.py benchmarks/figures/streams_per_video.png \
     "session 17=$OUT/stream_eval_streams80_pre300_ema_aspect_test/stream_eval.json" \
     "+ blur=$OUT/stream_eval_streams80_pre300_aspect_blur_test/stream_eval.json" \
