@@ -279,7 +279,7 @@ def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, c
     out = tmp_path / "cli.jsonl"
     code = main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
                  "--jsonl", str(out), "--out-video", str(tmp_path / "cli.mp4"), "--display", "--smooth", "ema",
-                 "--window", "3", "--events", "blob,tall", "--threshold", "0.6", "--event-hold", "2"])
+                 "--window", "3", "--events", "blob,tall", "--event-threshold", "0.6", "--event-hold", "2"])
     assert code == 0
     assert "30 frames" in capsys.readouterr().out
     assert "no window support" in caplog.text or os.environ.get("DISPLAY")  # headless OpenCV: warned, went on
@@ -293,6 +293,10 @@ def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, c
 
     flipped = actkit.stream(trained_run / "checkpoints" / "best.pt", dark_bright_video, flip=True)
     assert isinstance(flipped.runner, FlipRunner) and len(list(flipped)) == 30
+    from actkit.cli import build_parser
+
+    for flag in ("--threshold", "--event-threshold"):  # evaluate --tune-events prints the second: both work here
+        assert build_parser().parse_args(["stream", "--model", "m", "--source", "0", flag, "0.35"]).threshold == 0.35
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(tmp_path / "nope")]) == 2
     assert "source not found" in capsys.readouterr().err
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),

@@ -348,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="smooth probabilities over --window frames (hmm: a causal sticky HMM filter, labels lasting "
                          "--window frames on average)")
     sp.add_argument("--window", type=int, default=5, help="smoothing window in frames")
-    sp.add_argument("--threshold", type=float, default=0.5, help="event threshold t: start/count when p > t, end/re-arm when p < t/2")
+    sp.add_argument("--threshold", "--event-threshold", type=float, default=0.5, dest="threshold",
+                    help="event threshold t: start/count when p > t, end/re-arm when p < t/2 (--event-threshold: "
+                         "the same, as `actkit evaluate --tune-events` prints it)")
     sp.add_argument("--events", help="comma-separated classes to detect events for (default: positive class, or all); "
                     "an exercise (squat) of a model trained on its positions (squat_high/_low) sums them")
     sp.add_argument("--min-event-frames", type=int, default=1, help="shortest event reported")
