@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import tempfile
 
-from actkit.engine.stream_eval import evaluate_streams
+from actkit.streaming.evaluate import evaluate_streams
 
 
 def main(ckpt: str, root: str = "runs/bench/reps", split: str = "val") -> None:

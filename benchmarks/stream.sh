@@ -7,6 +7,9 @@
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
+# The published stream figures were scored with this post-processing and detector; `actkit eval` now
+# defaults to `actkit stream`'s (no smoothing, events of 1+ frames, auto detector), so it is set here.
+EVAL=("$ACT" evaluate --smooth ema --window 5 --min-event-frames 4 --detector hog)
 mkdir -p "$OUT"
 
 # 1. Data: 40 single-person streams of 60-90 s (26 train / 5 val / 9 test videos), 8 multi-person
@@ -29,7 +32,7 @@ $ACT train --task stream --data "$OUT/reps" --model stream_fast_s --input 112,11
     --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --data.imbalance none --data.cache true \
     --data.workers 1 --run.plots false --run.threads 1 --out "$OUT/reps_fast_s"
 for SPLIT in val test; do
-  $ACT evaluate --model "$OUT/reps_fast_s/checkpoints/best.pt" --data "$OUT/reps" --split $SPLIT --smooth ema \
+  "${EVAL[@]}" --model "$OUT/reps_fast_s/checkpoints/best.pt" --data "$OUT/reps" --split $SPLIT --smooth ema \
       --window 5 --out "$OUT/stream_eval_reps_own_$SPLIT"
   .venv/bin/python benchmarks/rep_counters.py "$OUT/reps_fast_s/checkpoints/best.pt" "$OUT/reps" $SPLIT
 done
@@ -107,31 +110,31 @@ $ACT -q train "${S80[@]}" --input 160,160 --epochs 4 --lr 6e-4 --optim.warmup_ep
 # 3. Streaming vs offline frame accuracy, events, reps (streams test split), reps on the reps test
 #    split, and id switches on every multi-person stream: the IoU tracker on the true boxes, then
 #    with OpenCV's HOG detector.
-$ACT evaluate --model "$CKPT" --data "$OUT/streams" --split test --smooth ema --window 5 --out "$OUT/stream_eval_streams_more"
-$ACT evaluate --model "$CKPT" --data "$OUT/reps" --split test --smooth ema --window 5 --out "$OUT/stream_eval_reps_more"
-$ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector truth --out "$OUT/stream_eval_multi_truth_more"
-$ACT evaluate --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi_hog"
+"${EVAL[@]}" --model "$CKPT" --data "$OUT/streams" --split test --smooth ema --window 5 --out "$OUT/stream_eval_streams_more"
+"${EVAL[@]}" --model "$CKPT" --data "$OUT/reps" --split test --smooth ema --window 5 --out "$OUT/stream_eval_reps_more"
+"${EVAL[@]}" --model "$CKPT" --data "$OUT/streams_multi" --split all --detector truth --out "$OUT/stream_eval_multi_truth_more"
+"${EVAL[@]}" --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi_hog"
 
 # 3b. The event rule chosen on the val split (--tune-events sweeps smoothing, threshold, shortest event and
 #     hold; since session 10 also the HMM filter), then the test split scored with it, for the step-2c model,
 #     the pretrained one (step 2d) and the two trained on the 80 streams (step 2e).
 for RUN in streams_fast_s_more streams_fast_s_pre streams80_hue streams80_hue_more; do
   M="$OUT/$RUN/checkpoints/best.pt"
-  $ACT evaluate --model "$M" --data "$OUT/streams" --split val --tune-events --out "$OUT/stream_eval_${RUN}_val_tune"
+  "${EVAL[@]}" --model "$M" --data "$OUT/streams" --split val --tune-events --out "$OUT/stream_eval_${RUN}_val_tune"
   RULE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
          "$OUT/stream_eval_${RUN}_val_tune/stream_eval.json")
   # shellcheck disable=SC2086
-  $ACT evaluate --model "$M" --data "$OUT/streams" --split test $RULE --offline-window 16 --offline-hop 4 \
+  "${EVAL[@]}" --model "$M" --data "$OUT/streams" --split test $RULE --offline-window 16 --offline-hop 4 \
       --out "$OUT/stream_eval_${RUN}_tuned"
 done
 
 # 3c. Session 10: offline told nothing of the segments (16-frame clips centred every 4 frames, fresh state each)
 #     beside the streaming run and the true-segment offline run, for the step-2d model with its val-tuned rule.
-$ACT evaluate --model "$OUT/streams_fast_s_pre/checkpoints/best.pt" --data "$OUT/streams" --split test --smooth mean \
+"${EVAL[@]}" --model "$OUT/streams_fast_s_pre/checkpoints/best.pt" --data "$OUT/streams" --split test --smooth mean \
     --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 4 --offline-window 16 --offline-hop 4 \
     --out "$OUT/stream_eval_pre_windows"
 for RUN in streams80_hue streams80_hue_more; do  # repetitions on the reps test split, for step 2e's models
-  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/reps" --split test --smooth ema --window 5 \
+  "${EVAL[@]}" --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/reps" --split test --smooth ema --window 5 \
       --out "$OUT/stream_eval_reps_${RUN}"
 done
 
@@ -139,20 +142,20 @@ done
 #     more than the 5 of streams), then streams80's test split scored once (18 videos; its first 9 by name are
 #     the streams test split of the earlier tables, --max-videos 9), and the reps test split.
 for RUN in streams80_pre_ema streams80_pre_ema_more streams80_pre_ema_aspect; do
-  $ACT evaluate --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
+  "${EVAL[@]}" --model "$OUT/$RUN/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
       --out "$OUT/stream_eval_${RUN}_val_tune"
 done
-$ACT evaluate --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
+"${EVAL[@]}" --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events \
     --flip --out "$OUT/stream_eval_streams80_pre_ema_val_tune_flip"
 M="$OUT/streams80_pre_ema_aspect/checkpoints/best.pt"  # val's choice (tuned event F1 0.901)
 RULE=(--smooth ema --window 5 --event-threshold 0.2 --min-event-frames 16 --event-hold 8)
-$ACT evaluate --model "$M" --data "$OUT/streams80" --split test "${RULE[@]}" --offline-window 16 --offline-hop 4 \
+"${EVAL[@]}" --model "$M" --data "$OUT/streams80" --split test "${RULE[@]}" --offline-window 16 --offline-hop 4 \
     --out "$OUT/stream_eval_streams80_pre_ema_aspect_test"
-$ACT evaluate --model "$M" --data "$OUT/streams80" --split test "${RULE[@]}" --max-videos 9 \
+"${EVAL[@]}" --model "$M" --data "$OUT/streams80" --split test "${RULE[@]}" --max-videos 9 \
     --out "$OUT/stream_eval_streams80_pre_ema_aspect_test9"
-$ACT evaluate --model "$M" --data "$OUT/reps" --split test --smooth ema --window 5 \
+"${EVAL[@]}" --model "$M" --data "$OUT/reps" --split test --smooth ema --window 5 \
     --out "$OUT/stream_eval_reps_streams80_pre_ema_aspect"
-$ACT evaluate --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/streams80" --split test --smooth ema \
+"${EVAL[@]}" --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/streams80" --split test --smooth ema \
     --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 16 --offline-window 16 --offline-hop 4 \
     --out "$OUT/stream_eval_streams80_pre_ema_test"
 
@@ -161,12 +164,12 @@ $ACT evaluate --model "$OUT/streams80_pre_ema/checkpoints/best.pt" --data "$OUT/
 val_then_test() {
   local run=$1 suffix=$2 test_extra=$3 rule
   shift 3
-  $ACT evaluate --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events "$@" \
+  "${EVAL[@]}" --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/streams80" --split val --tune-events "$@" \
       --out "$OUT/stream_eval_${run}_val_tune$suffix"
   rule=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['event_tuning']['flags'])" \
          "$OUT/stream_eval_${run}_val_tune$suffix/stream_eval.json")
   # shellcheck disable=SC2086
-  $ACT evaluate --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/streams80" --split test $rule "$@" $test_extra \
+  "${EVAL[@]}" --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/streams80" --split test $rule "$@" $test_extra \
       --out "$OUT/stream_eval_${run}_test$suffix"
 }
 

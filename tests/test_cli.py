@@ -190,7 +190,7 @@ def test_bench_needs_models_or_decode(capsys):
 
 
 def test_decode_bench_compares_sparse_and_whole(tmp_path, capsys):
-    from actkit.data.video.bench import run_decode_bench
+    from actkit.bench.decode import run_decode_bench
 
     rows = run_decode_bench(tmp_path, gops=(8,), seconds=3.0, frames=4, repeats=1)
     assert rows[0]["identical"] is True and rows[0]["sparse_ms"] > 0 and rows[0]["whole_ms"] > 0

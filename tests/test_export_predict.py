@@ -13,7 +13,7 @@ import pytest
 import actkit
 from actkit.data.crops import read_crops_table
 from actkit.data.schema import encode_png
-from actkit.engine.bench import bench, format_table
+from actkit.bench.inference import bench, format_table
 from actkit.engine.checkpoint import read_checkpoint
 from actkit.engine.evaluator import evaluate_file, format_report
 from actkit.engine.exporter import export_onnx, ort_session, read_metadata

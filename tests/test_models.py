@@ -209,11 +209,25 @@ def test_unknown_override_suggests_field():
 def test_list_models_pattern_and_task():
     sc = list_models("sc_*")
     assert sc and all(n.startswith("sc_") for n in sc)
-    assert list_models("fastcrop_*") == ["fastcrop_l", "fastcrop_m", "fastcrop_p", "fastcrop_p0", "fastcrop_p1", "fastcrop_s"]
+    assert list_models("fastcrop_*") == ["fastcrop_l", "fastcrop_m", "fastcrop_p", "fastcrop_s"]
     assert list_models("nothing_like_this*") == []
     assert list_models(task="crop") == MODELS
     assert list_models(task="video") == []
     assert MODELS == sorted(MODELS)
+
+
+def test_deprecated_names_build_the_design_they_named_with_a_warning():
+    from actkit.models._registry import build_config
+    from actkit.models.crop_fast import FastCropConfig
+
+    with pytest.warns(DeprecationWarning, match="fastcrop_p1"):
+        p1 = create_model("fastcrop_p1", num_classes=3)
+    assert p1.model_name == "fastcrop_p" and p1.cfg.late_head is False and p1.cfg.pool == "gdc"
+    with pytest.warns(DeprecationWarning, match="fastcrop_p0"):
+        p0 = create_model("fastcrop_p0", num_classes=3)
+    earlier = build_config(FastCropConfig, dict(stem=24, widths=(48, 96), depths=(2, 3), head_dim=256), {"num_classes": 3})
+    assert p0.cfg == earlier  # exactly the earlier design: a stored benchmark's name still builds it
+    assert count_params(p0) != count_params(create_model("fastcrop_p", num_classes=3))
 
 
 def test_bad_arch_or_head_is_a_clear_error():
@@ -339,7 +353,8 @@ def test_position_aware_pools_tell_where_a_feature_is_and_export(tmp_path, pool,
 
 
 def test_dw_kernel_widens_the_depthwise_convs_and_exports(tmp_path):
-    model = create_model("fastcrop_p0", num_classes=3, dw_kernel=5, rep_branches=1).eval()
+    with pytest.warns(DeprecationWarning):
+        model = create_model("fastcrop_p0", num_classes=3, dw_kernel=5, rep_branches=1).eval()
     _randomise_bn_stats(model)
     dw = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels]
     assert dw and all(m.kernel_size == (5, 5) for m in dw if m.kernel_size != (1, 1))

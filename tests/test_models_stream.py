@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from actkit.engine.checkpoint import model_from_checkpoint, save_checkpoint
-from actkit.engine.stream_export import OnnxStreamer, bench_stream, export_stream_onnx, format_stream_table
+from actkit.streaming.export import OnnxStreamer, export_stream_onnx
+from actkit.bench.streaming import bench_stream, format_stream_table
 from actkit.models import create_model, list_models, model_entry
 
 STREAM = list_models(task="stream")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from actkit.engine.postprocess import (EMA, Event, Hysteresis, KofNVote, MovingAverage, count_events, count_repetitions,
+from actkit.streaming.postprocess import (EMA, Event, Hysteresis, KofNVote, MovingAverage, count_events, count_repetitions,
                                        detect_events, ema, make_smoother, moving_average, parse_vote, vote)
-from actkit.engine.stream_metrics import RssProbe, count_mae, frame_accuracy, match_events
+from actkit.streaming.metrics import RssProbe, count_mae, frame_accuracy, match_events
 
 
 def test_moving_average_is_causal_and_matches_offline():
@@ -30,7 +30,7 @@ def test_ema_values_and_window_mapping():
 
 
 def test_sticky_hmm_filter_is_the_forward_recursion_and_ignores_brief_flickers():
-    from actkit.engine.postprocess import StickyFilter
+    from actkit.streaming.postprocess import StickyFilter
 
     rng = np.random.default_rng(0)
     p = rng.dirichlet(np.ones(3), size=12)

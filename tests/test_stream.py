@@ -12,7 +12,9 @@ import torch
 
 import actkit
 from actkit.cli import main
-from actkit.engine.streamer import END, DropOldestQueue, Stream, open_source
+from actkit.streaming.capture import END, DropOldestQueue
+from actkit.streaming.pipeline import Stream
+from actkit.data.video.sources import open_source
 from actkit.models import DataConfig
 
 from conftest import make_shape, write_video
@@ -191,7 +193,7 @@ def test_crop_classifier_whole_frame_and_tracked(trained_run, tmp_path):
     assert len(results) == 8 and sorted(names) == ["blob", "tall", "wide"]
     assert all(np.isclose(r.probs.sum(), 1, atol=1e-4) for r in results)
     assert len((tmp_path / "c.jsonl").read_text().splitlines()) == 9
-    from actkit.engine.postprocess import StickyFilter
+    from actkit.streaming.postprocess import StickyFilter
 
     raw = [r.probs for r in actkit.stream(ckpt, video)]
     sticky = [r.probs for r in actkit.stream(ckpt, video, smooth="hmm", window=50)]  # labels last 50 frames
@@ -289,14 +291,14 @@ def test_cli_stream_headless(trained_run, dark_bright_video, tmp_path, capsys, c
                  "--track", "--detector", "motion", "--jsonl", str(tracked), "--max-frames", "12", "--flip"]) == 0
     rows = [json.loads(line) for line in tracked.read_text().splitlines()]
     assert len(rows) == 13 and all("tracks" in r for r in rows[:-1])
-    from actkit.engine.streamer import FlipRunner
+    from actkit.streaming.runners import FlipRunner
 
     flipped = actkit.stream(trained_run / "checkpoints" / "best.pt", dark_bright_video, flip=True)
     assert isinstance(flipped.runner, FlipRunner) and len(list(flipped)) == 30
     from actkit.cli import build_parser
 
     for flag in ("--threshold", "--event-threshold"):  # evaluate --tune-events prints the second: both work here
-        assert build_parser().parse_args(["stream", "--model", "m", "--source", "0", flag, "0.35"]).threshold == 0.35
+        assert build_parser().parse_args(["stream", "--model", "m", "--source", "0", flag, "0.35"]).event_threshold == 0.35
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(tmp_path / "nope")]) == 2
     assert "source not found" in capsys.readouterr().err
     assert main(["stream", "--model", str(trained_run / "checkpoints" / "best.pt"), "--source", str(dark_bright_video),
@@ -325,7 +327,7 @@ def test_registry_streaming_model_pt_and_onnx_agree(dark_bright_video, tmp_path)
     if "stream_fast_s" not in list_models(task="stream"):
         pytest.skip("no stream_fast_s in the registry")
     from actkit.engine.checkpoint import save_checkpoint
-    from actkit.engine.stream_export import export_stream_onnx
+    from actkit.streaming.export import export_stream_onnx
 
     torch.manual_seed(0)
     m = create_model("stream_fast_s", input_size=(32, 32), num_classes=2)
@@ -362,7 +364,7 @@ class _Flaky:
 
 
 def test_url_source_reconnects_with_backoff():
-    from actkit.engine.streamer import ReconnectingSource
+    from actkit.data.video.sources import ReconnectingSource
 
     opens, waits = [], []
 
@@ -383,7 +385,7 @@ def test_url_source_reconnects_with_backoff():
 
 
 def test_url_source_gives_up_after_retries():
-    from actkit.engine.streamer import ReconnectingSource
+    from actkit.data.video.sources import ReconnectingSource
 
     waits = []
     first = [True]

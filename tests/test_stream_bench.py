@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from actkit.cli import main
-from actkit.engine import stream_metrics
-from actkit.engine.stream_bench import pipeline_latency, soak
-from actkit.engine.stream_export import bench_stream, format_stream_table
-from actkit.engine.stream_metrics import RssProbe
-from actkit.engine.streamer import LoopSource, Stream
+from actkit.streaming import metrics as stream_metrics
+from actkit.bench.soak import pipeline_latency, soak
+from actkit.bench.streaming import bench_stream, format_stream_table
+from actkit.streaming.metrics import RssProbe
+from actkit.data.video.sources import LoopSource
+from actkit.streaming.pipeline import Stream
 from actkit.models import create_model
 
 from conftest import write_video

@@ -12,8 +12,10 @@ cv2 = pytest.importorskip("cv2")
 
 from actkit.data.synth.reps import EXERCISES, render_reps  # noqa: E402
 from actkit.data.synth.streams import VOCABULARY, render_streams  # noqa: E402
-from actkit.engine import stream_eval as SE  # noqa: E402
-from actkit.engine.tracking import iou_matrix  # noqa: E402
+from actkit.data import vocab  # noqa: E402
+from actkit.streaming import evaluate as SE  # noqa: E402
+from actkit.streaming import postprocess, replay, report, tune  # noqa: E402
+from actkit.streaming.tracking import iou_matrix  # noqa: E402
 
 # seed 6: three 6-8 s videos, the test one an exercise set (plan_stream(6, 2, ...)); the rest mocap / idle
 STREAMS = dict(videos=3, seconds=(6.0, 8.0), size=64, fps=8, seed=6, workers=1, progress=False)
@@ -59,7 +61,7 @@ class Oracle:
 
     def __init__(self, root, vocabulary="tags", shift=0):
         self.index, self.people = _truth(root)
-        self.class_names = SE.tag_vocabulary() if vocabulary == "tags" else list(VOCABULARY)
+        self.class_names = vocab.tag_vocabulary() if vocabulary == "tags" else list(VOCABULARY)
         self.vocabulary, self.shift = vocabulary, shift
 
     def class_at(self, person, t):
@@ -192,9 +194,9 @@ def _spread_runner(seed):
     """An untrained tag model with its weights scaled up (an untrained head is near uniform), and its runner."""
     import torch
 
-    from actkit.engine.streamer import StreamModelRunner
+    from actkit.streaming.runners import StreamModelRunner
 
-    tags = SE.tag_vocabulary()
+    tags = vocab.tag_vocabulary()
     torch.manual_seed(seed)
     m = _untrained(tags).eval()
     with torch.no_grad():
@@ -206,40 +208,40 @@ def _spread_runner(seed):
 def test_offline_equals_the_models_clip_prediction(sets):
     import torch
 
-    from actkit.engine.streamer import stream_input
+    from actkit.streaming.runners import stream_input
 
     m, runner = _spread_runner(0)
     v = SE.read_stream_set(sets / "streams", "all")[1][0]
     seg = v.people[0].segments[0]
-    frames = [f for t, f in zip(range(seg["end"] + 1), SE._frames(v.path)) if t >= seg["start"]]
+    frames = [f for t, f in zip(range(seg["end"] + 1), replay.video_frames(v.path)) if t >= seg["start"]]
     log_sum = sum(np.log(np.maximum(runner(f, None, ["clip"])[0], 1e-30)) for f in frames)
     x = torch.from_numpy(np.stack([stream_input(f, None, runner.cfg) for f in frames])).permute(1, 0, 2, 3)[None]
     with torch.no_grad():
         want = torch.softmax(m(x), -1)[0].numpy()  # forward = the clip logits, mean over frames
     assert want.max() - want.min() > 1e-3
-    np.testing.assert_allclose(SE.clip_probs(log_sum, len(frames)), want, atol=1e-5)
+    np.testing.assert_allclose(replay.clip_probs(log_sum, len(frames)), want, atol=1e-5)
 
 
 def test_offline_windows_are_centred_and_stay_inside_the_video():
-    w = SE.window_starts(30, 8, 4)
+    w = replay.window_starts(30, 8, 4)
     assert [c for c, _, _ in w] == list(range(0, 30, 4))
     assert all(e - s == 8 and 0 <= s and e <= 30 for _, s, e in w)
     assert w[0] == (0, 0, 8) and w[2] == (8, 4, 12) and w[-1] == (28, 22, 30)  # shifted in at both ends
-    assert SE.window_starts(5, 16, 2) == [(0, 0, 5), (2, 0, 5), (4, 0, 5)]  # a short video: one whole clip
+    assert replay.window_starts(5, 16, 2) == [(0, 0, 5), (2, 0, 5), (4, 0, 5)]  # a short video: one whole clip
 
 
 def test_offline_windows_equal_each_clip_run_alone(sets):
     """Each frame's offline-window label is the clip prediction of its window, stepped from a fresh state."""
-    tags = SE.tag_vocabulary()
+    tags = vocab.tag_vocabulary()
     _, runner = _spread_runner(2)
     v = SE.read_stream_set(sets / "streams", "all")[1][0]
-    frames = [f for f, _ in zip(SE._frames(v.path), range(v.frames))]
-    _, _, win = SE._whole_video_probs(runner, frames, v.people[0].segments, False, window=8, hop=3)
+    frames = [f for f, _ in zip(replay.video_frames(v.path), range(v.frames))]
+    _, _, win = replay._whole_video_probs(runner, frames, v.people[0].segments, False, window=8, hop=3)
     assert win.shape == (len(frames), len(tags))
-    for c, s, e in SE.window_starts(len(frames), 8, 3)[::4]:
+    for c, s, e in replay.window_starts(len(frames), 8, 3)[::4]:
         runner.forget(["w"])
         log_sum = sum(np.log(np.maximum(runner(f, None, ["w"])[0], 1e-30)) for f in frames[s:e])
-        want = SE.clip_probs(log_sum, e - s)
+        want = replay.clip_probs(log_sum, e - s)
         for t in range(c, min(c + 3, len(frames))):
             np.testing.assert_allclose(win[t], want, atol=1e-5)
     r = SE.evaluate_streams(runner, sets / "streams", "all", max_videos=2, offline_window=8, offline_hop=3,
@@ -247,12 +249,12 @@ def test_offline_windows_equal_each_clip_run_alone(sets):
     a = r["frame_accuracy"]
     assert 0.0 <= a["offline_windows"] <= 1.0
     assert a["gap_points_windows"] == pytest.approx(100 * (a["offline_windows"] - a["streaming"]))
-    assert "offline windows of 8 frames every 3" in SE.format_stream_report(r)
+    assert "offline windows of 8 frames every 3" in report.format_stream_report(r)
 
 
 def test_whole_video_path_equals_stepping_frame_by_frame(sets):
     """Torch models are scored with forward_frames over the whole video: the same labels as stepping."""
-    tags = SE.tag_vocabulary()
+    tags = vocab.tag_vocabulary()
     _, fast = _spread_runner(1)
 
     class Stepping:  # the same runner without its model attribute: one step per frame
@@ -275,15 +277,15 @@ def test_whole_video_path_equals_stepping_frame_by_frame(sets):
 def test_flip_averages_the_mirrored_stream_on_both_paths(sets):
     """--flip: the whole-video path and a FlipRunner stepping frame by frame give the same probabilities,
     each the mean of the frame's and its mirror's, and the mirror keeps its own state."""
-    from actkit.engine.streamer import FlipRunner
+    from actkit.streaming.runners import FlipRunner
 
-    tags = SE.tag_vocabulary()
+    tags = vocab.tag_vocabulary()
     _, fast = _spread_runner(3)
     v = SE.read_stream_set(sets / "streams", "all")[1][0]
-    frames = [f for f, _ in zip(SE._frames(v.path), range(v.frames))][:24]
-    plain = SE._whole_video_probs(fast, frames, v.people[0].segments, False)[0]
-    both = SE._whole_video_probs(fast, frames, v.people[0].segments, False, flip=True)[0]
-    mirrored = SE._whole_video_probs(fast, [np.ascontiguousarray(f[:, ::-1]) for f in frames], [], False)[0]
+    frames = [f for f, _ in zip(replay.video_frames(v.path), range(v.frames))][:24]
+    plain = replay._whole_video_probs(fast, frames, v.people[0].segments, False)[0]
+    both = replay._whole_video_probs(fast, frames, v.people[0].segments, False, flip=True)[0]
+    mirrored = replay._whole_video_probs(fast, [np.ascontiguousarray(f[:, ::-1]) for f in frames], [], False)[0]
     np.testing.assert_allclose(both, (plain + mirrored) / 2, atol=1e-5)
     assert np.abs(both - plain).max() > 1e-3  # the mirror changes the answer
     flip = FlipRunner(fast)
@@ -308,15 +310,15 @@ def test_lowpass_blurs_the_input_on_both_paths(sets):
     import cv2
 
     from actkit.data.transforms import normalise_u8
-    from actkit.engine.streamer import StreamModelRunner, load_runner, stream_input
-    from actkit.engine.tracking import letterbox
+    from actkit.streaming.runners import StreamModelRunner, load_runner, stream_input
+    from actkit.data.transforms import letterbox
 
     m, fast = _spread_runner(4)
     v = SE.read_stream_set(sets / "streams", "all")[1][0]
-    frames = [f for f, _ in zip(SE._frames(v.path), range(v.frames))][:16]
-    plain = SE._whole_video_probs(fast, frames, [], False)[0]
+    frames = [f for f, _ in zip(replay.video_frames(v.path), range(v.frames))][:16]
+    plain = replay._whole_video_probs(fast, frames, [], False)[0]
     fast.lowpass = 1.5
-    blurred = SE._whole_video_probs(fast, frames, [], False)[0]
+    blurred = replay._whole_video_probs(fast, frames, [], False)[0]
     assert np.abs(blurred - plain).max() > 1e-3
     stepping = load_runner(m, lowpass=1.5)
     assert isinstance(stepping, StreamModelRunner) and stepping.lowpass == 1.5
@@ -335,7 +337,7 @@ def test_lowpass_blurs_the_input_on_both_paths(sets):
 
 def test_untrained_model_end_to_end_writes_json_and_plots(sets, tmp_path):
     root = sets / "streams"
-    tags = SE.tag_vocabulary()
+    tags = vocab.tag_vocabulary()
     r = SE.evaluate_streams(_untrained(tags), root, "all", out=tmp_path / "ev", max_videos=2, progress=False)
     saved = json.loads((tmp_path / "ev" / "stream_eval.json").read_text())
     assert saved["videos"] == 2 and saved["classes"] == tags
@@ -344,7 +346,7 @@ def test_untrained_model_end_to_end_writes_json_and_plots(sets, tmp_path):
     assert {p.rsplit("/", 1)[1] for p in r["plots"]} == {"timeline_stream_000.png", "timeline_stream_001.png",
                                                         "confusion_streaming.png"}
     assert all((tmp_path / "ev" / p.rsplit("/", 1)[1]).stat().st_size > 1000 for p in r["plots"])
-    assert "streaming" in SE.format_stream_report(r)
+    assert "streaming" in report.format_stream_report(r)
 
 
 def test_cli_evaluate_on_a_reps_folder(sets, tmp_path, capsys):
@@ -409,17 +411,17 @@ def test_events_follow_the_live_hysteresis_rule():
     p[2:16] = [0.2, 0, 0.8, 0]
     p[8] = [0.6, 0, 0.4, 0]  # idle wins this frame, walk stays above 0.25
     p[20:22] = [0.1, 0, 0, 0.9]  # two frames of jump: shorter than min_frames
-    assert SE.predicted_events(p, labels, 0.5, 3) == [("walk", 2, 15)]
+    assert tune.predicted_events(p, labels, 0.5, 3) == [("walk", 2, 15)]
     p[8] = [0.9, 0, 0.1, 0]  # a deep dip ends the event
-    assert SE.predicted_events(p, labels, 0.5, 3) == [("walk", 2, 7), ("walk", 9, 15)]
-    assert SE.predicted_events(p, labels, 0.5, 2)[-1] == ("jump", 20, 21)
+    assert tune.predicted_events(p, labels, 0.5, 3) == [("walk", 2, 7), ("walk", 9, 15)]
+    assert tune.predicted_events(p, labels, 0.5, 2)[-1] == ("jump", 20, 21)
 
 
 @pytest.mark.parametrize("hold,lag", [(0, 0), (1, 0), (3, 0), (7, 0), (0, 1), (3, 4), (2, 9)])
 def test_fast_events_equal_the_live_hysteresis(hold, lag):
     """The per-run event finder used for scoring and tuning gives exactly the frame-by-frame Hysteresis,
     with hindsight too (the live Lookahead against the offline lagged scores, short streams included)."""
-    from actkit.engine.postprocess import detect_events
+    from actkit.streaming.postprocess import detect_events
 
     rng = np.random.default_rng(hold + 10 * lag)
     for trial in range(200):
@@ -428,7 +430,7 @@ def test_fast_events_equal_the_live_hysteresis(hold, lag):
         on = float(rng.choice([0.3, 0.5, 0.7]))
         mf = int(rng.integers(1, 6))
         want = [tuple(e) for e in detect_events(p, on, on / 2, mf, "x", hold, lag)]
-        assert SE.hysteresis_events(SE.lagged(p, lag), on, on / 2, mf, hold, "x") == want, \
+        assert postprocess.hysteresis_events(tune.lagged(p, lag), on, on / 2, mf, hold, "x") == want, \
             (trial, p.round(2).tolist(), on, mf)
 
 
@@ -439,12 +441,12 @@ def test_event_lag_places_events_with_hindsight():
     p = np.zeros((40, 3))
     p[:, 0] = 1.0
     p[10:30] = [0, 0, 1]
-    from actkit.engine.postprocess import Hysteresis, Lookahead, moving_average
+    from actkit.streaming.postprocess import Hysteresis, Lookahead, moving_average
 
     smooth = moving_average(p, 9)
-    assert SE.predicted_events(smooth, labels, 0.5, 4) == [("walk", 14, 35)]
-    assert SE.predicted_events(smooth, labels, 0.5, 4, lag=4) == [("walk", 10, 31)]
-    assert SE.lagged(np.arange(5), 2).tolist() == [2, 3, 4, 4, 4] and SE.lagged(np.arange(0), 3).size == 0
+    assert tune.predicted_events(smooth, labels, 0.5, 4) == [("walk", 14, 35)]
+    assert tune.predicted_events(smooth, labels, 0.5, 4, lag=4) == [("walk", 10, 31)]
+    assert tune.lagged(np.arange(5), 2).tolist() == [2, 3, 4, 4, 4] and tune.lagged(np.arange(0), 3).size == 0
     with pytest.raises(ValueError, match="lag must be >= 0"):
         Lookahead(Hysteresis(), -1)
 

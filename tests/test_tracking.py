@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from actkit.engine.stream_metrics import id_switches
-from actkit.engine.tracking import (HogDetector, IoUTracker, MotionDetector, OnnxDetector, PersonDetector, TrackVotes,
+from actkit.streaming.metrics import id_switches
+from actkit.streaming.tracking import (HogDetector, IoUTracker, MotionDetector, OnnxDetector, PersonDetector, TrackVotes,
                                     decode_boxes_scores, decode_yolo, iou_matrix, make_detector)
 
 
@@ -150,7 +150,7 @@ def test_builtin_detectors():
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes_at_any_threshold():
-    from actkit.engine.tracking import nms
+    from actkit.streaming.tracking import nms
 
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 10]], np.float32)
     scores = np.array([0.2, 0.9, -0.5, 0.1], np.float32)
@@ -162,7 +162,7 @@ def test_nms_keeps_the_best_of_overlapping_boxes_at_any_threshold():
 
 def test_hog_detector_suppresses_overlapping_windows():
     """The path after HOG finds people (it crashed in OpenCV 4.14's NMSBoxes on a negative threshold)."""
-    from actkit.engine.tracking import HogDetector
+    from actkit.streaming.tracking import HogDetector
 
     det = HogDetector(upscale=2.0)
 

@@ -105,7 +105,7 @@ def _cfg(size=64, frames=8):
 def test_eval_windows_match_live_preprocessing(streams, duo):
     """Evaluation windows are exactly what the live pipeline feeds the model, frame by frame."""
     from actkit.data.video import VideoReader
-    from actkit.engine.streamer import stream_input
+    from actkit.streaming.runners import stream_input
 
     for root, person in ((streams, 0), (duo, 1)):
         t = read_frame_labels(root)
@@ -228,7 +228,7 @@ def test_forward_scored_drops_ignored_frames():
 
 def test_train_stream_task_end_to_end(streams, tmp_path):
     from actkit.config import TrainConfig, resolve, to_dict
-    from actkit.engine.streamer import load_runner
+    from actkit.streaming.runners import load_runner
     from actkit.engine.trainer import train
 
     out = tmp_path / "run"

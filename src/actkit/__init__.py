@@ -22,8 +22,8 @@ def load(path, threads: int = 0, device: str = "cpu"):
 
 
 def stream(model, source, **options):
-    """Live recognition: ``for r in actkit.stream(model, source): ...`` (see :class:`actkit.engine.streamer.Stream`)."""
-    from .engine.streamer import stream as _stream
+    """Live recognition: ``for r in actkit.stream(model, source): ...`` (see :class:`actkit.streaming.pipeline.Stream`)."""
+    from .streaming.pipeline import stream as _stream
 
     return _stream(model, source, **options)
 

@@ -20,7 +20,7 @@ def run_demo(out: str | Path = "runs/demo", n: int = 4000, epochs: int = 30, see
     """Render, train, evaluate, export, bench; returns the path of ``report.md``."""
     from ..config import TrainConfig, resolve
     from ..data.synth.postures import render_postures
-    from ..engine.bench import bench, format_table
+    from ..bench.inference import bench, format_table
     from ..engine.evaluator import evaluate_file, format_report
     from ..engine.exporter import export_onnx
     from ..engine.trainer import train

@@ -61,6 +61,22 @@ def crop_resize(img: np.ndarray, box: np.ndarray | None, size: tuple[int, int]) 
     return cv2.resize(np.ascontiguousarray(img), (tw, th), interpolation=interp)
 
 
+def letterbox(img: np.ndarray, size: tuple[int, int], value: int = 114) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Resize keeping the aspect ratio and pad to (H, W); returns (image, scale, (pad_x, pad_y))."""
+    import cv2
+
+    th, tw = size
+    h, w = img.shape[:2]
+    r = min(th / h, tw / w)
+    nh, nw = max(1, round(h * r)), max(1, round(w * r))
+    interp = cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(np.ascontiguousarray(img), (nw, nh), interpolation=interp)
+    py, px = (th - nh) // 2, (tw - nw) // 2
+    out = np.full((th, tw, img.shape[2]), value, np.uint8)
+    out[py:py + nh, px:px + nw] = resized
+    return out, r, (px, py)
+
+
 def convert_colour(rgb: np.ndarray, mode: str) -> np.ndarray:
     """float32 RGB in [0, 1] (H, W, 3) -> the model's colour mode, each channel scaled to [0, 1]."""
     import cv2

@@ -1,6 +1,7 @@
 """The one name-keyed model registry (after torchvision ``models/_api.py`` and timm ``_registry.py``).
 
-Every model family registers a builder per named size; builders are three lines that fill a
+Every model family registers a builder per named size when it is imported (``models/__init__.py``
+imports them all; this module imports none of them); builders are three lines that fill a
 dataclass config and call the family's private constructor. ``create_model(name, **overrides)``
 replaces config fields, so a user can ask for ``create_model("sc_s", head="transformer")``.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -27,6 +29,7 @@ class ModelEntry:
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
+_DEPRECATED: dict[str, tuple[str, dict[str, Any]]] = {}  # old name -> (current name, config fields)
 
 
 def register_model(family: str, task: str = "crop") -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
@@ -43,16 +46,35 @@ def register_model(family: str, task: str = "crop") -> Callable[[Callable[..., n
     return wrap
 
 
+def register_model_deprecations(mapping: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Names kept for earlier benchmarks (after timm's ``register_model_deprecations``): each resolves to a
+    current model with config fields set, with a warning; :func:`list_models` does not list them."""
+    for old, (new, fields) in mapping.items():
+        if old in _REGISTRY or old in _DEPRECATED:
+            raise ValueError(f"model name {old!r} is already registered")
+        _DEPRECATED[old] = (new, dict(fields))
+
+
+def resolve_name(name: str) -> tuple[str, dict[str, Any]]:
+    """``(current name, config fields)`` for a registered or deprecated name (a warning for the latter)."""
+    if name in _DEPRECATED:
+        new, fields = _DEPRECATED[name]
+        warnings.warn(f"model name {name!r} is deprecated: it builds {new!r} with {fields}", DeprecationWarning,
+                      stacklevel=3)
+        return new, fields
+    return name, {}
+
+
 def list_models(pattern: str = "*", task: str | None = None) -> list[str]:
     """Registered model names matching a glob ``pattern`` (and ``task`` if given), sorted."""
-    _import_families()
     return sorted(n for n, e in _REGISTRY.items()
                   if fnmatch.fnmatch(n, pattern) and (task is None or e.task == task))
 
 
 def model_entry(name: str) -> ModelEntry:
-    """The registry entry for ``name``; KeyError with close matches if unknown."""
-    _import_families()
+    """The registry entry for ``name`` (a deprecated name: its current model's); KeyError with close
+    matches if unknown."""
+    name = _DEPRECATED[name][0] if name in _DEPRECATED else name
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -67,8 +89,9 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
         name: a name from :func:`list_models`.
         **overrides: config fields, e.g. ``num_classes=3, input_size=(24, 40)``.
     """
-    model = model_entry(name).builder(**overrides)
-    model.model_name = name
+    current, fields = resolve_name(name)
+    model = model_entry(current).builder(**{**fields, **overrides})
+    model.model_name = current
     return model
 
 
@@ -85,11 +108,3 @@ def build_config(cfg_cls: type, base: dict[str, Any], overrides: dict[str, Any])
         if key in merged and isinstance(merged[key], list):
             merged[key] = tuple(merged[key])
     return cfg_cls(**merged)
-
-
-def _import_families() -> None:
-    # Families register themselves on import; importing here keeps list_models() complete
-    # no matter which module the caller imported first.
-    from . import crop_fast, crop_ref  # noqa: F401
-    from . import clip_fast, clip_frame, video_hf, video_tv  # noqa: F401
-    from . import stream_tsm  # noqa: F401

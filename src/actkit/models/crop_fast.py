@@ -35,7 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._base import ActkitModel, DataConfig
-from ._registry import build_config, register_model
+from ._registry import build_config, register_model, register_model_deprecations
 from .layers import BlurConv2d, rep_conv_bn
 
 
@@ -193,16 +193,13 @@ def fastcrop_p(**kw: Any) -> FastCropNet:
     return _create(dict(_P1, late_head=True), kw)
 
 
-@register_model("fastcrop")
-def fastcrop_p1(**kw: Any) -> FastCropNet:
-    """The P of session 16 (``fastcrop_p`` with a 256-wide 1x1 conv before pooling): its benchmarks."""
-    return _create(dict(_P1), kw)
-
-
-@register_model("fastcrop")
-def fastcrop_p0(**kw: Any) -> FastCropNet:
-    """The P of sessions 1-15 (stem 24, stages 48/96 of 2+3 blocks, head conv 256, average pooling): earlier benchmarks."""
-    return _create(dict(stem=24, widths=(48, 96), depths=(2, 3), head_dim=256), kw)
+register_model_deprecations({
+    # P with its 256-wide layer as a 1x1 conv before pooling (``late_head`` off)
+    "fastcrop_p1": ("fastcrop_p", dict(late_head=False)),
+    # P before anti-aliasing and GDC pooling: stem 24, stages 48/96 of 2+3 blocks, head conv 256, average pooling
+    "fastcrop_p0": ("fastcrop_p", dict(widths=(48, 96), depths=(2, 3), strides=(), pool="avg", antialias="none",
+                                       blur=3, late_head=False)),
+})
 
 
 @register_model("fastcrop")

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..vocab import CLIP_NAMES
+
 logger = logging.getLogger(__name__)
 
-CLIP_NAMES = ("backflip", "cartwheel", "crawl", "dance_a", "dance_b", "getup_facedown", "getup_faceup",
-              "jump", "kick", "punch", "roll", "run", "spin", "spinkick", "walk")
 # The loops of the other "wrap" clips are not seamless (joint jumps, facing drift): one-shot.
 LOOPING_CLIPS = ("walk", "run")
 

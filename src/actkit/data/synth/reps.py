@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from .actions import draw_camera, dress_scene, pick_codec, read_video, write_video
+from ..vocab import EXERCISES
 from .mocap import Pose
 from .postures import (NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS,
                        SPLITS, _legs, _limb, _qz)
@@ -66,7 +67,6 @@ from .render import LINK, Camera, HumanoidRenderer, claim_output, process_render
 
 logger = logging.getLogger(__name__)
 
-EXERCISES = ("squat", "jumping_jack", "lunge", "arm_raise")
 MANIFEST_COLUMNS = ("path", "label", "count", "split", "frames", "fps")
 REPS_RANGE = (3, 12)
 PERIOD_RANGE = (0.8, 2.5)

@@ -87,11 +87,11 @@ from .mocap import CLIP_NAMES, JOINTS, LOOPING_CLIPS, Pose, load_clip, quat_mul,
 from .postures import NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS, SPLITS
 from .postures import _outfit as draw_outfit
 from .render import Camera, HumanoidRenderer, claim_output, process_renderer, render_video_jobs
+from ..vocab import VOCABULARY
 from .reps import _STAND, EXERCISES, HOP, _timeline, count_low_excursions, exercise_pose, pose_from_params
 
 logger = logging.getLogger(__name__)
 
-VOCABULARY = ("idle", "transition", *CLIP_NAMES, *EXERCISES)
 # By frames this gives about 47 % actions, 25 % exercise sets, 14 % idle and 14 % transitions
 # (a set lasts longer than a clip).
 KIND_WEIGHTS = {"mocap": 0.6, "exercise": 0.15, "idle": 0.25}

@@ -18,7 +18,7 @@ restricted to the names that occur in the data.
 Each (video, person) pair is a sample source. A video with one person is seen whole, as the
 live pipeline sees a frame without tracking; with several people, each person's box (enlarged
 by 10 %, as the live pipeline crops a track) is cut out of every frame. Preprocessing is
-:func:`actkit.engine.streamer.stream_input`'s exactly (letterbox with black bars, colour
+:func:`actkit.streaming.runners.stream_input`'s exactly (letterbox with black bars, colour
 conversion, normalisation), with training augmentation drawn once per window (framing jitter,
 flip, colour jitter), so the model trains on what it will see live.
 """
@@ -37,6 +37,7 @@ import torch
 from ...models._base import DataConfig
 from ..transforms import check_hue_jitter, normalise_u8
 from .cache import FrameCache
+from ..vocab import full_vocabulary, tag_to_label  # noqa: F401 - re-exported
 from .decode import VideoDecodeError, VideoReader
 from .transforms import aspect_draw, blur_draw, check_blur_aspect, clip_colour_jitter_u8
 
@@ -45,29 +46,6 @@ logger = logging.getLogger(__name__)
 TARGETS = ("tags", "labels")
 IGNORE = -100  # target of frames that do not count in the loss (torch's default ignore_index)
 MARGIN = 0.1  # person boxes are enlarged by this fraction, as the live pipeline's track crops
-
-
-def full_vocabulary(target: str) -> list[str]:
-    """Every class name the synthetic sets can produce, in their order (tags split exercises in two)."""
-    from ..synth.reps import EXERCISES
-    from ..synth.streams import VOCABULARY
-
-    if target == "labels":
-        return list(VOCABULARY)
-    out = []
-    for name in VOCABULARY:
-        out.extend([f"{name}_high", f"{name}_low"] if name in EXERCISES else [name])
-    return out
-
-
-def tag_to_label(name: str) -> str:
-    """``squat_low`` -> ``squat``; other names unchanged."""
-    from ..synth.reps import EXERCISES
-
-    for suffix in ("_high", "_low"):
-        if name.endswith(suffix) and name[: -len(suffix)] in EXERCISES:
-            return name[: -len(suffix)]
-    return name
 
 
 @dataclass
@@ -347,7 +325,7 @@ class FrameWindowDataset(torch.utils.data.Dataset):
     def prepare(self, frames: np.ndarray, boxes: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         """uint8 (T, H, W, 3) frames + (T, 4) boxes -> float32 (C, T, H, W); equals ``stream_input``
         frame by frame when ``rng`` is None (tested)."""
-        from ...engine.tracking import letterbox
+        from ..transforms import letterbox
         from ..transforms import crop_resize
 
         cfg = self.data_cfg

@@ -7,7 +7,7 @@
 * :class:`RssProbe`: memory flatness over a long run (RSS slope after warm-up).
 
 Events are ``(label, start_frame, end_frame)`` tuples (inclusive), such as
-:class:`actkit.engine.postprocess.Event`.
+:class:`actkit.streaming.postprocess.Event`.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .tracking import iou_matrix
+from .tracking.matching import iou_matrix
 
 EventLike = Sequence[Any]  # (label, start_frame, end_frame)
 

@@ -27,10 +27,9 @@ def _display_name(path: Path) -> str:
 
 def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path, index: int) -> dict[str, Any]:
     """The ``index``-th model spec (registry name, .pt or .onnx) -> an ONNX path plus facts about it."""
-    from ..models import count_params, create_model
-    from .checkpoint import model_from_checkpoint
-    from ..models import DataConfig
-    from .exporter import export_model, input_shape, read_metadata
+    from ..engine.checkpoint import model_from_checkpoint
+    from ..engine.exporter import export_model, input_shape, read_metadata
+    from ..models import DataConfig, count_params, create_model
 
     path = Path(spec)
     if path.suffix == ".onnx":
@@ -69,7 +68,7 @@ def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds
     in order: at least ``calls`` calls on ``entry[feed_key]`` lasting at least ``seconds``. Batch-1 and
     batched calls thus share every round, so a machine that speeds up or slows down between rounds (a
     noisy neighbour) moves both alike. Per-call times (ns) go to ``entry[times_key][threads]``."""
-    from .exporter import INPUT_NAME
+    from ..engine.exporter import INPUT_NAME
 
     for e in entries:
         for _, times_key, _, _ in jobs:
@@ -108,7 +107,7 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
         threads: intra-op thread settings to measure (0 = all cores).
         seed: input data seed.
     """
-    from .exporter import INPUT_NAME, ort_session
+    from ..engine.exporter import INPUT_NAME, ort_session
 
     if not models:
         raise ValueError("no models to benchmark: pass --models a,b,...")

@@ -2,7 +2,7 @@
 
 Everything here is pure numpy and works two ways:
 
-* streaming: build an object, call ``update(...)`` once per frame (what :mod:`actkit.engine.streamer`
+* streaming: build an object, call ``update(...)`` once per frame (what :mod:`actkit.streaming.pipeline`
   does in its main loop);
 * offline: call the function of the same name on a whole (T,) or (T, K) array (what evaluation does),
   which simply runs the streaming object over the array, so both paths give identical answers.
@@ -268,7 +268,7 @@ class Lookahead:
     without it (the detector sees no more than the frames so far), with bounds placed ``lag`` frames
     earlier, nearer the truth; a start is known ``lag`` frames after the frame it is placed at.
     Per-frame labels are not changed: only the events are. At the end of a stream (:meth:`flush`) the
-    last ``lag`` frames take the last score, as :func:`~actkit.engine.stream_eval.lagged` does offline.
+    last ``lag`` frames take the last score, as :func:`~actkit.streaming.tune.lagged` does offline.
 
     Args:
         inner: a :class:`Hysteresis` (anything with ``update(p, frame)`` and ``flush()``).
@@ -317,6 +317,37 @@ def detect_events(p: np.ndarray, on: float = 0.5, off: float | None = None, min_
     events = [e for i, v in enumerate(np.asarray(p, np.float64)) if (e := h.update(float(v), i)) is not None]
     last = h.flush()
     return events + ([last] if last is not None else [])
+
+
+def hysteresis_events(p: np.ndarray, on: float, off: float, min_frames: int = 1, hold: int = 0,
+                      label: str = "event") -> list[tuple[str, int, int]]:
+    """:func:`detect_events` (a :class:`Hysteresis` run over ``p``) computed
+    per event instead of per frame, for sweeping its parameters: an event starts at a frame with
+    ``p > on`` and ends before the first run of ``p < off`` that starts after it and lasts more than
+    ``hold`` frames (or reaches the end of ``p``)."""
+    p = np.asarray(p, np.float64).ravel()
+    n = len(p)
+    above = np.flatnonzero(p > on)
+    low = np.concatenate([[False], p < off, [False]])
+    edges = np.flatnonzero(np.diff(low.astype(np.int8)))
+    run_start, run_end = edges[0::2], edges[1::2]  # runs of p < off: [start, end)
+    ends_here = (run_end - run_start > hold) | (run_end == n)
+    run_start = run_start[ends_here]
+    events, frm = [], 0
+    min_frames = max(1, int(min_frames))
+    while True:
+        i = np.searchsorted(above, frm)
+        if i == len(above):
+            break
+        start = int(above[i])
+        j = np.searchsorted(run_start, start, side="right")
+        if j == len(run_start):
+            end, frm = n - 1, n
+        else:
+            end, frm = int(run_start[j]) - 1, int(run_start[j]) + hold + 1
+        if end - start + 1 >= min_frames:
+            events.append((label, start, end))
+    return events
 
 
 class EventCounter:

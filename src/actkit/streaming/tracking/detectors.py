@@ -1,27 +1,23 @@
-"""Person detection and tracking for the live pipeline.
+"""Person detectors: ``detect(rgb) -> (boxes (N, 4) xyxy pixels, scores (N,))``.
 
-* :class:`PersonDetector` is the protocol: ``detect(rgb) -> (boxes (N, 4) xyxy pixels, scores (N,))``.
-  Anything with that method plugs in.
-* Built-ins: :class:`HogDetector` (OpenCV's HOG people detector, where the OpenCV build has it:
-  OpenCV 5 moved ``HOGDescriptor`` out of the main package), :class:`MotionDetector` (background
-  subtraction blobs, for a fixed camera; works in every build) and :class:`OnnxDetector` (any ONNX
-  detector with a decoder for its output layout, NMS by ``cv2.dnn.NMSBoxes``).
-* :class:`IoUTracker`: greedy (or Hungarian, with scipy) IoU matching against constant-velocity predictions (so two people
-  crossing keep their ids), stable ids, ``max_age`` and ``min_hits``.
-* :class:`TrackVotes`: a k-of-n vote per track id (the reference crop demo's smoothing).
+* :class:`PersonDetector` is the protocol; anything with that method plugs in.
+* :class:`HogDetector`: OpenCV's HOG people detector, where the OpenCV build has it (OpenCV 5 moved
+  ``HOGDescriptor`` out of the main package).
+* :class:`MotionDetector`: background-subtraction blobs, for a fixed camera; works in every build.
+* :class:`OnnxDetector`: any ONNX detector with a decoder for its output layout, NMS by ``cv2.dnn.NMSBoxes``.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from .postprocess import KofNVote
-
 log = logging.getLogger(__name__)
+
+from ...data.transforms import letterbox
+from .matching import iou_matrix
 
 
 @runtime_checkable
@@ -221,7 +217,7 @@ class OnnxDetector:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"detector model not found: {self.path}")
-        from .exporter import ort_session
+        from ...engine.exporter import ort_session
 
         try:
             self._sess = ort_session(self.path, threads)
@@ -265,20 +261,6 @@ class OnnxDetector:
         return boxes[keep], scores[keep]
 
 
-def letterbox(img: np.ndarray, size: tuple[int, int], value: int = 114) -> tuple[np.ndarray, float, tuple[int, int]]:
-    """Resize keeping the aspect ratio and pad to (H, W); returns (image, scale, (pad_x, pad_y))."""
-    import cv2
-
-    th, tw = size
-    h, w = img.shape[:2]
-    r = min(th / h, tw / w)
-    nh, nw = max(1, round(h * r)), max(1, round(w * r))
-    interp = cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(np.ascontiguousarray(img), (nw, nh), interpolation=interp)
-    py, px = (th - nh) // 2, (tw - nw) // 2
-    out = np.full((th, tw, img.shape[2]), value, np.uint8)
-    out[py:py + nh, px:px + nw] = resized
-    return out, r, (px, py)
 
 
 def make_detector(spec: str | PersonDetector | None, **kwargs: Any) -> PersonDetector:
@@ -304,173 +286,3 @@ def make_detector(spec: str | PersonDetector | None, **kwargs: Any) -> PersonDet
     raise ValueError(f"unknown detector {spec!r}: hog, motion, auto or a .onnx file")
 
 
-# --------------------------------------------------------------------------- tracking
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of xyxy boxes: (N, 4) x (M, 4) -> (N, M)."""
-    a = np.asarray(a, np.float32).reshape(-1, 4)
-    b = np.asarray(b, np.float32).reshape(-1, 4)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
-
-
-def greedy_match(cost_iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """Pairs (row, col) taken in order of decreasing IoU, each row and column once, IoU >= threshold."""
-    pairs: list[tuple[int, int]] = []
-    if cost_iou.size == 0:
-        return pairs
-    rows, cols = np.nonzero(cost_iou >= threshold)
-    order = np.argsort(-cost_iou[rows, cols], kind="stable")
-    used_r, used_c = set(), set()
-    for i in order:
-        r, c = int(rows[i]), int(cols[i])
-        if r not in used_r and c not in used_c:
-            pairs.append((r, c))
-            used_r.add(r)
-            used_c.add(c)
-    return pairs
-
-
-def hungarian_match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """Pairs maximising total IoU (``scipy.optimize.linear_sum_assignment``), IoU >= threshold."""
-    try:
-        from scipy.optimize import linear_sum_assignment
-    except ImportError as e:
-        raise ImportError("Hungarian matching needs scipy: pip install scipy (or use matching='greedy')") from e
-    if iou.size == 0:
-        return []
-    rows, cols = linear_sum_assignment(-iou)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= threshold]
-
-
-def _centre(box: np.ndarray) -> np.ndarray:
-    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
-
-
-@dataclass
-class Track:
-    """One tracked person.
-
-    Attributes:
-        id: stable identity (never reused within a tracker).
-        box: last matched box (xyxy pixels), or the prediction while the track is coasting.
-        score: last detection score.
-        hits: frames with a matched detection.
-        misses: consecutive frames without one.
-        velocity: per-frame displacement of the box centre (smoothed), used to predict the next box.
-    """
-
-    id: int
-    box: np.ndarray
-    score: float = 0.0
-    hits: int = 1
-    misses: int = 0
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))
-
-    def predict(self) -> np.ndarray:
-        """The last box moved by the centre velocity (its size is kept: limbs make sizes jumpy)."""
-        dx, dy = self.velocity * (self.misses + 1)
-        return self.box + np.array([dx, dy, dx, dy], np.float32)
-
-
-class IoUTracker:
-    """Greedy IoU tracker with constant-velocity prediction.
-
-    Each frame, live tracks are predicted one frame ahead (last box moved by the smoothed velocity of
-    its centre) and matched to detections greedily by IoU, taking for each pair the better of the
-    predicted and the last box; unmatched detections start tracks; tracks unmatched for more than
-    ``max_age`` frames end. The prediction is what keeps ids when two people cross (each predicted
-    box overlaps its own person more than the other one); the last box keeps a track whose motion
-    estimate is off (a sudden stop, a box shrinking behind someone).
-
-    Args:
-        iou_threshold: minimum IoU between a prediction and a detection to match.
-        max_age: frames a track survives without a detection (short misses keep the id).
-        min_hits: matched frames before a track is reported (suppresses one-frame false positives).
-        velocity_momentum: smoothing of the velocity estimate (0: last displacement only).
-        matching: ``greedy`` (highest IoU first) or ``hungarian`` (maximum total IoU; needs scipy).
-    """
-
-    def __init__(self, iou_threshold: float = 0.2, max_age: int = 5, min_hits: int = 1, velocity_momentum: float = 0.5,
-                 matching: str = "greedy") -> None:
-        self.iou_threshold, self.max_age, self.min_hits = iou_threshold, max_age, min_hits
-        self.momentum = velocity_momentum
-        if matching not in ("greedy", "hungarian"):
-            raise ValueError(f"unknown matching {matching!r}: greedy or hungarian")
-        if matching == "hungarian":
-            hungarian_match(np.zeros((0, 0)), 0.0)  # fail now, not on the first frame, when scipy is missing
-        self._match = greedy_match if matching == "greedy" else hungarian_match
-        self.tracks: list[Track] = []
-        self._next_id = 1
-        self.ended: list[int] = []  # ids that ended on the last update (for per-track state cleanup)
-
-    def reset(self) -> None:
-        self.tracks, self._next_id, self.ended = [], 1, []
-
-    def update(self, boxes: np.ndarray, scores: np.ndarray | None = None) -> list[Track]:
-        """Feed one frame's detections; returns the reported tracks matched on this frame.
-
-        Args:
-            boxes: (N, 4) xyxy pixel boxes.
-            scores: (N,) detection scores (default ones).
-        """
-        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-        scores = np.ones(len(boxes), np.float32) if scores is None else np.asarray(scores, np.float32).reshape(-1)
-        preds = np.array([t.predict() for t in self.tracks], np.float32).reshape(-1, 4)
-        last = np.array([t.box for t in self.tracks], np.float32).reshape(-1, 4)
-        # The better of predicted and last position: prediction separates crossing people, the last
-        # box keeps a track whose motion estimate is off (a sudden stop, a box shrinking behind someone).
-        pairs = self._match(np.maximum(iou_matrix(preds, boxes), iou_matrix(last, boxes)), self.iou_threshold)
-        matched_t = {r for r, _ in pairs}
-        matched_d = {c for _, c in pairs}
-        for r, c in pairs:
-            t = self.tracks[r]
-            step = (_centre(boxes[c]) - _centre(t.box)) / (t.misses + 1)
-            t.velocity = self.momentum * t.velocity + (1 - self.momentum) * step if t.hits > 1 else step
-            t.box, t.score, t.hits, t.misses = boxes[c].copy(), float(scores[c]), t.hits + 1, 0
-        for i, t in enumerate(self.tracks):
-            if i not in matched_t:
-                t.misses += 1
-        self.ended = [t.id for t in self.tracks if t.misses > self.max_age]
-        self.tracks = [t for t in self.tracks if t.misses <= self.max_age]
-        for c in range(len(boxes)):
-            if c not in matched_d:
-                self.tracks.append(Track(self._next_id, boxes[c].copy(), float(scores[c])))
-                self._next_id += 1
-        return [t for t in self.tracks if t.misses == 0 and t.hits >= self.min_hits]
-
-    @property
-    def live_ids(self) -> set[int]:
-        return {t.id for t in self.tracks}
-
-
-class TrackVotes:
-    """A :class:`~actkit.engine.postprocess.KofNVote` per track id; ended tracks are forgotten.
-
-    Args:
-        rules: ``[(k, n), ...]`` or ``"3/7,3/4"``.
-    """
-
-    def __init__(self, rules: Sequence[tuple[int, int]] | str = ((3, 7), (3, 4))) -> None:
-        self.rules = rules
-        self._votes: dict[Any, KofNVote] = {}
-
-    def update(self, track_id: Any, positive: bool) -> bool:
-        v = self._votes.get(track_id)
-        if v is None:
-            v = self._votes[track_id] = KofNVote(self.rules)
-        return v.update(positive)
-
-    def forget(self, track_ids: Sequence[Any]) -> None:
-        for i in track_ids:
-            self._votes.pop(i, None)
-
-    def __len__(self) -> int:
-        return len(self._votes)

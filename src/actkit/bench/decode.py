@@ -1,6 +1,6 @@
 """Sparse vs whole-file decode benchmark on a generated long video.
 
-``python -m actkit.data.video.bench --out runs/decode --gops 30,60,120,0`` writes one 60 s
+``python -m actkit.bench.decode --out runs/decode --gops 30,60,120,0`` writes one 60 s
 640x360 30 fps H.264 video per keyframe interval (``0`` = the encoder's default GOP, x264:
 keyint 250 with scene cuts) and prints :func:`actkit.data.video.decode.bench_decode` for each
 as a Markdown table. The video pans over a smooth textured scene with moving shapes and light
@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from actkit.utils.deps import require
-
-from .decode import bench_decode
+from ..data.video.decode import bench_decode
+from ..utils.deps import require
 
 
 def write_bench_video(path: str | Path, seconds: float = 60.0, size: tuple[int, int] = (360, 640), fps: int = 30,
@@ -37,7 +36,6 @@ def write_bench_video(path: str | Path, seconds: float = 60.0, size: tuple[int, 
     """
     av = require("av")
     import cv2
-
     from actkit.utils.io import atomic_path
 
     h, w = size
@@ -93,7 +91,7 @@ def run_decode_bench(out: str | Path = "runs/decode_bench", gops: tuple[int, ...
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    """``python -m actkit.data.video.bench`` (same as ``actkit bench --decode``)."""
+    """``python -m actkit.bench.decode`` (same as ``actkit bench --decode``)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="runs/decode_bench", help="folder for the generated videos")
     ap.add_argument("--gops", default="30,60,120,0", help="keyframe intervals in frames (0: encoder default)")

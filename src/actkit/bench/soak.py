@@ -1,6 +1,6 @@
 """Measured goals of the live pipeline: a memory soak and end-to-end latency.
 
-* :func:`soak`: the real :class:`~actkit.engine.streamer.Stream` (capture and inference threads,
+* :func:`soak`: the real :class:`~actkit.streaming.pipeline.Stream` (capture and inference threads,
   smoothing, events, a JSON-lines sink) over a looped video for ``minutes`` of stream time, as fast
   as it runs (every frame processed), sampling RSS. Memory is *flat* when the least-squares RSS
   slope after warm-up stays below ``max_slope`` MB per 1000 frames (default
@@ -12,7 +12,7 @@
   source is given).
 
 The model alone (no decoding or post-processing), on 1 and 2 threads in torch and ONNX Runtime, is
-:func:`actkit.engine.stream_export.bench_stream`.
+:func:`actkit.bench.streaming.bench_stream`.
 """
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .stream_metrics import RssProbe, rss_mb
-from .streamer import LoopSource, Stream, load_runner
+from ..data.video.sources import LoopSource
+from ..streaming.metrics import RssProbe, rss_mb
+from ..streaming.pipeline import Stream
+from ..streaming.runners import load_runner
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,7 @@ def soak(model: Any, source: str | Path, minutes: float = 30.0, fps: float = 16,
 
 def plot_rss(res: dict[str, Any], path: str | Path) -> Path:
     """RSS vs frame of a :func:`soak` result, warm-up shaded, with the fitted slope after it."""
-    from .plots import _figure, _save
+    from ..engine.plots import _figure, _save
 
     x, y = np.asarray(res["samples"]["frame"], float), np.asarray(res["samples"]["rss_mb"], float)
     fig, ax = _figure((7, 3.5))

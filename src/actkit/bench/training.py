@@ -34,7 +34,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .steps import channels_last, channels_last_inputs, compile_model, forward_scored, to_channels_last
+from ..engine.steps import (
+    channels_last,
+    channels_last_inputs,
+    compile_model,
+    forward_scored,
+    to_channels_last,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +99,7 @@ def device_name(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     import os
 
-    from .bench import cpu_name
+    from .inference import cpu_name
 
     return f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
@@ -101,7 +107,7 @@ def device_name(device: torch.device) -> str:
 def _batches(ds: torch.utils.data.Dataset, batch: int, seed: int, workers: int) -> Iterator[dict[str, Any]]:
     """Full training batches without end: epoch after epoch of the trainer's loader (shuffled,
     augmented per epoch). Short last batches are skipped, so compiled modes never see a new shape."""
-    from .trainer import make_loader
+    from ..engine.trainer import make_loader
 
     epoch = 0
     while True:
@@ -215,10 +221,10 @@ def train_throughput(model: str, data: str | Path, batch: int = 64, steps: int =
         RuntimeError: no mode ran (the message gives each mode's reason).
     """
     from ..config import TrainConfig, resolve
+    from ..engine.tasks import make_task, model_kwargs
+    from ..engine.trainer import make_loss, pick_device, seed_everything
     from ..models import count_params, create_model, model_entry
     from ..utils.progress import progress as bar
-    from .tasks import make_task, model_kwargs
-    from .trainer import make_loss, pick_device, seed_everything
 
     names = parse_modes(modes)
     if batch < 1 or steps < 1 or warmup < 0 or compile_warmup < 0 or rounds < 1:

@@ -1,0 +1,6 @@
+"""``python -m actkit``: the command line."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,52 @@
+"""`actkit` command line: one module per verb, each with ``add_parser(sub)`` and ``run(args)`` calling one
+public function of the library. Flags of configured verbs come from the config dataclasses
+(:mod:`actkit.config`)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from .. import __version__
+from . import bench, data, demo, evaluate, export, models, predict, stream, synth, train
+
+VERBS = (train, evaluate, export, predict, stream, bench, data, synth, models, demo)  # in `actkit --help` order
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``actkit`` parser with every verb."""
+    p = argparse.ArgumentParser(prog="actkit", description="Recognise what people are doing and in what state they are.")
+    p.add_argument("--version", action="version", version=f"actkit {__version__}")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    p.add_argument("--debug", action="store_true", help="full tracebacks on errors")
+    sub = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for module in VERBS:
+        module.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``actkit`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    try:
+        args.fn(args)
+    except (ValueError, FileNotFoundError, KeyError, ImportError, RuntimeError) as e:
+        if args.debug:
+            raise
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"actkit {args.verb}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished checkpoints and files are intact", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

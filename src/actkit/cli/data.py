@@ -1,0 +1,44 @@
+"""`actkit data`: build and fix crop datasets."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ._common import names
+
+
+def add_parser(sub: Any) -> None:
+    dp = sub.add_parser("data", help="build and fix crop datasets").add_subparsers(dest="data_verb", metavar="DATA_VERB", required=True)
+    sp = dp.add_parser("crops", help="build a Parquet crop dataset from a class-folder tree or a CSV (path,label[,group])")
+    sp.set_defaults(fn=run_crops)
+    sp.add_argument("source", help="folder <root>/<class>/... or CSV")
+    sp.add_argument("--out", required=True, help="output .parquet")
+    sp.add_argument("--classes", help="comma-separated allowed classes (others are skipped and listed)")
+    sp.add_argument("--no-plots", action="store_true", help="skip the class-ratio and size PNGs")
+    for s in (sp, dp.add_parser("resplit", help="re-split a Parquet (e.g. a leaky random split) by groups")):
+        if s is not sp:
+            s.set_defaults(fn=run_resplit)
+            s.add_argument("input", help="input .parquet")
+            s.add_argument("--out", required=True, help="output .parquet")
+        s.add_argument("--val", type=float, default=0.1, help="validation fraction")
+        s.add_argument("--test", type=float, default=0.1, help="test fraction")
+        s.add_argument("--seed", type=int, default=0)
+        s.add_argument("--group-regex", help="regex on the path whose first group names the group (video, person, face)")
+
+
+def run_crops(a: argparse.Namespace) -> Any:
+    from ..data.crops import build_crops
+
+    classes = names(a.classes)
+    s = build_crops(a.source, a.out, val=a.val, test=a.test, seed=a.seed, group_regex=a.group_regex,
+                    classes=list(classes) if classes else None, plots=not a.no_plots)
+    print(f"{a.out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in s["counts"].items()) + f"; skipped {s['n_skipped']}")
+    return s
+
+
+def run_resplit(a: argparse.Namespace) -> Any:
+    from ..data.crops import resplit
+
+    s = resplit(a.input, a.out, val=a.val, test=a.test, seed=a.seed, group_regex=a.group_regex)
+    print(f"{a.out}: regrouped; {s.get('straddling_before', 0)} groups straddled splits before")
+    return s
