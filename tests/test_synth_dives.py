@@ -12,7 +12,8 @@ pytest.importorskip("cv2")
 from actkit.data.dives import DIVING48_LABELS, DIVING48_VOCAB, format_dive_number  # noqa: E402
 from actkit.data.synth import dives as S  # noqa: E402
 from actkit.data.synth.mocap import quat_rotate  # noqa: E402
-from actkit.data.synth.render import LINK, HumanoidRenderer  # noqa: E402
+from actkit.data.synth.scene import LINK  # noqa: E402
+from actkit.data.synth.render import HumanoidRenderer  # noqa: E402
 
 # Back 1.5 tuck, forward dive pike, reverse 1.5 with 1.5 twists free, forward dive straight.
 CLASSES = [4, 29, 38]

@@ -101,16 +101,16 @@ def _label(renderer, pose, support=0.0, rest=True):
     return P.label_posture(P.measure_posture(renderer.link_frames(), renderer.link_aabbs(), support))
 
 
-def _qz(deg):
+def rot_z(deg):
     return quat_axis_angle("z", math.radians(deg))
 
 
 def _seated(hip=90.0, knee=90.0):
     pose = Pose.neutral(1.0)
     for hip_j, knee_j, ankle_j in ((3, 4, 5), (9, 10, 11)):
-        pose.joints[hip_j] = _qz(hip)
+        pose.joints[hip_j] = rot_z(hip)
         pose.joints[knee_j] = np.array([-math.radians(knee)])
-        pose.joints[ankle_j] = _qz(knee - hip)
+        pose.joints[ankle_j] = rot_z(knee - hip)
     return pose
 
 
@@ -127,23 +127,23 @@ def test_seated_pose_on_a_seat_is_sitting(renderer):
     # ... nor is a seat pose folded forward far past the sitting limit.
     bent = _seated()
     bent.root_pos = np.array([0.0, 0.5, 0.0])
-    bent.root_orn = _qz(-70)
-    bent.joints[3] = bent.joints[9] = _qz(160)
+    bent.root_orn = rot_z(-70)
+    bent.joints[3] = bent.joints[9] = rot_z(160)
     assert _label(renderer, bent, support=0.45, rest=False) is None
 
 
 def test_horizontal_pose_is_lying(renderer):
     for turn in (90, -90):
         pose = Pose.neutral()
-        pose.root_orn = _qz(turn)
+        pose.root_orn = rot_z(turn)
         assert _label(renderer, pose) == "lying"
 
 
 def test_crawl_like_pose_is_ambiguous(renderer):
     pose = _seated(hip=90, knee=90)  # thighs vertical under a horizontal, face-down torso
-    pose.root_orn = _qz(-90)
+    pose.root_orn = rot_z(-90)
     for shoulder in (6, 12):
-        pose.joints[shoulder] = _qz(90)  # arms straight down to the floor
+        pose.joints[shoulder] = rot_z(90)  # arms straight down to the floor
     assert _label(renderer, pose) is None
 
 

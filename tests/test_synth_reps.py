@@ -9,7 +9,8 @@ pytest.importorskip("pybullet_data")
 cv2 = pytest.importorskip("cv2")
 
 from actkit.data.synth import reps as R  # noqa: E402
-from actkit.data.synth.render import LINK, HumanoidRenderer  # noqa: E402
+from actkit.data.synth.scene import LINK  # noqa: E402
+from actkit.data.synth.render import HumanoidRenderer  # noqa: E402
 
 EXERCISES = ("squat", "jumping_jack", "lunge", "arm_raise")
 KW = dict(videos_per_exercise=2, seconds=(2.0, 3.5), size=64, fps=8, seed=3, progress=False, exercises=EXERCISES)

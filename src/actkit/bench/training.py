@@ -34,13 +34,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..engine.steps import (
-    channels_last,
-    channels_last_inputs,
-    compile_model,
-    forward_scored,
-    to_channels_last,
-)
+from ..engine.steps import channels_last, channels_last_inputs, compile_model, forward_scored, to_channels_last
 
 log = logging.getLogger(__name__)
 

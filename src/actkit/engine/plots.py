@@ -16,13 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from actkit.engine.metrics import (
-    auc,
-    average_precision,
-    expected_calibration_error,
-    pr_curve,
-    roc_curve,
-)
+from actkit.engine.metrics import auc, average_precision, expected_calibration_error, pr_curve, roc_curve
 from actkit.utils.io import atomic_path
 
 logger = logging.getLogger(__name__)

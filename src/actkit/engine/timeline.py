@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import math
 from collections import deque
@@ -173,7 +172,7 @@ def write_annotated(path: str | Path, source: str | Path, results: list[Results]
     """Re-decode ``source`` and write it with each frame's label and confidence drawn on it (mp4)."""
     import cv2
 
-    from ..data.synth.actions import pick_codec, write_video
+    from ..data.video.writer import pick_codec, write_video
     from .predictor import iter_video
 
     fps = fps or video_fps(source) or 16.0

@@ -1,7 +1,7 @@
 """The model contract every actkit model follows, so trainer, exporter and streamer never special-case."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch

@@ -53,13 +53,7 @@ import numpy as np
 
 from ..config.stream import StreamConfig
 from ..data.video.framelabels import Video, read_labelled_videos
-from .replay import (
-    StreamClasses,
-    Unreadable,
-    replay_multi,
-    replay_single,
-    stream_runner,
-)
+from .replay import StreamClasses, Unreadable, replay_multi, replay_single, stream_runner
 from .report import write_plots
 from .runners import set_lowpass
 from .step import post_options

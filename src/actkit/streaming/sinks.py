@@ -94,29 +94,23 @@ def _json_default(o: Any) -> Any:
 
 
 class VideoSink(Sink):
-    """Annotated mp4 (``mp4v``), opened at the first frame's size."""
+    """Annotated mp4 (``mp4v``, through :class:`~actkit.data.video.writer.VideoWriter`)."""
 
     def __init__(self, path: str | Path, fps: float) -> None:
-        self.path, self.fps = Path(path), float(fps or 10.0)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._w: Any = None
-        self.frames = 0
+        from ..data.video.writer import VideoWriter
+
+        self._w = VideoWriter(path, float(fps or 10.0), "mp4v")
+        self.path = self._w.path
+
+    @property
+    def frames(self) -> int:
+        return self._w.frames
 
     def write(self, r, frame, annotated):
-        import cv2
-
-        img = annotated()
-        if self._w is None:
-            h, w = img.shape[:2]
-            self._w = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self._w.isOpened():
-                raise ValueError(f"{self.path}: cannot write video (no mp4v encoder in this OpenCV build?)")
-        self._w.write(img)
-        self.frames += 1
+        self._w.write(annotated()[..., ::-1])  # annotate() draws on a BGR copy
 
     def close(self, summary=None):
-        if self._w is not None:
-            self._w.release()
+        self._w.close()
 
 
 class DisplaySink(Sink):

@@ -18,15 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..data.vocab import class_groups
-from .postprocess import (
-    Event,
-    EventCounter,
-    Hysteresis,
-    KofNVote,
-    Lookahead,
-    RepetitionCounter,
-    make_smoother,
-)
+from .postprocess import Event, EventCounter, Hysteresis, KofNVote, Lookahead, RepetitionCounter, make_smoother
 
 
 @dataclass

@@ -75,23 +75,21 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import itertools
 import logging
 import math
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-from .mocap import CLIP_NAMES, MocapClip, Pose, load_clip, quat_rotate
-from .postures import NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES
-from .postures import _light as draw_light
-from .postures import _outfit as draw_outfit
-from .render import Camera, HumanoidRenderer, claim_output, make_background, process_renderer, render_video_jobs
+from ..video.sources import read_video
+from ..video.writer import pick_codec, write_video
+from .mocap import CLIP_NAMES, MocapClip, load_clip
+from .render import HumanoidRenderer, claim_output, dress_scene, process_renderer, render_video_jobs
+from .scene import (NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, Camera, draw_camera, draw_outfit,
+                    smooth_series)
 
 logger = logging.getLogger(__name__)
 
@@ -246,51 +244,6 @@ def plan_clip(seed: int, clip_name: str, k: int, clips_per_class: int, frames: i
 
 # ----------------------------------------------------------------------------- rendering one clip
 
-def _facing(pose: Pose) -> np.ndarray:
-    """Horizontal facing of the pelvis: perpendicular to its right (+z) axis."""
-    right = quat_rotate(pose.root_orn, np.array([0.0, 0.0, 1.0]))
-    fwd = np.array([right[2], 0.0, -right[0]])
-    n = np.linalg.norm(fwd)
-    if n < 1e-3:  # hips stacked vertically: use the pelvis forward axis
-        fwd = quat_rotate(pose.root_orn, np.array([1.0, 0.0, 0.0])) * np.array([1.0, 0.0, 1.0])
-        n = np.linalg.norm(fwd) + 1e-12
-    return fwd / n
-
-
-def draw_camera(rng: np.random.Generator, pose: Pose, sector: int, reach: float) -> tuple[float, float, float, float]:
-    """A camera in azimuth ``sector`` measured from the body's facing in ``pose``, far enough for a
-    body of radius ``reach`` to fit: ``(azimuth, fov, distance, elevation)``, degrees and metres."""
-    fwd = _facing(pose)
-    az_rel = sector * 360.0 / NUM_SECTORS + rng.uniform(-0.5, 0.5) * 360.0 / NUM_SECTORS
-    azimuth = math.degrees(math.atan2(fwd[2], fwd[0])) + az_rel
-    fov = rng.uniform(35, 60)
-    distance = reach / (rng.uniform(0.8, 1.0) * math.tan(math.radians(fov) / 2))
-    elevation = rng.uniform(-2, 30)
-    return azimuth, fov, distance, elevation
-
-
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0 (edge-padded), ``sigma`` in samples."""
-    if sigma <= 0:
-        return x
-    r = int(math.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    pad = np.concatenate([np.repeat(x[:1], r, 0), x, np.repeat(x[-1:], r, 0)])
-    return np.stack([np.convolve(pad[:, d], k, mode="valid") for d in range(x.shape[1])], axis=1)
-
-
-def dress_scene(renderer: HumanoidRenderer, rng: np.random.Generator, texture: int, size: int) -> None:
-    """Draw light, ground tint / tile / offset and background from ``rng`` (in that order) and hide props.
-
-    Shared by the video sets; the draw order is part of each set's seed contract.
-    """
-    renderer.set_light(draw_light(rng))
-    tile = rng.uniform(0.8, 2.5)
-    renderer.set_ground_texture(texture, tuple(rng.uniform(0.8, 1.1, 3)), tile, tuple(rng.uniform(0, tile, 2)))
-    renderer.set_background(make_background(rng, size, size))
-    renderer.hide_props()
-
 
 def render_clip(renderer: HumanoidRenderer, plan: ClipPlan, seed: int, frames: int, size: int,
                 fps: int) -> tuple[list[np.ndarray], list[list[int] | None]]:
@@ -320,7 +273,7 @@ def render_clip(renderer: HumanoidRenderer, plan: ClipPlan, seed: int, frames: i
     lift = max(0.0, -min(lows))  # some keyframes sink a few cm into the floor
     roots = np.array(roots) + [0.0, lift, 0.0]
     sigma = (0.25 if plan.clip in TRAVELLING else 0.8) * fps
-    targets = _smooth(roots, sigma)
+    targets = smooth_series(roots, sigma)
     targets[:, 1] = float(np.clip(roots[:, 1].mean(), 0.35, 1.0))
     reach = max(float(np.linalg.norm(c + [0.0, lift, 0.0] - tgt, axis=1).max()) for c, tgt in zip(corners, targets))
 
@@ -347,85 +300,6 @@ def render_clip(renderer: HumanoidRenderer, plan: ClipPlan, seed: int, frames: i
 
 
 # ----------------------------------------------------------------------------- encoding
-
-@functools.lru_cache(maxsize=None)
-def pick_codec(h264: bool | None = None) -> str:
-    """The video codec: H.264 by default, ``"mp4v"`` when asked for (``h264=False`` or ACTKIT_H264=0).
-
-    H.264 is ``"h264-pyav"`` if PyAV with libx264 is installed, else OpenCV's ``"avc1"`` if its
-    FFmpeg can encode it, else ``"mp4v"`` (MPEG-4 Part 2, what pip's opencv wheels can always
-    write). libx264 is run single-threaded and without macroblock-tree rate control: the
-    mbtree pass gave different bytes (and different decoded pixels) for the same frames
-    depending on what the process had done before, which broke "same seed, same frames".
-    """
-    if h264 is None:
-        h264 = os.environ.get("ACTKIT_H264", "1") not in ("0", "", "false")
-    if not h264:
-        return "mp4v"
-    try:
-        import av
-
-        av.codec.Codec("libx264", "w")
-        return "h264-pyav"
-    except Exception:  # noqa: BLE001 - missing package or encoder both mean: try the next one
-        pass
-    import tempfile
-
-    import cv2
-
-    from .render import _quiet_native_output
-
-    with tempfile.TemporaryDirectory() as d, _quiet_native_output():
-        w = cv2.VideoWriter(str(Path(d) / "probe.mp4"), cv2.VideoWriter_fourcc(*"avc1"), 16, (64, 64))
-        ok = w.isOpened()
-        if ok:
-            w.write(np.zeros((64, 64, 3), np.uint8))
-        w.release()
-    return "avc1" if ok else "mp4v"
-
-
-def write_video(path: str | Path, images: Iterable[np.ndarray], fps: int, codec: str) -> None:
-    """Encode RGB ``images`` to an mp4 at ``path`` atomically (temporary file, then rename).
-
-    ``images`` may be a generator: frames are encoded as they come, so a long video never sits in
-    memory, and the generator's code after its last frame runs before the rename.
-    """
-    from actkit.utils.io import atomic_path
-
-    frames = iter(images)
-    first = next(frames, None)
-    if first is None:
-        raise ValueError(f"{path}: no frames to write")
-    images = itertools.chain([first], frames)
-    h, w = first.shape[:2]
-    with atomic_path(path) as tmp:
-        if codec == "h264-pyav":
-            import av
-
-            with av.open(str(tmp), "w", format="mp4") as container:
-                # The same seed must give the same bytes: one encoder thread (threaded modes
-                # depend on timing) and no mbtree (its result depended on process history).
-                stream = container.add_stream("libx264", rate=fps, options={
-                    "crf": "20", "threads": "1",
-                    "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0:no-mbtree=1"})
-                stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-                stream.codec_context.thread_count = 1
-                stream.codec_context.thread_type = "NONE"
-                for img in images:
-                    container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
-                container.mux(stream.encode())
-        else:
-            import cv2
-
-            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*codec), fps, (w, h))
-            if not writer.isOpened():
-                raise RuntimeError(f"OpenCV cannot write {codec!r} video to {tmp}")
-            for img in images:
-                writer.write(np.ascontiguousarray(img[..., ::-1]))
-            writer.release()
-        if tmp.stat().st_size == 0:
-            raise RuntimeError(f"encoder wrote nothing for {path}")
-
 
 # ----------------------------------------------------------------------------- workers
 
@@ -543,23 +417,6 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
     return summary
 
 
-def read_video(path: str | Path) -> list[np.ndarray]:
-    """Decode every frame of a video with OpenCV, as RGB uint8 arrays."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    images = []
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            images.append(frame[..., ::-1].copy())
-    finally:
-        cap.release()
-    return images
-
-
 def write_contact_sheet(out: str | Path, plans: list[ClipPlan], path: str | Path, per_row: int = 6,
                         cell: int = 112) -> None:
     """One row per class: ``per_row`` frames evenly across time of the video of each plan, labelled."""
@@ -582,5 +439,5 @@ def write_contact_sheet(out: str | Path, plans: list[ClipPlan], path: str | Path
         sheet.save(tmp, format="PNG")
 
 
-__all__ = ["CLASS_NAMES", "SPLITS", "ClipPlan", "plan_clip", "render_actions", "render_clip", "read_video",
-           "pick_codec", "write_video", "dress_scene", "active_part", "choose_window", "timeline_window", "timeline_overlap"]
+__all__ = ["CLASS_NAMES", "SPLITS", "ClipPlan", "plan_clip", "render_actions", "render_clip",
+           "active_part", "choose_window", "timeline_window", "timeline_overlap"]

@@ -79,13 +79,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..video.writer import pick_codec, write_video
+from ..video.sources import read_video
 from ..dives import DIVING48_LABELS, DIVING48_VOCAB, DiveLabel, format_dive_number, label_to_vocab, parse_dive_number
-from .actions import SPLIT_CYCLE, SPLITS, pick_codec, read_video, write_video
+from .actions import SPLIT_CYCLE
 from .mocap import Pose, quat_axis_angle, quat_mul
-from .postures import LEG_LENGTH, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, _limb, _qz
-from .postures import _light as draw_light
-from .render import (LEFT_LINKS, LINK, LINKS, Camera, HumanoidRenderer, claim_output, make_background,
-                     process_renderer, render_video_jobs, smooth_noise)
+from .render import HumanoidRenderer, claim_output, process_renderer, render_video_jobs
+from .scene import (LEFT_LINKS, LEG_LENGTH, LINK, LINKS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES,
+                    SPLITS, Camera, draw_light, limb_rotation, make_background, rot_z, smooth_noise)
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ class DivePlan:
         the body's long axis, then the pelvis pitch of the body shape."""
         som = quat_axis_angle("z", self.sense * math.radians(self.somersault_deg[j]))
         turn = quat_axis_angle("y", self.yaw + self.twist_sense * math.radians(self.twist_deg[j]))
-        pitch = _qz(-self.params["pitch"][j])
+        pitch = rot_z(-self.params["pitch"][j])
         return quat_mul(som, quat_mul(turn, pitch))
 
     def pose(self, j: int) -> Pose:
@@ -225,14 +226,14 @@ class DivePlan:
         pose = Pose.neutral(1.0)
         pose.root_pos = np.asarray(self.root_pos[j], float)
         pose.root_orn = self.root_quat(j)
-        pose.joints[LINK["chest"]] = _qz(-q["chest"])
-        pose.joints[LINK["neck"]] = _qz(-q["neck"])
+        pose.joints[LINK["chest"]] = rot_z(-q["chest"])
+        pose.joints[LINK["neck"]] = rot_z(-q["neck"])
         for side, name in ((1, "right"), (-1, "left")):
-            pose.joints[LINK[f"{name}_hip"]] = _limb(q["hip"], 4.0, 0.0, side)
+            pose.joints[LINK[f"{name}_hip"]] = limb_rotation(q["hip"], 4.0, 0.0, side)
             pose.joints[LINK[f"{name}_knee"]] = np.array([-math.radians(q["knee"])])
-            pose.joints[LINK[f"{name}_ankle"]] = _qz(-q["ankle"])
+            pose.joints[LINK[f"{name}_ankle"]] = rot_z(-q["ankle"])
             # Shoulder flexion is relative to the chest, which is flexed forward by ``chest``.
-            pose.joints[LINK[f"{name}_shoulder"]] = _limb(q["sh_flex"] - q["chest"], q["sh_abd"], 0.0, side)
+            pose.joints[LINK[f"{name}_shoulder"]] = limb_rotation(q["sh_flex"] - q["chest"], q["sh_abd"], 0.0, side)
             pose.joints[LINK[f"{name}_elbow"]] = np.array([math.radians(q["elbow"])])
         return pose
 

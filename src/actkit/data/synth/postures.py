@@ -65,23 +65,16 @@ from pathlib import Path
 import numpy as np
 
 from .mocap import CLIP_NAMES, Pose, load_clip, quat_axis_angle, quat_mul, quat_rotate
-from .render import (LINK, Camera, HumanoidRenderer, Light, Outfit, init_process_renderer, make_background, process_renderer,
-                     run_jobs)
+from .render import HumanoidRenderer, init_process_renderer, process_renderer, run_jobs
+from .scene import (LEG_LENGTH, LINK, NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES,
+                    SPLIT_WEIGHTS, SPLITS, Camera, draw_light, draw_outfit, limb_rotation, make_background, rot_z,
+                    set_legs)
 
 logger = logging.getLogger(__name__)
 
 LABELS = ("lying", "sitting", "standing")  # sorted: class_id is the index
-SPLITS = ("train", "val", "test")
-SPLIT_WEIGHTS = (0.70, 0.15, 0.15)
-NUM_SECTORS = 8
-SPLIT_SECTORS = {"train": (0, 2, 4, 6), "val": (3, 5), "test": (1, 7)}
-NUM_PALETTES = 12
-SPLIT_PALETTES = {"train": (0, 1, 2, 4, 5, 7, 8, 10), "val": (3, 9), "test": (6, 11)}
-NUM_TEXTURES = 12
-SPLIT_TEXTURES = {"train": tuple(range(8)), "val": (8, 9), "test": (10, 11)}
 RENDER_SIZE = 128
 MAX_DRAWS = 10
-LEG_LENGTH = 0.8814  # hip joint to sole of the upright humanoid, metres
 
 # Generator mix, tuned so that after geometric rejection the classes come out near
 # 40 % standing, 35 % sitting, 25 % lying.
@@ -154,44 +147,21 @@ def label_posture(g: PostureGeometry) -> str | None:
 
 # ----------------------------------------------------------------------------- procedural bodies
 
-def _qz(deg: float) -> np.ndarray:
-    return quat_axis_angle("z", math.radians(deg))
-
-
-def _limb(flex: float, abduct: float, twist: float, side: int) -> np.ndarray:
-    """Hip/shoulder quaternion from flexion (forward), abduction (outward) and twist, in degrees.
-    ``side`` is +1 right, -1 left: outward is +z on the right and -z on the left."""
-    q = quat_mul(_qz(flex), quat_axis_angle("x", math.radians(-side * abduct)))
-    return quat_mul(q, quat_axis_angle("y", math.radians(side * twist)))
-
 
 def _spine(rng: np.random.Generator, lean: tuple[float, float], pose: Pose) -> None:
     """Chest lean forward (degrees, positive forward), side bend and twist; a loosely random neck."""
-    chest = quat_mul(_qz(-rng.uniform(*lean)), quat_axis_angle("x", math.radians(rng.uniform(-10, 10))))
+    chest = quat_mul(rot_z(-rng.uniform(*lean)), quat_axis_angle("x", math.radians(rng.uniform(-10, 10))))
     pose.joints[LINK["chest"]] = quat_mul(chest, quat_axis_angle("y", math.radians(rng.uniform(-25, 25))))
-    neck = quat_mul(_qz(rng.uniform(-20, 20)), quat_axis_angle("y", math.radians(rng.uniform(-40, 40))))
+    neck = quat_mul(rot_z(rng.uniform(-20, 20)), quat_axis_angle("y", math.radians(rng.uniform(-40, 40))))
     pose.joints[LINK["neck"]] = neck
 
 
 def _arms(rng: np.random.Generator, pose: Pose, flex: tuple[float, float] = (-30, 100),
           abduct: tuple[float, float] = (0, 60)) -> None:
     for side, name in ((1, "right"), (-1, "left")):
-        pose.joints[LINK[f"{name}_shoulder"]] = _limb(rng.uniform(*flex), rng.uniform(*abduct),
+        pose.joints[LINK[f"{name}_shoulder"]] = limb_rotation(rng.uniform(*flex), rng.uniform(*abduct),
                                                       rng.uniform(-40, 40), side)
         pose.joints[LINK[f"{name}_elbow"]] = np.array([math.radians(rng.uniform(0, 130))])
-
-
-def _legs(pose: Pose, thigh: tuple[float, float], knee: tuple[float, float], abduct: tuple[float, float],
-          pelvis_pitch: float = 0.0, flat_feet: bool = True) -> None:
-    """Set both legs from world thigh angles (degrees from straight down, forward positive) and knee
-    flexions, given the pelvis pitched forward by ``pelvis_pitch`` degrees; feet parallel to the pelvis."""
-    for i, (side, name) in enumerate(((1, "right"), (-1, "left"))):
-        t, k, a = thigh[i], knee[i], abduct[i]
-        pose.joints[LINK[f"{name}_hip"]] = _limb(t + pelvis_pitch, a, 0.0, side)
-        pose.joints[LINK[f"{name}_knee"]] = np.array([-math.radians(k)])
-        # Foot sole horizontal: ankle undoes the chain's total rotation about z (pitch + hip - knee).
-        ankle = k - t if flat_feet else 0.0
-        pose.joints[LINK[f"{name}_ankle"]] = _qz(min(45.0, max(-45.0, ankle)))
 
 
 def _heels_down_knee(thigh: np.ndarray, drop: float) -> np.ndarray:
@@ -206,7 +176,7 @@ def _heels_down_knee(thigh: np.ndarray, drop: float) -> np.ndarray:
 def _upright(rng: np.random.Generator, yaw: float, pitch: float) -> Pose:
     pose = Pose.neutral(1.0)
     roll = math.radians(rng.uniform(-5, 5))
-    pose.root_orn = quat_mul(quat_axis_angle("y", yaw), quat_mul(_qz(-pitch), quat_axis_angle("x", roll)))
+    pose.root_orn = quat_mul(quat_axis_angle("y", yaw), quat_mul(rot_z(-pitch), quat_axis_angle("x", roll)))
     return pose
 
 
@@ -215,7 +185,7 @@ def _stand(rng: np.random.Generator, yaw: float) -> Pose:
     pose = _upright(rng, yaw, pitch)
     _spine(rng, (-8, 20), pose)
     thigh = rng.uniform(-10, 15, 2)
-    _legs(pose, thigh, rng.uniform(0, 15, 2), rng.uniform(0, 12, 2), pitch)
+    set_legs(pose, thigh, rng.uniform(0, 15, 2), rng.uniform(0, 12, 2), pitch)
     _arms(rng, pose, flex=(-30, 170), abduct=(0, 110))
     return pose
 
@@ -228,10 +198,10 @@ def _sit(rng: np.random.Generator, yaw: float, on_ground: bool) -> Pose:
     if not on_ground:
         thigh = rng.uniform(75, 110) + rng.uniform(-8, 8, 2)
         knee = rng.uniform(60, 120) + rng.uniform(-12, 12, 2)
-        _legs(pose, thigh, knee, rng.uniform(0, 20, 2), pitch)
+        set_legs(pose, thigh, knee, rng.uniform(0, 20, 2), pitch)
     else:  # from legs stretched forward (thighs ~90 deg) to knees drawn up, heels on the ground
         thigh = rng.uniform(88, 145) + rng.uniform(-4, 4, 2)
-        _legs(pose, thigh, _heels_down_knee(thigh, 0.03), rng.uniform(0, 25, 2), pitch)
+        set_legs(pose, thigh, _heels_down_knee(thigh, 0.03), rng.uniform(0, 25, 2), pitch)
     _arms(rng, pose)
     return pose
 
@@ -247,11 +217,11 @@ def _lie(rng: np.random.Generator, yaw: float) -> Pose:
         # like a seated thigh at 90 + t deg).
         thigh = rng.uniform(20, 45, 2) if rng.random() < 0.3 else rng.uniform(-5, 15, 2)
         knee = np.where(thigh > 15, _heels_down_knee(thigh + 90, 0.04), rng.uniform(0, 20, 2))
-        _legs(pose, thigh, knee, rng.uniform(0, 25, 2), flat_feet=False)
+        set_legs(pose, thigh, knee, rng.uniform(0, 25, 2), flat_feet=False)
     elif side == "front":
-        _legs(pose, rng.uniform(-10, 5, 2), rng.uniform(0, 60, 2), rng.uniform(0, 25, 2), flat_feet=False)
+        set_legs(pose, rng.uniform(-10, 5, 2), rng.uniform(0, 60, 2), rng.uniform(0, 25, 2), flat_feet=False)
     else:
-        _legs(pose, rng.uniform(10, 70, 2), rng.uniform(20, 100, 2), rng.uniform(0, 10, 2), flat_feet=False)
+        set_legs(pose, rng.uniform(10, 70, 2), rng.uniform(20, 100, 2), rng.uniform(0, 10, 2), flat_feet=False)
     for s, name in ((1, "right"), (-1, "left")):
         overhead = rng.random() < 0.2
         # The elbow bends towards the upper arm's front: up when supine with the arm down, down when
@@ -266,11 +236,11 @@ def _lie(rng: np.random.Generator, yaw: float) -> Pose:
             flex, abduct, twist = rng.uniform(-20, 180), rng.uniform(0, 5), 0.0
         else:
             flex, abduct = rng.uniform(-20, 90), rng.uniform(0, 40)
-        pose.joints[LINK[f"{name}_shoulder"]] = _limb(flex, abduct, twist, s)
+        pose.joints[LINK[f"{name}_shoulder"]] = limb_rotation(flex, abduct, twist, s)
         pose.joints[LINK[f"{name}_elbow"]] = np.array([math.radians(rng.uniform(0, 110))])
-    body = {"back": _qz(90), "front": _qz(-90), "right": quat_axis_angle("x", math.pi / 2),
+    body = {"back": rot_z(90), "front": rot_z(-90), "right": quat_axis_angle("x", math.pi / 2),
             "left": quat_axis_angle("x", -math.pi / 2)}[side]
-    tilt = quat_mul(_qz(rng.uniform(-10, 10)), quat_axis_angle("x", math.radians(rng.uniform(-10, 10))))
+    tilt = quat_mul(rot_z(rng.uniform(-10, 10)), quat_axis_angle("x", math.radians(rng.uniform(-10, 10))))
     pose.root_orn = quat_mul(quat_axis_angle("y", yaw), quat_mul(tilt, body))
     return pose
 
@@ -339,19 +309,6 @@ def _draw_scene(renderer: HumanoidRenderer, rng: np.random.Generator) -> _Scene:
     return _Scene(pose, seat, gen, gen, (gen.split("_")[1], position, prop_yaw, color))
 
 
-def _outfit(rng: np.random.Generator, palette: int) -> Outfit:
-    hue = palette * 30.0
-    shirt = colorsys.hsv_to_rgb(((hue + rng.uniform(-12, 12)) % 360) / 360, rng.uniform(0.35, 0.9),
-                                rng.uniform(0.45, 0.95))
-    trousers = colorsys.hsv_to_rgb(((hue + 195 + rng.uniform(-12, 12)) % 360) / 360, rng.uniform(0.15, 0.7),
-                                   rng.uniform(0.2, 0.65))
-    tone = rng.random()  # light to dark skin along a natural ramp
-    skin = tuple(np.array([0.96, 0.82, 0.70]) * (1 - tone) + np.array([0.33, 0.21, 0.14]) * tone)
-    shoes = tuple(np.full(3, rng.uniform(0.05, 0.45)) * rng.uniform(0.8, 1.2, 3))
-    return Outfit(shirt, trousers, skin, shoes, long_sleeves=bool(rng.random() < 0.6),
-                  shorts=bool(rng.random() < 0.25), left_shade=rng.uniform(0.78, 0.88))
-
-
 def _facing(frames: np.ndarray) -> np.ndarray:
     """Horizontal facing direction: perpendicular to the hip axis, or along the torso when the hips
     are stacked vertically (lying on the side)."""
@@ -379,13 +336,6 @@ def _camera(rng: np.random.Generator, frames: np.ndarray, aabbs: np.ndarray, sec
     # a lying body edge-on (or sinks into the floor).
     min_el = math.degrees(math.asin(min(1.0, max(-1.0, (0.8 - target[1]) / distance))))
     return Camera(tuple(target), distance, azimuth, max(elevation, min_el), fov)
-
-
-def _light(rng: np.random.Generator) -> Light:
-    direction = rng.normal(size=3)
-    direction[1] = abs(direction[1]) + 0.4
-    return Light(tuple(direction / np.linalg.norm(direction)), tuple(1.0 - rng.uniform(0, 0.25, 3)),
-                 ambient=rng.uniform(0.45, 0.75), diffuse=rng.uniform(0.2, 0.6), specular=rng.uniform(0.0, 0.3))
 
 
 def _crop(rgb: np.ndarray, box: tuple[int, int, int, int], rng: np.random.Generator, max_side: int):
@@ -437,8 +387,8 @@ def render_sample(renderer: HumanoidRenderer, seed: int, index: int,
         sector = int(rng.choice(SPLIT_SECTORS[split]))
         palette = int(rng.choice(SPLIT_PALETTES[split]))
         renderer.set_camera(_camera(rng, frames, aabbs, sector))
-        renderer.set_outfit(_outfit(rng, palette))
-        renderer.set_light(_light(rng))
+        renderer.set_outfit(draw_outfit(rng, palette))
+        renderer.set_light(draw_light(rng))
         tile = rng.uniform(0.8, 2.5)
         renderer.set_ground_texture(int(rng.choice(SPLIT_TEXTURES[split])), tuple(rng.uniform(0.8, 1.1, 3)),
                                     tile, tuple(rng.uniform(0, tile, 2)))

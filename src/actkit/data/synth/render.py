@@ -13,44 +13,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ...utils.io import quiet_native_output
 from .mocap import Pose, cross3, quat_axis_angle
+from .scene import NUM_LINKS, Camera, Light, Outfit, draw_light, make_background, make_ground_texture, pack_rgb
 
 logger = logging.getLogger(__name__)
 
 SCALE = 0.25  # DeepMimic's scale for humanoid.urdf: the clips' root heights are in metres at this scale
-NUM_LINKS = 15
-LINKS = ("root", "chest", "neck", "right_hip", "right_knee", "right_ankle", "right_shoulder", "right_elbow",
-         "right_wrist", "left_hip", "left_knee", "left_ankle", "left_shoulder", "left_elbow", "left_wrist")
-LINK = {name: i for i, name in enumerate(LINKS)}  # link index == joint index with URDF_MAINTAIN_LINK_ORDER
-LEFT_LINKS = frozenset(i for i, name in enumerate(LINKS) if name.startswith("left_"))
 PROPS = ("chair", "stool", "box", "bench", "platform")
 PROP_PARK = (0.0, -50.0, 0.0)  # unused props wait far below the ground, outside every view
-
-
-@contextlib.contextmanager
-def _quiet_native_output() -> Iterator[None]:
-    """Silence C-level stdout/stderr (pybullet prints its build time and URDF warnings there)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
 
 
 def import_pybullet():
@@ -59,149 +36,14 @@ def import_pybullet():
 
     if "pybullet" in sys.modules:
         return sys.modules["pybullet"]
-    with _quiet_native_output():
+    with quiet_native_output():
         return require("pybullet")
 
 
 # ----------------------------------------------------------------------------- procedural images
 
-def smooth_noise(rng: np.random.Generator, height: int, width: int, cells: int) -> np.ndarray:
-    """Value noise in [0, 1] (float32): a ``cells`` x ``cells`` random grid upsampled bilinearly."""
-    grid = rng.random((cells + 1, cells + 1), dtype=np.float32)
-    ys = np.linspace(0, cells, height, endpoint=False, dtype=np.float32)
-    xs = np.linspace(0, cells, width, endpoint=False, dtype=np.float32)
-    y0, x0 = ys.astype(int), xs.astype(int)
-    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
-    top, bottom = grid[y0], grid[y0 + 1]
-    g = top[:, x0] * (1 - fx) + top[:, x0 + 1] * fx
-    h = bottom[:, x0] * (1 - fx) + bottom[:, x0 + 1] * fx
-    return g * (1 - fy) + h * fy
-
-
-def _to_uint8(base: np.ndarray, other: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Blend two RGB colours (in [0, 1]) by the HxWx1 weight ``m`` in [0, 1] into an HxWx3 uint8 image."""
-    base, other = (np.asarray(c, np.float32) * 255 for c in (base, other))
-    return (base + np.clip(np.asarray(m, np.float32), 0, 1) * (other - base)).astype(np.uint8)
-
-
-def pack_rgb(rgb: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 -> HxW uint32 holding opaque RGBA bytes (the layout of a pybullet image row)."""
-    rgb = rgb.astype(np.uint32)
-    return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16) | np.uint32(0xFF000000)
-
-
-def make_ground_texture(rng: np.random.Generator, size: int = 64) -> np.ndarray:
-    """A floor texture (tiles, planks, stripes, carpet noise or grass), HxWx3 uint8."""
-    base = rng.uniform(0.15, 0.85, 3)
-    other = np.clip(base + rng.uniform(-0.35, 0.35, 3), 0, 1)
-    yy, xx = np.ogrid[0:size, 0:size]
-    yy, xx = yy / size, xx / size
-    kind = rng.integers(5)
-    if kind == 0:  # checker / tiles
-        n = int(rng.choice([2, 4]))
-        m = (np.floor(yy * n) + np.floor(xx * n)) % 2
-    elif kind == 1:  # planks with grain
-        n = int(rng.choice([4, 6, 8]))
-        m = (np.floor(yy * n) % 2) * 0.5 + 0.5 * smooth_noise(rng, size, size, 16) ** 2
-    elif kind == 2:  # stripes
-        m = 0.5 + 0.5 * np.sin(2 * np.pi * (xx + yy) * int(rng.choice([2, 4])))
-    elif kind == 3:  # carpet / concrete
-        m = 0.6 * smooth_noise(rng, size, size, 8) + 0.4 * rng.random((size, size))
-    else:  # grass / gravel
-        m = 0.5 * smooth_noise(rng, size, size, 4) + 0.5 * rng.random((size, size))
-    return _to_uint8(base, other, np.broadcast_to(m, (size, size))[..., None])
-
-
-def make_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A random backdrop (sky gradient, wall with noise, stripes or blotches), HxWx3 uint8.
-
-    Drawn at half resolution and upscaled: a quarter of the pixel work, and smoother images
-    compress faster to PNG.
-    """
-    from PIL import Image
-
-    h, w = max(1, height // 2), max(1, width // 2)
-    c0, c1 = rng.uniform(0.05, 0.95, 3), rng.uniform(0.05, 0.95, 3)
-    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
-    xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
-    kind = rng.integers(4)
-    if kind == 0:  # vertical gradient
-        m = np.broadcast_to(yy, (h, w))
-    elif kind == 1:  # diagonal gradient plus noise
-        a = rng.uniform(0, 2 * np.pi)
-        m = np.float32(np.cos(a)) * xx + np.float32(np.sin(a)) * yy
-        m = (m - m.min()) / (m.max() - m.min() + 1e-6) * 0.7 + 0.3 * rng.random((h, w), dtype=np.float32)
-    elif kind == 2:  # vertical stripes (shelves, curtains, fences)
-        period = rng.uniform(3, 15) / w
-        m = 0.8 * (np.sin(2 * np.pi * xx / np.float32(period)) > 0) + 0.2 * rng.random((h, w), dtype=np.float32)
-    else:  # blotches
-        m = smooth_noise(rng, h, w, int(rng.integers(2, 8)))
-    small = Image.fromarray(_to_uint8(c0, c1, m[..., None]))
-    return np.asarray(small.resize((width, height), Image.BILINEAR))
-
 
 # ----------------------------------------------------------------------------- appearance
-
-@dataclass
-class Outfit:
-    """Colours (RGB in [0, 1]) of a rendered person.
-
-    Attributes:
-        shirt: chest and upper arms (and forearms with ``long_sleeves``).
-        trousers: pelvis and thighs (and shins unless ``shorts``).
-        skin: head, hands and bare limbs.
-        shoes: feet.
-        long_sleeves: forearms wear the shirt colour.
-        shorts: shins show skin.
-        left_shade: brightness factor of the left side, so a mirrored body looks different.
-    """
-
-    shirt: tuple[float, float, float]
-    trousers: tuple[float, float, float]
-    skin: tuple[float, float, float]
-    shoes: tuple[float, float, float]
-    long_sleeves: bool = True
-    shorts: bool = False
-    left_shade: float = 0.82
-
-    def link_colors(self) -> list[tuple[float, float, float]]:
-        """RGB per link index."""
-        part = {"root": self.trousers, "chest": self.shirt, "neck": self.skin, "hip": self.trousers,
-                "knee": self.skin if self.shorts else self.trousers, "ankle": self.shoes, "shoulder": self.shirt,
-                "elbow": self.shirt if self.long_sleeves else self.skin, "wrist": self.skin}
-        colors = []
-        for i, name in enumerate(LINKS):
-            rgb = part[name.split("_")[-1]]
-            colors.append(tuple(min(1.0, c * (self.left_shade if i in LEFT_LINKS else 1.0)) for c in rgb))
-        return colors
-
-
-@dataclass
-class Light:
-    """TinyRenderer lighting for one frame (``shadow`` stays off: it doubles the render time)."""
-
-    direction: tuple[float, float, float] = (0.4, 1.0, 0.3)
-    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    ambient: float = 0.6
-    diffuse: float = 0.35
-    specular: float = 0.05
-
-
-@dataclass
-class Camera:
-    """A look-at camera: ``azimuth`` and ``elevation`` in degrees, azimuth about +y from +x towards +z."""
-
-    target: tuple[float, float, float]
-    distance: float
-    azimuth: float
-    elevation: float
-    fov: float = 45.0
-
-    def eye(self) -> np.ndarray:
-        """Camera position in world coordinates."""
-        az, el = np.radians(self.azimuth), np.radians(self.elevation)
-        direction = np.array([np.cos(el) * np.cos(az), np.sin(el), np.cos(el) * np.sin(az)])
-        return np.asarray(self.target, dtype=np.float64) + self.distance * direction
 
 
 # ----------------------------------------------------------------------------- renderer
@@ -236,7 +78,7 @@ class HumanoidRenderer:
         data_path = require("pybullet_data", extra="synth").getDataPath()
         self.cid = p.connect(p.DIRECT)
         try:
-            with _quiet_native_output():  # the URDF lacks axis tags on spherical joints: harmless warnings
+            with quiet_native_output():  # the URDF lacks axis tags on spherical joints: harmless warnings
                 self.body = p.loadURDF(str(Path(data_path) / "humanoid" / "humanoid.urdf"), [0, 0.9, 0],
                                        globalScaling=SCALE, useFixedBase=True,
                                        flags=p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=self.cid)
@@ -322,7 +164,7 @@ class HumanoidRenderer:
 
         urdf = Path(require("pybullet_data", extra="synth").getDataPath()) / "humanoid" / "humanoid.urdf"
         while 1 + len(self.extra_bodies) < n:
-            with _quiet_native_output():
+            with quiet_native_output():
                 body = self.p.loadURDF(str(urdf), list(PROP_PARK), globalScaling=SCALE, useFixedBase=True,
                                        flags=self.p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=self.cid)
             self.extra_bodies.append(body)
@@ -627,3 +469,15 @@ def render_video_jobs(fn: Callable[[Any], tuple[int, int, float]], jobs: list, w
     finally:
         bar.close()
     return frames, seconds
+
+
+def dress_scene(renderer: HumanoidRenderer, rng: np.random.Generator, texture: int, size: int) -> None:
+    """Draw light, ground tint / tile / offset and background from ``rng`` (in that order) and hide props.
+
+    Shared by the video sets; the draw order is part of each set's seed contract.
+    """
+    renderer.set_light(draw_light(rng))
+    tile = rng.uniform(0.8, 2.5)
+    renderer.set_ground_texture(texture, tuple(rng.uniform(0.8, 1.1, 3)), tile, tuple(rng.uniform(0, tile, 2)))
+    renderer.set_background(make_background(rng, size, size))
+    renderer.hide_props()

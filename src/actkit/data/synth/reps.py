@@ -57,13 +57,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .actions import draw_camera, dress_scene, pick_codec, read_video, write_video
+from ..video.writer import pick_codec, write_video
+from ..video.sources import read_video
 from ..vocab import EXERCISES
 from .mocap import Pose
-from .postures import (NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS,
-                       SPLITS, _legs, _limb, _qz)
-from .postures import _outfit as draw_outfit
-from .render import LINK, Camera, HumanoidRenderer, claim_output, process_renderer, render_video_jobs
+from .render import HumanoidRenderer, claim_output, process_renderer, render_video_jobs
+from .scene import (LINK, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS, SPLITS, Camera, draw_camera, draw_outfit, limb_rotation, rot_z, set_legs)
+from .render import dress_scene
 
 logger = logging.getLogger(__name__)
 
@@ -117,13 +117,13 @@ def pose_from_params(q: dict) -> Pose:
     facing +x, pelvis 1 m up (not yet on the ground)."""
     pose = Pose.neutral(1.0)
     pitch = float(q["pitch"])
-    pose.root_orn = _qz(-pitch)
+    pose.root_orn = rot_z(-pitch)
     # The chest straightens part of the pelvis pitch so the back stays natural.
-    pose.joints[LINK["chest"]] = _qz(0.25 * pitch)
-    _legs(pose, q["thigh"], q["knee"], q["leg_abd"], pitch)
+    pose.joints[LINK["chest"]] = rot_z(0.25 * pitch)
+    set_legs(pose, q["thigh"], q["knee"], q["leg_abd"], pitch)
     for i, (side, name) in enumerate(((1, "right"), (-1, "left"))):
         # Shoulder flexion is given in the world: the chest is pitched forward by 0.75 * pitch.
-        pose.joints[LINK[f"{name}_shoulder"]] = _limb(float(q["sh_flex"][i]) - 0.75 * pitch, float(q["sh_abd"][i]),
+        pose.joints[LINK[f"{name}_shoulder"]] = limb_rotation(float(q["sh_flex"][i]) - 0.75 * pitch, float(q["sh_abd"][i]),
                                                       0.0, side)
         pose.joints[LINK[f"{name}_elbow"]] = np.array([math.radians(float(q["elbow"][i]))])
     return pose

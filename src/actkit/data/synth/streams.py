@@ -82,13 +82,14 @@ from typing import Iterator
 
 import numpy as np
 
-from .actions import _facing, _smooth, active_part, dress_scene, pick_codec, write_video
-from .mocap import CLIP_NAMES, JOINTS, LOOPING_CLIPS, Pose, load_clip, quat_mul, slerp
-from .postures import NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS, SPLITS
-from .postures import _outfit as draw_outfit
-from .render import Camera, HumanoidRenderer, claim_output, process_renderer, render_video_jobs
+from ..video.writer import pick_codec, write_video
 from ..vocab import VOCABULARY
+from .actions import active_part
+from .mocap import CLIP_NAMES, JOINTS, LOOPING_CLIPS, Pose, load_clip, quat_mul, slerp
+from .render import HumanoidRenderer, claim_output, process_renderer, render_video_jobs
 from .reps import _STAND, EXERCISES, HOP, _timeline, count_low_excursions, exercise_pose, pose_from_params
+from .scene import (NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS, SPLITS, Camera, draw_outfit, facing_direction, smooth_series)
+from .render import dress_scene
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def idle_pose(t: float, sway: tuple[float, ...]) -> Pose:
 
 def heading(pose: Pose) -> float:
     """Facing of the body in degrees, in the camera's azimuth convention (about +y, from +x towards +z)."""
-    fwd = _facing(pose)
+    fwd = facing_direction(pose)
     return math.degrees(math.atan2(fwd[2], fwd[0]))
 
 
@@ -537,11 +538,11 @@ def stream_frames(renderer: HumanoidRenderer, plan: StreamPlan, seed: int, size:
 
     cam = plan.camera
     roots = poses[:, :, :3].mean(axis=0)
-    target = _smooth(roots, 0.75 * fps)
+    target = smooth_series(roots, 0.75 * fps)
     target[:, 1] = np.clip(target[:, 1], 0.35, 1.0)
     azimuth = plan.camera_azimuth(np.arange(plan.frames))
     distance = _framing_distance(extent, target, np.radians(azimuth), cam["fov"], cam["fill"])
-    distance = _smooth(_running_max(distance, int(1.5 * fps))[:, None], 0.5 * fps)[:, 0]
+    distance = smooth_series(_running_max(distance, int(1.5 * fps))[:, None], 0.5 * fps)[:, 0]
 
     for k, body in enumerate(bodies):
         renderer.set_outfit(draw_outfit(rng, plan.palettes[k]), body)

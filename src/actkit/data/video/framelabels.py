@@ -36,8 +36,8 @@ import torch
 
 from ...models._base import DataConfig
 from ..transforms import check_hue_jitter, normalise_u8
-from .cache import FrameCache
 from ..vocab import full_vocabulary, tag_to_label  # noqa: F401 - re-exported
+from .cache import FrameCache
 from .decode import VideoDecodeError, VideoReader
 from .transforms import aspect_draw, blur_draw, check_blur_aspect, clip_colour_jitter_u8
 
@@ -325,8 +325,7 @@ class FrameWindowDataset(torch.utils.data.Dataset):
     def prepare(self, frames: np.ndarray, boxes: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         """uint8 (T, H, W, 3) frames + (T, 4) boxes -> float32 (C, T, H, W); equals ``stream_input``
         frame by frame when ``rng`` is None (tested)."""
-        from ..transforms import letterbox
-        from ..transforms import crop_resize
+        from ..transforms import crop_resize, letterbox
 
         cfg = self.data_cfg
         h, w = frames.shape[1:3]

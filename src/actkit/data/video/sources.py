@@ -275,3 +275,18 @@ def open_source(source: str | int | Path | FrameSource, fps: float | None = None
     return AvSource(path, fps)
 
 
+def read_video(path: str | Path) -> list[np.ndarray]:
+    """Decode every frame of a video with OpenCV, as RGB uint8 arrays."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    images = []
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            images.append(frame[..., ::-1].copy())
+    finally:
+        cap.release()
+    return images
