@@ -8,7 +8,7 @@ import torch
 
 from actkit.cli import main
 from actkit.engine.checkpoint import model_from_checkpoint, read_checkpoint
-from actkit.bench.training import MODES, format_train_table, parse_modes, train_throughput
+from actkit.bench.training import format_train_table, parse_modes, train_throughput
 from actkit.engine.steps import compile_model
 from actkit.models import create_model
 

@@ -16,7 +16,7 @@ from conftest import write_video
 
 av = pytest.importorskip("av")
 
-from actkit.data.video import ClipAugment, ClipDataset, ClipTransform, FrameCache, VideoDecodeError, # noqa: E402
+from actkit.data.video import (ClipAugment, ClipDataset, ClipTransform, FrameCache, VideoDecodeError,  # noqa: E402
                                VideoReader, average_clips, bench_decode, cutmix, detect_format, make_sampler, mixup,
                                one_hot, read_videos, temporal_jitter)
 from actkit.data.video.samplers import pad_indices  # noqa: E402

@@ -9,13 +9,13 @@ so one noisy moment cannot decide it).
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from .system import machine_info, threads_key, time_stats
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,6 @@ def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path, index:
     return {"name": spec if not path.suffix else _display_name(path), "onnx": onnx_path, "params": count_params(model),
             "input": tuple(model.data_cfg.input_size), "shape": input_shape(model.data_cfg)[1:],
             "frames": model.data_cfg.num_frames, "bytes": report["bytes"], "parity": report["parity_max_abs"]}
-
-
-def _key(threads: int) -> str:
-    return "all" if threads == 0 else f"{threads}thread"
-
-
-def _stats(ms: np.ndarray) -> dict[str, float]:
-    return {"min": float(ms.min()), "median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean())}
 
 
 def _interleaved(entries: list[dict[str, Any]], threads: tuple[int, ...], rounds: int,
@@ -144,12 +136,12 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
                 b1 = float(np.median(e["times"][t])) / 1e6
                 per_crop = {b: float(np.median(e[f"btimes{b}"][t])) / 1e6 / b for b in batches}
                 best = min(per_crop, key=per_crop.get)
-                batched[_key(t)] = {"batch": best, "ms_per_crop": per_crop[best], "crops_per_s": 1e3 / per_crop[best],
+                batched[threads_key(t)] = {"batch": best, "ms_per_crop": per_crop[best], "crops_per_s": 1e3 / per_crop[best],
                                     "speedup_vs_batch1": b1 / per_crop[best], "calls": len(e[f"btimes{best}"][t]),
                                     "crops_per_s_by_batch": {str(b): 1e3 / ms for b, ms in per_crop.items()}}
             row = {"name": e["name"], "params": e["params"], "input": list(e["input"]), "frames": e["frames"],
                    "onnx_bytes": e.get("bytes"),
-                   "latency_ms": {_key(t): _stats(np.array(e["times"][t]) / 1e6) for t in threads}, "batched": batched}
+                   "latency_ms": {threads_key(t): time_stats(np.array(e["times"][t]) / 1e6) for t in threads}, "batched": batched}
             # What batching buys a user: the best batched rate against the best one-at-a-time rate,
             # each at the thread setting that suits it (batch-1 is fastest on one thread).
             best_b1 = min(row["latency_ms"][k]["median"] for k in row["latency_ms"])
@@ -159,29 +151,6 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
     for row in results["models"]:
         row["ratio_to_first"] = {k: row["latency_ms"][k]["median"] / first["latency_ms"][k]["median"] for k in row["latency_ms"]}
     return results
-
-
-def cpu_name() -> str:
-    """The CPU model (``/proc/cpuinfo``'s model name where there is one)."""
-    import platform
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "CPU"
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, core count and library versions, for the record."""
-    import platform
-
-    import onnxruntime
-
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "onnxruntime": onnxruntime.__version__,
-            "python": platform.python_version()}
 
 
 def format_table(res: dict[str, Any]) -> str:

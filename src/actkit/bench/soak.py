@@ -183,10 +183,10 @@ def soak(model: Any, source: str | Path, minutes: float = 30.0, fps: float = 16,
 
 def plot_rss(res: dict[str, Any], path: str | Path) -> Path:
     """RSS vs frame of a :func:`soak` result, warm-up shaded, with the fitted slope after it."""
-    from ..engine.plots import _figure, _save
+    from ..engine.plots import new_figure, save_figure
 
     x, y = np.asarray(res["samples"]["frame"], float), np.asarray(res["samples"]["rss_mb"], float)
-    fig, ax = _figure((7, 3.5))
+    fig, ax = new_figure((7, 3.5))
     ax.plot(x, y, lw=1.2, color="tab:blue", label="RSS")
     w = res["warmup_frames"]
     ax.axvspan(x[0] if len(x) else 0, w, color="0.85", label="warm-up")
@@ -200,7 +200,7 @@ def plot_rss(res: dict[str, Any], path: str | Path) -> Path:
     ax.set_title(f"soak: {res['model']}, {res['frames']} frames, {res['threads']} thread(s)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def write_json(res: dict[str, Any], path: str | Path) -> Path:

@@ -42,7 +42,7 @@ def bench_stream(names: list[str], threads: tuple[int, ...] = (1, 2), frames: in
     import os
 
     from ..models import count_params, create_model, model_entry
-    from .inference import _key, _stats, machine_info
+    from .system import machine_info, threads_key, time_stats
 
     if not names:
         raise ValueError("no models to benchmark: pass --models a,b,...")
@@ -97,18 +97,18 @@ def bench_stream(names: list[str], threads: tuple[int, ...] = (1, 2), frames: in
         finally:
             torch.set_num_threads(before)
         for r in rows:
-            r["latency_ms"] = {_key(t): _stats(np.array(r["_t"][t]) / 1e6) for t in threads}
+            r["latency_ms"] = {threads_key(t): time_stats(np.array(r["_t"][t]) / 1e6) for t in threads}
             r["max_fps"] = {k: 1e3 / v["median"] for k, v in r["latency_ms"].items()}
-            r["torch_latency_ms"] = {_key(t): _stats(np.array(r["_tt"][t]) / 1e6) for t in threads}
+            r["torch_latency_ms"] = {threads_key(t): time_stats(np.array(r["_tt"][t]) / 1e6) for t in threads}
             r["torch_max_fps"] = {k: 1e3 / v["median"] for k, v in r["torch_latency_ms"].items()}
             for k in ("_s", "_x", "_t", "_m", "_state", "_tt"):
                 del r[k]
     first = rows[0]["latency_ms"]
     for r in rows:
         r["ratio_to_first"] = {k: r["latency_ms"][k]["median"] / first[k]["median"] for k in first}
-    by_threads = [{"name": r["name"], "threads": t, "onnx_ms_per_frame": r["latency_ms"][_key(t)]["median"],
-                   "onnx_fps": r["max_fps"][_key(t)], "torch_ms_per_frame": r["torch_latency_ms"][_key(t)]["median"],
-                   "torch_fps": r["torch_max_fps"][_key(t)]} for r in rows for t in threads]
+    by_threads = [{"name": r["name"], "threads": t, "onnx_ms_per_frame": r["latency_ms"][threads_key(t)]["median"],
+                   "onnx_fps": r["max_fps"][threads_key(t)], "torch_ms_per_frame": r["torch_latency_ms"][threads_key(t)]["median"],
+                   "torch_fps": r["torch_max_fps"][threads_key(t)]} for r in rows for t in threads]
     return {"machine": machine_info(), "frames": frames, "rounds": rounds, "models": rows, "threads": by_threads}
 
 

@@ -93,7 +93,7 @@ def device_name(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     import os
 
-    from .inference import cpu_name
+    from .system import cpu_name
 
     return f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 

@@ -48,7 +48,7 @@ def plot_confusion(
     rows = cm.sum(1, keepdims=True)
     frac = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
     side = min(4.0 + 0.3 * c, 20.0)
-    fig, ax = _figure((side + 1.2, side))
+    fig, ax = new_figure((side + 1.2, side))
     annotate = c <= _MAX_ANNOTATED
     # Without cell text, a square-root colour scale keeps small confusions visible next to the diagonal.
     from matplotlib.colors import Normalize, PowerNorm
@@ -72,7 +72,7 @@ def plot_confusion(
                 ax.text(j, i, text, ha="center", va="center", fontsize=min(fontsize, 9) * 0.85,
                         color="white" if shade[i, j] > 0.5 else "black")
     ax.set_title(title or f"confusion ({cm.sum()} samples, accuracy {np.trace(cm) / max(cm.sum(), 1):.1%})")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_roc(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], path: str | os.PathLike,
@@ -90,7 +90,7 @@ def plot_roc(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], path
         ``path`` as a :class:`Path`.
     """
     y, p = np.asarray(y_true).ravel(), np.asarray(probs, dtype=np.float64)
-    fig, ax = _figure((6, 5.5))
+    fig, ax = new_figure((6, 5.5))
     ax.plot([0, 1], [0, 1], ls="--", lw=1, color="grey", label="chance")
     classes, note = _curve_classes(y, p.shape[1])
     for k in classes:
@@ -98,7 +98,7 @@ def plot_roc(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], path
         ax.plot(fpr, tpr, lw=1.6, label=f"{class_names[k]} (AUC {auc(fpr, tpr):.3f})")
     _finish_curves(ax, classes, "false positive rate", "true positive rate", "lower right")
     ax.set_title(title or f"ROC{note}")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pr(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], path: str | os.PathLike,
@@ -116,7 +116,7 @@ def plot_pr(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], path:
         ``path`` as a :class:`Path`.
     """
     y, p = np.asarray(y_true).ravel(), np.asarray(probs, dtype=np.float64)
-    fig, ax = _figure((6, 5.5))
+    fig, ax = new_figure((6, 5.5))
     classes, note = _curve_classes(y, p.shape[1])
     for k in classes:
         precision, recall, _ = pr_curve(y == k, p[:, k])
@@ -128,7 +128,7 @@ def plot_pr(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], path:
         ax.axhline(np.mean(y == 1), ls="--", lw=1, color="grey", label="chance (prevalence)")
     _finish_curves(ax, classes, "recall", "precision", "lower left")
     ax.set_title(title or f"precision-recall{note}")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_reliability(y_true: np.ndarray, probs: np.ndarray, path: str | os.PathLike, title: str = "") -> Path:
@@ -146,7 +146,7 @@ def plot_reliability(y_true: np.ndarray, probs: np.ndarray, path: str | os.PathL
     y, p = np.asarray(y_true).ravel(), np.asarray(probs, dtype=np.float64)
     conf, correct = p.max(1), p.argmax(1) == y
     ece, st = expected_calibration_error(conf, correct)
-    fig, (ax, axh) = _figure((5.5, 6.5), nrows=2, sharex=True, height_ratios=[3, 1])
+    fig, (ax, axh) = new_figure((5.5, 6.5), nrows=2, sharex=True, height_ratios=[3, 1])
     left, width, ok = st["edges"][:-1], np.diff(st["edges"]), st["count"] > 0
     acc, mean_conf = st["accuracy"][ok], st["confidence"][ok]
     ax.bar(left[ok], acc, width=width[ok], align="edge", color="tab:blue", edgecolor="black", lw=0.5,
@@ -162,7 +162,7 @@ def plot_reliability(y_true: np.ndarray, probs: np.ndarray, path: str | os.PathL
     axh.axvline(correct.mean(), color="tab:blue", ls="--", lw=1.2, label=f"accuracy {correct.mean():.2f}")
     axh.set(xlabel="top-1 confidence", ylabel="samples")
     axh.legend(loc="upper left", fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_history(history: list[dict[str, Any]], path: str | os.PathLike, title: str = "") -> Path:
@@ -192,11 +192,11 @@ def plot_history(history: list[dict[str, Any]], path: str | os.PathLike, title: 
               and np.nanmin(series[k]) >= 0 and np.nanmax(series[k]) <= 1]
     panels = [(n, ks) for n, ks in (("loss", loss), ("metric", metric), ("learning rate", lr)) if ks]
     if not panels:
-        fig, ax = _figure((6, 2))
+        fig, ax = new_figure((6, 2))
         ax.text(0.5, 0.5, "no numeric history to plot", ha="center", va="center")
         ax.set_axis_off()
-        return _save(fig, path)
-    fig, axes = _figure((7.5, 2.6 * len(panels) + 0.6), nrows=len(panels), sharex=True, squeeze=False)
+        return save_figure(fig, path)
+    fig, axes = new_figure((7.5, 2.6 * len(panels) + 0.6), nrows=len(panels), sharex=True, squeeze=False)
     for ax, (name, ks) in zip(axes[:, 0], panels):
         for k in ks:
             v = series[k]
@@ -212,7 +212,7 @@ def plot_history(history: list[dict[str, Any]], path: str | os.PathLike, title: 
     axes[-1, 0].set_xlabel("epoch")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_bars(values: dict[str, float], path: str | os.PathLike, title: str = "", xlabel: str = "") -> Path:
@@ -228,7 +228,7 @@ def plot_bars(values: dict[str, float], path: str | os.PathLike, title: str = ""
         ``path`` as a :class:`Path`.
     """
     names, vals = list(values), np.array([_as_float(v) for v in values.values()])
-    fig, ax = _figure((7, max(2.0, 0.4 * len(names) + 1.2)))
+    fig, ax = new_figure((7, max(2.0, 0.4 * len(names) + 1.2)))
     if not names:
         ax.text(0.5, 0.5, "no data", ha="center", va="center")
         ax.set_axis_off()
@@ -241,7 +241,7 @@ def plot_bars(values: dict[str, float], path: str | os.PathLike, title: str = ""
         ax.set_xlabel(xlabel)
         ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_seeds(values: dict[str, list[float]], path: str | os.PathLike, title: str = "", xlabel: str = "",
@@ -260,7 +260,7 @@ def plot_seeds(values: dict[str, list[float]], path: str | os.PathLike, title: s
         ``path`` as a :class:`Path`.
     """
     names = list(values)
-    fig, ax = _figure((7, max(2.0, 0.35 * len(names) + 1.2)))
+    fig, ax = new_figure((7, max(2.0, 0.35 * len(names) + 1.2)))
     if not names:
         ax.text(0.5, 0.5, "no data", ha="center", va="center")
         ax.set_axis_off()
@@ -278,17 +278,17 @@ def plot_seeds(values: dict[str, list[float]], path: str | os.PathLike, title: s
         ax.set_xlabel(xlabel)
         ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _figure(figsize: tuple[float, float], nrows: int = 1, **subplots_kw: Any) -> tuple[Any, Any]:
+def new_figure(figsize: tuple[float, float], nrows: int = 1, **subplots_kw: Any) -> tuple[Any, Any]:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.subplots(nrows, 1, **subplots_kw)
 
 
-def _save(fig: Any, path: str | os.PathLike) -> Path:
+def save_figure(fig: Any, path: str | os.PathLike) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=_DPI)

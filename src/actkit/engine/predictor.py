@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ..data.video.sources import iter_video
 from ..data.transforms import crop_to_input
 from ..models import DataConfig
 from ..results import Results
@@ -205,29 +206,6 @@ def read_box_file(path: str | Path) -> dict[str, list[tuple[float, ...]]]:
                 raise ValueError(f"{path}:{i}: empty box {box}")
             boxes[str(row[key]).strip()].append(box)
     return dict(boxes)
-
-
-def iter_video(path: str | Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """Decode a video's frames as (index, HxWx3 uint8 RGB); ValueError naming the file if unreadable."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise ValueError(f"{path}: cannot open video")
-    i, n = 0, 0
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            if i % every == 0:
-                n += 1
-                yield i, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            i += 1
-    finally:
-        cap.release()
-    if i == 0:
-        raise ValueError(f"{path}: no decodable frames (empty or corrupt video)")
 
 
 def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str | Path | None = None,

@@ -71,7 +71,7 @@ def iter_windows(predictor: Any, source: str | Path, window: int | None = None, 
         batch: windows per inference call.
     """
     from ..data.video import ClipTransform
-    from .predictor import iter_video
+    from ..data.video.sources import iter_video
 
     cfg = predictor.data_cfg
     fps = video_fps(source)
@@ -173,7 +173,7 @@ def write_annotated(path: str | Path, source: str | Path, results: list[Results]
     import cv2
 
     from ..data.video.writer import pick_codec, write_video
-    from .predictor import iter_video
+    from ..data.video.sources import iter_video
 
     fps = fps or video_fps(source) or 16.0
     frames = [f for _, f in iter_video(source)]

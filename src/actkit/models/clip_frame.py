@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from ._base import DataConfig
 from ._registry import build_config, register_model
-from .crop_fast import _SepBlock
+from .layers import SepBlock
 from .heads import ClipModel, head_overrides
 from .layers import conv_bn
 
@@ -86,7 +86,7 @@ def _own_cnn(cfg: ClipFrameConfig) -> tuple[nn.Module, int]:
     c = cfg.stem
     for width, depth in zip(cfg.widths, cfg.depths):
         for i in range(depth):
-            layers.append(_SepBlock(c, width, 2 if i == 0 else 1, residual_relu=False))
+            layers.append(SepBlock(c, width, 2 if i == 0 else 1, residual_relu=False))
             c = width
     layers += [conv_bn(c, cfg.head_dim, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(1)]
     return nn.Sequential(*layers), cfg.head_dim

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from ._base import ActkitModel, DataConfig
 from ._registry import build_config, register_model, register_model_deprecations
-from .layers import BlurConv2d, rep_conv_bn
+from .layers import BlurConv2d, SepBlock, rep_conv_bn
 
 
 POOLS = ("avg", "avgmax", "gdc", "flat")
@@ -68,35 +68,6 @@ class FastCropConfig:
     late_head: bool = False  # head_dim after pooling (linear + ReLU on the pooled vector, MobileNetV3) instead of a 1x1 conv before
 
 
-class _SepBlock(nn.Module):
-    """[1x1 expand] + depthwise 3x3 + pointwise 1x1, each conv-BN(-ReLU); residual when the shape is kept.
-
-    ``expand == 1`` is a plain depthwise-separable block (MobileNet); ``expand > 1`` an inverted
-    residual (MobileNetV2, Sandler et al. 2018), which adds capacity at low resolution for one node.
-    """
-
-    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1, residual_relu: bool = True, rep: int = 0,
-                 fused: bool = False, k: int = 3, blur: int = 0) -> None:
-        super().__init__()
-        self.residual = stride == 1 and cin == cout
-        self.residual_relu = residual_relu
-        blur = blur if stride > 1 else 0  # only a strided conv subsamples
-        if fused:  # one full 3x3 conv (Fused-MBConv, EfficientNetV2): few channels, so dense is cheap per node
-            self.expand, self.dw = nn.Identity(), nn.Identity()
-            self.pw = rep_conv_bn(cin, cout, 3, stride, act=None if self.residual else nn.ReLU, branches=rep, blur=blur)
-            return
-        mid = cin * expand
-        self.expand = rep_conv_bn(cin, mid, 1, branches=rep) if expand > 1 else nn.Identity()
-        self.dw = rep_conv_bn(mid, mid, k, stride, groups=mid, branches=rep, blur=blur)
-        self.pw = rep_conv_bn(mid, cout, 1, act=None if self.residual else nn.ReLU, branches=rep)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.pw(self.dw(self.expand(x)))
-        if not self.residual:
-            return y
-        return F.relu(x + y) if self.residual_relu else x + y
-
-
 class FastCropNet(ActkitModel):
     """Fast crop classifier; see the module docstring."""
 
@@ -123,7 +94,7 @@ class FastCropNet(ActkitModel):
         blocks, c = [], cfg.stem
         for width, depth, stride in zip(cfg.widths, cfg.depths, strides):
             for i in range(depth):
-                blocks.append(_SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu, rep,
+                blocks.append(SepBlock(c, width, stride if i == 0 else 1, cfg.expand, cfg.residual_relu, rep,
                                         fused=len(blocks) < cfg.fused, k=cfg.dw_kernel, blur=blur))
                 c = width
         if cfg.head_dim and not cfg.late_head:

@@ -290,3 +290,32 @@ class ClassifierHead(nn.Module):
             return self.fc(self.mlp(self.norm(pooled)))
         tokens = self.layers(grid_pool(x, self.token_grid))
         return self.fc(self.drop(self.norm(tokens.mean(1))))
+
+
+class SepBlock(nn.Module):
+    """[1x1 expand] + depthwise 3x3 + pointwise 1x1, each conv-BN(-ReLU); residual when the shape is kept.
+
+    ``expand == 1`` is a plain depthwise-separable block (MobileNet); ``expand > 1`` an inverted
+    residual (MobileNetV2, Sandler et al. 2018), which adds capacity at low resolution for one node.
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int, expand: int = 1, residual_relu: bool = True, rep: int = 0,
+                 fused: bool = False, k: int = 3, blur: int = 0) -> None:
+        super().__init__()
+        self.residual = stride == 1 and cin == cout
+        self.residual_relu = residual_relu
+        blur = blur if stride > 1 else 0  # only a strided conv subsamples
+        if fused:  # one full 3x3 conv (Fused-MBConv, EfficientNetV2): few channels, so dense is cheap per node
+            self.expand, self.dw = nn.Identity(), nn.Identity()
+            self.pw = rep_conv_bn(cin, cout, 3, stride, act=None if self.residual else nn.ReLU, branches=rep, blur=blur)
+            return
+        mid = cin * expand
+        self.expand = rep_conv_bn(cin, mid, 1, branches=rep) if expand > 1 else nn.Identity()
+        self.dw = rep_conv_bn(mid, mid, k, stride, groups=mid, branches=rep, blur=blur)
+        self.pw = rep_conv_bn(mid, cout, 1, act=None if self.residual else nn.ReLU, branches=rep)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.pw(self.dw(self.expand(x)))
+        if not self.residual:
+            return y
+        return F.relu(x + y) if self.residual_relu else x + y

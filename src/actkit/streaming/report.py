@@ -37,12 +37,12 @@ def _plot_timeline(path: Path, v: Video, r: VideoResult) -> Path:
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    from ..engine.plots import _figure, _save
+    from ..engine.plots import new_figure, save_figure
 
     colours = [*matplotlib.colormaps["tab20"].colors, *matplotlib.colormaps["tab20b"].colors][:len(VOCABULARY)]
     rows = [("truth", r.truth), ("streaming", r.stream), ("raw", r.raw)]
     rows += [("offline", r.offline)] if r.offline else []
-    fig, axes = _figure((11, 0.55 * len(rows) + 1.6), nrows=len(rows), sharex=True)
+    fig, axes = new_figure((11, 0.55 * len(rows) + 1.6), nrows=len(rows), sharex=True)
     secs = v.frames / v.fps
     for ax, (name, labels) in zip(axes, rows):
         ax.imshow(np.array([[VOCABULARY.index(x) for x in labels]]), aspect="auto", cmap=ListedColormap(colours),
@@ -57,7 +57,7 @@ def _plot_timeline(path: Path, v: Video, r: VideoResult) -> Path:
                loc="outside lower center", ncol=min(len(present), 7), fontsize=7)
     axes[0].set_title(f"{v.name}: truth vs streaming (smoothed), raw and offline labels" +
                       (" (rep counts: true / predicted)" if r.reps else ""))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def format_stream_report(report: dict[str, Any]) -> str:

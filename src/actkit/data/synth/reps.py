@@ -79,21 +79,21 @@ JOINT_NOISE_DEG = 3.0
 # pitch: pelvis pitched forward; thigh: world thigh angle from straight down, forward positive;
 # knee: knee flexion; leg_abd: leg abduction; sh_flex / sh_abd: shoulder flexion (forward) and
 # abduction (outward); elbow: elbow flexion.
-_STAND = {"pitch": 0.0, "thigh": (0.0, 0.0), "knee": (3.0, 3.0), "leg_abd": (3.0, 3.0),
+STAND_PARAMS = {"pitch": 0.0, "thigh": (0.0, 0.0), "knee": (3.0, 3.0), "leg_abd": (3.0, 3.0),
           "sh_flex": (5.0, 5.0), "sh_abd": (8.0, 8.0), "elbow": (10.0, 10.0)}
 KEY_POSITIONS: dict[str, tuple[dict, dict]] = {
-    "squat": (dict(_STAND),
+    "squat": (dict(STAND_PARAMS),
               {"pitch": 35.0, "thigh": (95.0, 95.0), "knee": (115.0, 115.0), "leg_abd": (12.0, 12.0),
                "sh_flex": (95.0, 95.0), "sh_abd": (5.0, 5.0), "elbow": (5.0, 5.0)}),
-    "jumping_jack": (dict(_STAND),
+    "jumping_jack": (dict(STAND_PARAMS),
                      {"pitch": 0.0, "thigh": (0.0, 0.0), "knee": (5.0, 5.0), "leg_abd": (22.0, 22.0),
                       "sh_flex": (0.0, 0.0), "sh_abd": (165.0, 165.0), "elbow": (10.0, 10.0)}),
     # Right leg forward; mirroring gives left-leg lunges.
-    "lunge": ({**_STAND, "thigh": (18.0, -12.0), "knee": (5.0, 5.0), "sh_abd": (12.0, 12.0)},
+    "lunge": ({**STAND_PARAMS, "thigh": (18.0, -12.0), "knee": (5.0, 5.0), "sh_abd": (12.0, 12.0)},
               {"pitch": 5.0, "thigh": (80.0, -25.0), "knee": (90.0, 100.0), "leg_abd": (4.0, 4.0),
                "sh_flex": (5.0, 5.0), "sh_abd": (15.0, 15.0), "elbow": (15.0, 15.0)}),
-    "arm_raise": (dict(_STAND),
-                  {**_STAND, "sh_flex": (0.0, 0.0), "sh_abd": (175.0, 175.0), "elbow": (5.0, 5.0)}),
+    "arm_raise": (dict(STAND_PARAMS),
+                  {**STAND_PARAMS, "sh_flex": (0.0, 0.0), "sh_abd": (175.0, 175.0), "elbow": (5.0, 5.0)}),
 }
 HOP = {"jumping_jack": 0.06}
 
@@ -174,7 +174,7 @@ def count_low_excursions(phase: list[float] | np.ndarray, threshold: float = 0.5
     return int(sum(1 for u in ups if np.any(downs > u)))
 
 
-def _timeline(rng: np.random.Generator, seconds: tuple[float, float], fps: int) -> tuple[int, np.ndarray, list, float]:
+def rep_timeline(rng: np.random.Generator, seconds: tuple[float, float], fps: int) -> tuple[int, np.ndarray, list, float]:
     """Draw the rep schedule: ``(frames, phase per frame, rep_boundaries, period)``.
 
     The target rep count is drawn first; the tempo is then drawn from the periods that let that many
@@ -231,7 +231,7 @@ def plan_video(seed: int, exercise: str, k: int, videos_per_exercise: int, secon
     mirror = bool(rng.random() < 0.5)
     yaw = float(rng.uniform(0, 2 * np.pi))
     depth = float(rng.uniform(0.85, 1.0))
-    frames, phase, bounds, period = _timeline(rng, seconds, fps)
+    frames, phase, bounds, period = rep_timeline(rng, seconds, fps)
     plan = RepPlan(i, exercise, k, split, sector, palette, texture, mirror, yaw, depth, round(period, 4), frames,
                    [round(float(p), 5) for p in phase], bounds)
     # Ground truth by construction; the per-frame phase must show exactly these reps.

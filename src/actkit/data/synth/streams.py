@@ -7,7 +7,7 @@ Every video is a timeline of *segments* per person, joined by short *transitions
   0.15 s either side; only ``walk`` (1.5-4 s) and ``run`` (0.8-2 s) loop. Speed 0.9-1.1x, mirrored
   half of the time;
 * ``exercise``: a set of 3-12 repetitions of squat, jumping jack, lunge or arm raise, timed and posed
-  exactly as :mod:`actkit.data.synth.reps` does (its ``_timeline`` and ``exercise_pose``), from
+  exactly as :mod:`actkit.data.synth.reps` does (its ``rep_timeline`` and ``exercise_pose``), from
   the first frame of the first rep to the last frame of the last one (pauses between reps included);
 * ``idle``: 1-4 s of standing in the rest position of the exercises, with a slow sway of the
   pelvis, back and arms;
@@ -87,7 +87,7 @@ from ..vocab import VOCABULARY
 from .actions import active_part
 from .mocap import CLIP_NAMES, JOINTS, LOOPING_CLIPS, Pose, load_clip, quat_mul, slerp
 from .render import HumanoidRenderer, claim_output, process_renderer, render_video_jobs
-from .reps import _STAND, EXERCISES, HOP, _timeline, count_low_excursions, exercise_pose, pose_from_params
+from .reps import STAND_PARAMS, EXERCISES, HOP, rep_timeline, count_low_excursions, exercise_pose, pose_from_params
 from .scene import (NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS, SPLITS, Camera, draw_outfit, facing_direction, smooth_series)
 from .render import dress_scene
 
@@ -145,7 +145,7 @@ def idle_pose(t: float, sway: tuple[float, ...]) -> Pose:
     period, pitch, arm, weight, phase = sway
     s = math.sin(2 * math.pi * t / period + phase)
     c = math.cos(2 * math.pi * t / period + phase)
-    q = dict(_STAND)  # the rest position of every exercise
+    q = dict(STAND_PARAMS)  # the rest position of every exercise
     q["pitch"] = pitch * s
     q["sh_flex"] = (5.0 + arm * c, 5.0 - arm * c)
     q["thigh"] = (weight * s, -weight * s)
@@ -322,7 +322,7 @@ def _draw_segment(rng: np.random.Generator, fps: int, force_idle: bool = False, 
         return Segment("idle", "idle", 0, n - 1, sway=sway)
     if kind == "exercise":
         name = EXERCISES[int(rng.integers(len(EXERCISES)))]
-        _, phase, bounds, period = _timeline(rng, EXERCISE_SECONDS, fps)
+        _, phase, bounds, period = rep_timeline(rng, EXERCISE_SECONDS, fps)
         first, last = bounds[0][0], bounds[-1][1]
         phase = [round(float(p), 5) for p in phase[first:last + 1]]
         seg = Segment("exercise", name, 0, last - first, mirror=bool(rng.random() < 0.5),

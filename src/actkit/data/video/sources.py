@@ -9,7 +9,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -276,17 +276,23 @@ def open_source(source: str | int | Path | FrameSource, fps: float | None = None
 
 
 def read_video(path: str | Path) -> list[np.ndarray]:
-    """Decode every frame of a video with OpenCV, as RGB uint8 arrays."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    images = []
+    """Every frame of a video as RGB uint8 arrays (an empty list for a file with no decodable frame)."""
     try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            images.append(frame[..., ::-1].copy())
+        return [img for _, img in iter_video(path)]
+    except (ValueError, FileNotFoundError):
+        return []
+
+
+
+def iter_video(path: str | Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode a video's frames as (index, HxWx3 uint8 RGB), every ``every``-th one, through
+    :func:`open_source`; ValueError naming the file if it cannot be decoded."""
+    src = open_source(path)
+    i = 0
+    try:
+        while (img := src.read()) is not None:
+            if i % every == 0:
+                yield i, img
+            i += 1
     finally:
-        cap.release()
-    return images
+        src.close()
