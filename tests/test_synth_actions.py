@@ -13,6 +13,7 @@ cv2 = pytest.importorskip("cv2")
 
 from actkit.data.synth import actions as A  # noqa: E402
 from actkit.data.synth.render import HumanoidRenderer  # noqa: E402
+from actkit.data.video.sources import read_video  # noqa: E402
 
 CLASSES = ("backflip", "kick", "walk")  # their groups land in train, val and test
 KW = dict(clips_per_class=4, frames=16, size=64, fps=16, seed=5, progress=False, classes=CLASSES)
@@ -84,7 +85,7 @@ def test_split_tables_are_disjoint():
 def test_videos_decode_with_opencv_and_have_boxes(rendered):
     root = rendered[0] / "a"
     for r in _manifest(root):
-        images = A.read_video(root / r["path"])
+        images = read_video(root / r["path"])
         assert len(images) == int(r["frames"]) == 16
         assert images[0].shape == (64, 64, 3)
         assert float(np.std(images[0])) > 5  # not a blank frame
@@ -112,7 +113,7 @@ def test_same_seed_same_videos_whatever_the_workers(rendered, tmp_path):
     A.render_actions(tmp_path / "b", workers=2, **KW)
     assert _manifest(tmp_path / "b") == _manifest(root)
     for r in _manifest(root):
-        one, two = A.read_video(root / r["path"]), A.read_video(tmp_path / "b" / r["path"])
+        one, two = read_video(root / r["path"]), read_video(tmp_path / "b" / r["path"])
         np.testing.assert_array_equal(one[0], two[0])
         if rendered[1]["codec"] == "mp4v":  # deterministic encoder: identical bytes
             assert (root / r["path"]).read_bytes() == (tmp_path / "b" / r["path"]).read_bytes()
@@ -120,7 +121,7 @@ def test_same_seed_same_videos_whatever_the_workers(rendered, tmp_path):
     assert other["videos"] == 4
     first = _manifest(root)[4]["path"]
     assert first.startswith("videos/Kick/")
-    assert not np.array_equal(A.read_video(root / first)[0], A.read_video(tmp_path / "c" / first)[0])
+    assert not np.array_equal(read_video(root / first)[0], read_video(tmp_path / "c" / first)[0])
 
 
 def test_resume_renders_only_the_missing_video(rendered, tmp_path):
@@ -137,8 +138,8 @@ def test_resume_renders_only_the_missing_video(rendered, tmp_path):
     assert summary["rendered"] == 1 and summary["skipped"] == 11
     assert victim.is_file()
     assert {p: p.stat().st_mtime_ns for p in before} == before
-    again = A.read_video(victim)[0]
-    np.testing.assert_array_equal(again, A.read_video(rendered[0] / "a" / victim.relative_to(root))[0])
+    again = read_video(victim)[0]
+    np.testing.assert_array_equal(again, read_video(rendered[0] / "a" / victim.relative_to(root))[0])
     if summary["codec"] == "mp4v":
         assert victim.read_bytes() == original
     assert not list(root.rglob(".v_*"))  # no temporary files left behind

@@ -66,7 +66,7 @@ def test_diving48_files_are_consistent(rendered):
     with open(root / "manifest.csv", newline="") as f:
         manifest = {r["vid_name"]: r for r in csv.DictReader(f)}
     assert set(manifest) == set(seen)
-    from actkit.data.synth.actions import read_video
+    from actkit.data.video.sources import read_video
 
     for name, (split, row) in seen.items():
         lab = json.loads((root / "labels" / f"{name}.json").read_text())
@@ -131,7 +131,7 @@ def test_rendered_bodies_show_the_labelled_somersaults_twists_and_positions():
 
 
 def test_splits_hold_out_views_palettes_and_water():
-    from actkit.data.synth.postures import SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES
+    from actkit.data.synth.scene import SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES
 
     plans = [S.plan_dive(0, c, k, 10, (32, 48), 25) for c in range(48) for k in range(10)]
     assert {p.split for p in plans} == {"train", "val", "test"}
@@ -143,7 +143,7 @@ def test_splits_hold_out_views_palettes_and_water():
 
 
 def test_deterministic_across_workers_and_resume(rendered, tmp_path):
-    from actkit.data.synth.actions import read_video
+    from actkit.data.video.sources import read_video
 
     d, _ = rendered
     kw = {**KW, "classes": CLASSES[:2]}  # a subset keeps video indices

@@ -91,7 +91,7 @@ def test_count_matches_phase_boundaries_and_tags(rendered):
 
 
 def test_splits_use_held_out_sectors_and_palettes():
-    from actkit.data.synth.postures import SPLIT_PALETTES, SPLIT_SECTORS
+    from actkit.data.synth.scene import SPLIT_PALETTES, SPLIT_SECTORS
 
     plans = [R.plan_video(0, e, k, 40, (6, 12), 16) for e in EXERCISES for k in range(40)]
     assert {p.split for p in plans} == {"train", "val", "test"}
@@ -131,7 +131,7 @@ def test_low_frames_are_geometrically_low():
 
 
 def test_videos_decode_to_frame_count(rendered):
-    from actkit.data.synth.actions import read_video
+    from actkit.data.video.sources import read_video
 
     d, _ = rendered
     root = d / "a"
@@ -143,7 +143,7 @@ def test_videos_decode_to_frame_count(rendered):
 
 
 def test_deterministic_across_workers_and_resume(rendered, tmp_path):
-    from actkit.data.synth.actions import read_video
+    from actkit.data.video.sources import read_video
 
     d, _ = rendered
     kw = {**KW, "exercises": ("squat", "arm_raise")}  # same indices: a subset of exercises

@@ -9,8 +9,9 @@ pytest.importorskip("pybullet_data")
 cv2 = pytest.importorskip("cv2")
 
 from actkit.data.synth import streams as S  # noqa: E402
-from actkit.data.synth.postures import SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES  # noqa: E402
+from actkit.data.synth.scene import SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES  # noqa: E402
 from actkit.data.synth.render import HumanoidRenderer  # noqa: E402
+from actkit.data.synth.sheets import read_frames  # noqa: E402
 
 KW = dict(videos=2, seconds=(5.0, 7.0), size=64, fps=8, seed=2, progress=False)
 DUO = dict(videos=1, seconds=(5.0, 6.0), size=96, fps=8, seed=4, people=(2, 2), progress=False)
@@ -78,7 +79,7 @@ def test_layout_labels_and_summary(rendered):
         assert lab["frames"] == int(row["frames"]) and lab["split"] == row["split"] and len(lab["people"]) == 1
         assert 5 * 8 <= lab["frames"] <= 7 * 8
         _check_person(lab["people"][0], lab["frames"])
-        images = S.read_frames(root / row["path"], list(range(lab["frames"] + 5)))
+        images = read_frames(root / row["path"], list(range(lab["frames"] + 5)))
         assert sorted(images) == list(range(lab["frames"]))  # the video has exactly one frame per label
         assert images[0].shape == (64, 64, 3) and images[0].std() > 5
     assert (d / "sheet.png").stat().st_size > 0
@@ -166,7 +167,7 @@ def test_same_output_whatever_the_workers_and_resume(rendered, tmp_path):
     assert one == two
     for name in one:
         video = f"videos/{name[:-5]}.mp4"
-        a, b = S.read_frames(d / "one" / video, [0, 20]), S.read_frames(tmp_path / "b" / video, [0, 20])
+        a, b = read_frames(d / "one" / video, [0, 20]), read_frames(tmp_path / "b" / video, [0, 20])
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[20], b[20])
 
     root = tmp_path / "b"

@@ -176,7 +176,8 @@ def test_merge_segments_joins_equal_neighbours():
 
 
 def test_sliding_window_predict_timeline_and_annotated_video(clip_run, actions, tmp_path):
-    from actkit.data.synth.actions import read_video, write_video
+    from actkit.data.video.sources import read_video
+    from actkit.data.video.writer import write_video
 
     out, _ = clip_run
     vids = sorted((actions / "videos").rglob("*.mp4"))[:3]

@@ -84,7 +84,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..video.sources import read_video
+from .sheets import actions_sheet
 from ..video.writer import pick_codec, write_video
 from .mocap import CLIP_NAMES, MocapClip, load_clip
 from .render import HumanoidRenderer, claim_output, dress_scene, process_renderer, render_video_jobs
@@ -409,34 +409,12 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
     if timeline:
         summary["timeline_overlap_s"] = {CLASS_NAMES[n]: round(timeline_overlap(n, frames, fps), 3) for n in names}
     if sheet is not None:
-        write_contact_sheet(out, [next(p for p in plans if p.clip == n) for n in names], sheet)
+        actions_sheet(out, [next(p for p in plans if p.clip == n) for n in names], sheet)
         summary["sheet"] = str(sheet)
     atomic_write_json(out / "summary.json", summary)
     logger.info("actions: %d videos in %s (%d rendered) in %.1f s, codec %s", len(plans), out, len(todo),
                 seconds, codec)
     return summary
-
-
-def write_contact_sheet(out: str | Path, plans: list[ClipPlan], path: str | Path, per_row: int = 6,
-                        cell: int = 112) -> None:
-    """One row per class: ``per_row`` frames evenly across time of the video of each plan, labelled."""
-    from PIL import Image, ImageDraw
-
-    from actkit.utils.io import atomic_path
-
-    label_w = 110
-    sheet = Image.new("RGB", (label_w + per_row * cell, len(plans) * cell), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    for r, plan in enumerate(plans):
-        images = read_video(Path(out) / "videos" / plan.relpath)
-        draw.text((4, r * cell + 4), plan.cls, fill=(0, 0, 0))
-        draw.text((4, r * cell + 20), f"{plan.split} s{plan.sector} x{plan.speed:.2f}", fill=(90, 90, 90))
-        draw.text((4, r * cell + 34), "mirrored" if plan.mirror else "", fill=(90, 90, 90))
-        for k, idx in enumerate(np.linspace(0, len(images) - 1, per_row).round().astype(int) if images else []):
-            img = Image.fromarray(images[idx]).resize((cell, cell), Image.BILINEAR)
-            sheet.paste(img, (label_w + k * cell, r * cell))
-    with atomic_path(path) as tmp:
-        sheet.save(tmp, format="PNG")
 
 
 __all__ = ["CLASS_NAMES", "SPLITS", "ClipPlan", "plan_clip", "render_actions", "render_clip",

@@ -79,14 +79,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .sheets import dives_sheet
 from ..video.writer import pick_codec, write_video
-from ..video.sources import read_video
 from ..dives import DIVING48_LABELS, DIVING48_VOCAB, DiveLabel, format_dive_number, label_to_vocab, parse_dive_number
 from .actions import SPLIT_CYCLE
 from .mocap import Pose, quat_axis_angle, quat_mul
 from .render import HumanoidRenderer, claim_output, process_renderer, render_video_jobs
-from .scene import (LEFT_LINKS, LEG_LENGTH, LINK, LINKS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES,
-                    SPLITS, Camera, draw_light, limb_rotation, make_background, rot_z, smooth_noise)
+from .scene import (LEFT_LINKS, LEG_LENGTH, LINK, LINKS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLITS, Camera, draw_light, make_background, smooth_noise)
+from .poses import limb_rotation, rot_z
 
 logger = logging.getLogger(__name__)
 
@@ -634,40 +634,12 @@ def render_dives(out: str | Path, videos_per_class: int = 4, frames: int | tuple
         "sheet": None,
     }
     if sheet is not None:
-        write_contact_sheet(out, [next(p for p in plans if p.cls == c) for c in idx], sheet)
+        dives_sheet(out, [next(p for p in plans if p.cls == c) for c in idx], sheet)
         summary["sheet"] = str(sheet)
     atomic_write_json(out / "summary.json", summary)
     logger.info("dives: %d videos in %s (%d rendered) in %.1f s", len(plans), out, len(todo), seconds)
     return summary
 
 
-def write_contact_sheet(out: str | Path, plans: list[DivePlan], path: str | Path, per_row: int = 12,
-                        cell: int = 96) -> None:
-    """One row per video of ``plans``: ``per_row`` frames evenly from the take-off to the entry, each
-    captioned with its cumulative somersault and twist (degrees)."""
-    from PIL import Image, ImageDraw
-
-    from actkit.utils.io import atomic_path
-
-    label_w, caption = 150, 12
-    row_h = cell + caption
-    sheet = Image.new("RGB", (label_w + per_row * cell, len(plans) * row_h), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    for r, plan in enumerate(plans):
-        images = read_video(Path(out) / "rgb" / f"{plan.vid_name}.mp4")
-        lab = plan.label
-        top = r * row_h
-        draw.text((4, top + 4), f"{plan.cls} {format_dive_number(lab)}", fill=(0, 0, 0))
-        draw.text((4, top + 18), " ".join(label_to_vocab(lab)), fill=(0, 0, 0))
-        draw.text((4, top + 32), f"{plan.split} s{plan.sector} {plan.frames}f {plan.height:g}m", fill=(90, 90, 90))
-        for k, j in enumerate(np.linspace(0, len(images) - 1, per_row).round().astype(int) if images else []):
-            img = Image.fromarray(images[j]).resize((cell, cell), Image.BILINEAR)
-            x = label_w + k * cell
-            sheet.paste(img, (x, top))
-            draw.text((x + 2, top + cell), f"{plan.somersault_deg[j]:.0f}/{plan.twist_deg[j]:.0f}", fill=(0, 0, 0))
-    with atomic_path(path) as tmp:
-        sheet.save(tmp, format="PNG")
-
-
 __all__ = ["DivePlan", "Swimwear", "draw_swimwear", "label_record", "make_water_texture", "plan_dive",
-           "render_dive", "render_dives", "resolve_classes", "write_contact_sheet"]
+           "render_dive", "render_dives", "resolve_classes"]

@@ -64,11 +64,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .mocap import CLIP_NAMES, Pose, load_clip, quat_axis_angle, quat_mul, quat_rotate
+from .sheets import postures_sheet
+from .mocap import CLIP_NAMES, Pose, load_clip, quat_axis_angle, quat_rotate
 from .render import HumanoidRenderer, init_process_renderer, process_renderer, run_jobs
 from .scene import (LEG_LENGTH, LINK, NUM_SECTORS, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES,
-                    SPLIT_WEIGHTS, SPLITS, Camera, draw_light, draw_outfit, limb_rotation, make_background, rot_z,
-                    set_legs)
+                    SPLIT_WEIGHTS, SPLITS, Camera, draw_light, draw_outfit, make_background)
+from .poses import lie_pose, sit_pose, stand_pose
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,6 @@ GENERATORS = {"mocap": 0.36, "stand": 0.20, "sit_chair": 0.095, "sit_stool": 0.0
 CLIP_WEIGHTS = {"walk": 2.0, "run": 1.5, "dance_a": 1.5, "dance_b": 1.5, "punch": 1.5, "kick": 1.0, "spin": 1.0,
                 "spinkick": 0.7, "jump": 1.0, "getup_faceup": 2.0, "getup_facedown": 2.0, "roll": 1.0,
                 "crawl": 0.5, "backflip": 0.5, "cartwheel": 0.5}
-THIGH, SHIN = 0.4215, 0.4099  # hip-knee and knee-ankle lengths, metres
 SEAT_OFFSET = 0.05  # root joint above the seat top when the buttocks rest on it
 
 
@@ -148,103 +148,6 @@ def label_posture(g: PostureGeometry) -> str | None:
 # ----------------------------------------------------------------------------- procedural bodies
 
 
-def _spine(rng: np.random.Generator, lean: tuple[float, float], pose: Pose) -> None:
-    """Chest lean forward (degrees, positive forward), side bend and twist; a loosely random neck."""
-    chest = quat_mul(rot_z(-rng.uniform(*lean)), quat_axis_angle("x", math.radians(rng.uniform(-10, 10))))
-    pose.joints[LINK["chest"]] = quat_mul(chest, quat_axis_angle("y", math.radians(rng.uniform(-25, 25))))
-    neck = quat_mul(rot_z(rng.uniform(-20, 20)), quat_axis_angle("y", math.radians(rng.uniform(-40, 40))))
-    pose.joints[LINK["neck"]] = neck
-
-
-def _arms(rng: np.random.Generator, pose: Pose, flex: tuple[float, float] = (-30, 100),
-          abduct: tuple[float, float] = (0, 60)) -> None:
-    for side, name in ((1, "right"), (-1, "left")):
-        pose.joints[LINK[f"{name}_shoulder"]] = limb_rotation(rng.uniform(*flex), rng.uniform(*abduct),
-                                                      rng.uniform(-40, 40), side)
-        pose.joints[LINK[f"{name}_elbow"]] = np.array([math.radians(rng.uniform(0, 130))])
-
-
-def _heels_down_knee(thigh: np.ndarray, drop: float) -> np.ndarray:
-    """Knee flexion (degrees) that puts the ankle ``drop`` metres below the hip, for thighs at ``thigh``
-    degrees from the body's downward axis, the hip-ankle plane being vertical (sitting or lying on
-    the ground with the feet planted)."""
-    knee_rise = -THIGH * np.cos(np.radians(thigh))
-    shin = np.degrees(np.arccos(np.clip((knee_rise + drop) / SHIN, -1, 1)))
-    return np.clip(thigh - shin, 0, 150)
-
-
-def _upright(rng: np.random.Generator, yaw: float, pitch: float) -> Pose:
-    pose = Pose.neutral(1.0)
-    roll = math.radians(rng.uniform(-5, 5))
-    pose.root_orn = quat_mul(quat_axis_angle("y", yaw), quat_mul(rot_z(-pitch), quat_axis_angle("x", roll)))
-    return pose
-
-
-def _stand(rng: np.random.Generator, yaw: float) -> Pose:
-    pitch = rng.uniform(-4, 8)
-    pose = _upright(rng, yaw, pitch)
-    _spine(rng, (-8, 20), pose)
-    thigh = rng.uniform(-10, 15, 2)
-    set_legs(pose, thigh, rng.uniform(0, 15, 2), rng.uniform(0, 12, 2), pitch)
-    _arms(rng, pose, flex=(-30, 170), abduct=(0, 110))
-    return pose
-
-
-def _sit(rng: np.random.Generator, yaw: float, on_ground: bool) -> Pose:
-    # Mostly upright; sometimes a slouch or a strong lean that the geometry may refuse.
-    pitch = rng.uniform(-15, 20) if rng.random() < 0.85 else rng.uniform(20, 40)
-    pose = _upright(rng, yaw, pitch)
-    _spine(rng, (-10, 25), pose)
-    if not on_ground:
-        thigh = rng.uniform(75, 110) + rng.uniform(-8, 8, 2)
-        knee = rng.uniform(60, 120) + rng.uniform(-12, 12, 2)
-        set_legs(pose, thigh, knee, rng.uniform(0, 20, 2), pitch)
-    else:  # from legs stretched forward (thighs ~90 deg) to knees drawn up, heels on the ground
-        thigh = rng.uniform(88, 145) + rng.uniform(-4, 4, 2)
-        set_legs(pose, thigh, _heels_down_knee(thigh, 0.03), rng.uniform(0, 25, 2), pitch)
-    _arms(rng, pose)
-    return pose
-
-
-def _lie(rng: np.random.Generator, yaw: float) -> Pose:
-    pose = Pose.neutral(1.0)
-    _spine(rng, (-10, 15), pose)
-    side = str(rng.choice(["back", "front", "right", "left"], p=[0.4, 0.3, 0.15, 0.15]))
-    # Limb ranges keep limbs on or above the floor: flexion points into the floor when prone,
-    # abduction of the lower arm/leg does when on the side.
-    if side == "back":
-        # Legs flat, or knees up with the feet planted (a thigh at t deg from the body axis rises
-        # like a seated thigh at 90 + t deg).
-        thigh = rng.uniform(20, 45, 2) if rng.random() < 0.3 else rng.uniform(-5, 15, 2)
-        knee = np.where(thigh > 15, _heels_down_knee(thigh + 90, 0.04), rng.uniform(0, 20, 2))
-        set_legs(pose, thigh, knee, rng.uniform(0, 25, 2), flat_feet=False)
-    elif side == "front":
-        set_legs(pose, rng.uniform(-10, 5, 2), rng.uniform(0, 60, 2), rng.uniform(0, 25, 2), flat_feet=False)
-    else:
-        set_legs(pose, rng.uniform(10, 70, 2), rng.uniform(20, 100, 2), rng.uniform(0, 10, 2), flat_feet=False)
-    for s, name in ((1, "right"), (-1, "left")):
-        overhead = rng.random() < 0.2
-        # The elbow bends towards the upper arm's front: up when supine with the arm down, down when
-        # prone or with the arm overhead (a half-turn twist fixes both); on the side, no twist keeps
-        # the lower forearm on the floor.
-        twist = rng.uniform(-20, 20) + (180 if (side == "front") != overhead else 0)
-        if side == "back":
-            flex, abduct = (rng.uniform(150, 180) if overhead else rng.uniform(0, 60)), rng.uniform(0, 90)
-        elif side == "front":
-            flex, abduct = (rng.uniform(160, 180) if overhead else rng.uniform(-15, 10)), rng.uniform(0, 80)
-        elif name == side:  # the arm underneath
-            flex, abduct, twist = rng.uniform(-20, 180), rng.uniform(0, 5), 0.0
-        else:
-            flex, abduct = rng.uniform(-20, 90), rng.uniform(0, 40)
-        pose.joints[LINK[f"{name}_shoulder"]] = limb_rotation(flex, abduct, twist, s)
-        pose.joints[LINK[f"{name}_elbow"]] = np.array([math.radians(rng.uniform(0, 110))])
-    body = {"back": rot_z(90), "front": rot_z(-90), "right": quat_axis_angle("x", math.pi / 2),
-            "left": quat_axis_angle("x", -math.pi / 2)}[side]
-    tilt = quat_mul(rot_z(rng.uniform(-10, 10)), quat_axis_angle("x", math.radians(rng.uniform(-10, 10))))
-    pose.root_orn = quat_mul(quat_axis_angle("y", yaw), quat_mul(tilt, body))
-    return pose
-
-
 # ----------------------------------------------------------------------------- one sample
 
 @dataclass
@@ -287,14 +190,14 @@ def _draw_scene(renderer: HumanoidRenderer, rng: np.random.Generator) -> _Scene:
             renderer.set_pose(pose)
         return _Scene(pose, 0.0, gen, clip.name)
     if gen == "stand":
-        return _Scene(_rest_on_ground(renderer, _stand(rng, yaw)), 0.0, gen, gen)
+        return _Scene(_rest_on_ground(renderer, stand_pose(rng, yaw)), 0.0, gen, gen)
     if gen == "lie":
-        return _Scene(_rest_on_ground(renderer, _lie(rng, yaw)), 0.0, gen, gen)
+        return _Scene(_rest_on_ground(renderer, lie_pose(rng, yaw)), 0.0, gen, gen)
     if gen == "sit_ground":
-        pose = _rest_on_ground(renderer, _sit(rng, yaw, on_ground=True))
+        pose = _rest_on_ground(renderer, sit_pose(rng, yaw, on_ground=True))
         return _Scene(pose, 0.0, gen, gen)
     # On a seat: feet on the floor (or dangling a little), seat top under the buttocks.
-    pose = _sit(rng, yaw, on_ground=False)
+    pose = sit_pose(rng, yaw, on_ground=False)
     renderer.set_pose(pose)
     feet_below_root = pose.root_pos[1] - renderer.lowest_point()
     root_y = feet_below_root + (0.0 if rng.random() < 0.7 else rng.uniform(0, 0.08))
@@ -502,7 +405,7 @@ def render_postures(out: str | Path, n: int = 3000, seed: int = 0, workers: int 
         "frames_per_s": round(frames / seconds, 1), "sheet": None,
     }
     if sheet is not None:
-        write_contact_sheet(rows, sheet)
+        postures_sheet(rows, LABELS, sheet)
         summary["sheet"] = str(sheet)
     logger.info("wrote %d crops to %s in %.1f s (%.0f/s): %s", len(rows), out, seconds,
                 summary["samples_per_s"], summary["labels"])
@@ -511,43 +414,3 @@ def render_postures(out: str | Path, n: int = 3000, seed: int = 0, workers: int 
 
 # ----------------------------------------------------------------------------- contact sheet
 
-def write_contact_sheet(rows: list[dict], path: str | Path, per_label: int = 12, columns: int = 6,
-                        cell: int = 160) -> None:
-    """Write a PNG grid: one block per label, ``per_label`` crops each with the box drawn and
-    ``label / split / source`` captioned.
-
-    Args:
-        rows: Parquet rows as dicts (``label``, ``split``, ``image_bytes``, ``box``, ``source``).
-        path: destination PNG (written atomically).
-        per_label: crops shown per label, taken evenly across the rows of that label.
-        columns: crops per line.
-        cell: side of a crop's square cell in pixels (crops are scaled up to fit).
-    """
-    from PIL import Image, ImageDraw
-
-    from actkit.data.schema import decode_image
-    from actkit.utils.io import atomic_path
-
-    caption, header = 14, 22
-    lines = -(-per_label // columns)
-    block = header + lines * (cell + caption)
-    sheet = Image.new("RGB", (columns * cell, len(LABELS) * block), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    for b, label in enumerate(LABELS):
-        mine = [r for r in rows if r["label"] == label]
-        top = b * block
-        draw.text((4, top + 4), f"{label} ({len(mine)} rows)", fill=(0, 0, 0))
-        picks = [mine[int(k)] for k in np.linspace(0, len(mine) - 1, min(per_label, len(mine)))] if mine else []
-        for k, row in enumerate(picks):
-            img = Image.fromarray(decode_image(row["image_bytes"]))
-            scale = cell / max(img.size)
-            img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.NEAREST)
-            x, y = (k % columns) * cell, top + header + (k // columns) * (cell + caption)
-            sheet.paste(img, (x, y))
-            x0, y0, x1, y1 = row["box"]
-            w, h = img.size
-            draw.rectangle([x + x0 * w, y + y0 * h, x + x1 * w - 1, y + y1 * h - 1], outline=(255, 0, 0))
-            text = f"{label}/{row['split']}/{row['source'].rsplit(':', 1)[-1]}"
-            draw.text((x + 2, y + cell), text, fill=(0, 0, 0))
-    with atomic_path(path) as tmp:
-        sheet.save(tmp, format="PNG")

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import math
 import time
@@ -57,12 +56,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .sheets import reps_sheet
 from ..video.writer import pick_codec, write_video
-from ..video.sources import read_video
 from ..vocab import EXERCISES
 from .mocap import Pose
 from .render import HumanoidRenderer, claim_output, process_renderer, render_video_jobs
-from .scene import (LINK, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS, SPLITS, Camera, draw_camera, draw_outfit, limb_rotation, rot_z, set_legs)
+from .scene import (LINK, NUM_TEXTURES, SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES, SPLIT_WEIGHTS, SPLITS, Camera, draw_camera, draw_outfit)
+from .poses import limb_rotation, rot_z, set_legs
 from .render import dress_scene
 
 logger = logging.getLogger(__name__)
@@ -387,44 +387,12 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
         "sheet": None,
     }
     if sheet is not None:
-        write_contact_sheet(out, [next(p for p in plans if p.exercise == e) for e in names], sheet)
+        reps_sheet(out, [next(p for p in plans if p.exercise == e) for e in names], sheet)
         summary["sheet"] = str(sheet)
     atomic_write_json(out / "summary.json", summary)
     logger.info("reps: %d videos in %s (%d rendered) in %.1f s", len(plans), out, len(todo), seconds_taken)
     return summary
 
 
-def write_contact_sheet(out: str | Path, plans: list[RepPlan], path: str | Path, per_row: int = 10,
-                        cell: int = 112) -> None:
-    """One row per video of ``plans``: ``per_row`` frames across the video, each captioned with its tag
-    and phase."""
-    from PIL import Image, ImageDraw
-
-    from actkit.utils.io import atomic_path
-
-    label_w, caption = 110, 14
-    row_h = cell + caption
-    sheet = Image.new("RGB", (label_w + per_row * cell, len(plans) * row_h), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    for r, plan in enumerate(plans):
-        images = read_video(Path(out) / "videos" / plan.exercise / f"{plan.stem}.mp4")
-        label = json.loads((Path(out) / "labels" / plan.exercise / f"{plan.stem}.json").read_text())
-        top = r * row_h
-        draw.text((4, top + 4), plan.exercise, fill=(0, 0, 0))
-        draw.text((4, top + 20), f"{plan.split} s{plan.sector} count {plan.count}", fill=(90, 90, 90))
-        draw.text((4, top + 34), "mirrored" if plan.mirror else "", fill=(90, 90, 90))
-        # Frames across the first reps (and the idle start), where a viewer can check high vs low.
-        last = label["rep_boundaries"][min(1, plan.count - 1)][1] if plan.count else len(images) - 1
-        first = max(0, label["rep_boundaries"][0][0] - 2) if plan.count else 0
-        for k, idx in enumerate(np.linspace(first, min(last, len(images) - 1), per_row).round().astype(int)):
-            img = Image.fromarray(images[idx]).resize((cell, cell), Image.BILINEAR)
-            x = label_w + k * cell
-            sheet.paste(img, (x, top))
-            tag = label["tags"][idx].replace(plan.exercise + "_", "")
-            draw.text((x + 2, top + cell), f"{idx} {tag} {label['phase'][idx]:.2f}", fill=(0, 0, 0))
-    with atomic_path(path) as tmp:
-        sheet.save(tmp, format="PNG")
-
-
 __all__ = ["EXERCISES", "KEY_POSITIONS", "RepPlan", "count_low_excursions", "exercise_pose", "label_record",
-           "plan_video", "pose_from_params", "render_reps", "render_video", "write_contact_sheet"]
+           "plan_video", "pose_from_params", "render_reps", "render_video"]

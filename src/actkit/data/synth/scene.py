@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mocap import Pose, quat_axis_angle, quat_mul, quat_rotate
+from .mocap import Pose, quat_rotate
 
 NUM_LINKS = 15
 
@@ -186,30 +186,6 @@ SPLIT_TEXTURES = {"train": tuple(range(8)), "val": (8, 9), "test": (10, 11)}
 
 
 LEG_LENGTH = 0.8814  # hip joint to sole of the upright humanoid, metres
-
-
-def rot_z(deg: float) -> np.ndarray:
-    return quat_axis_angle("z", math.radians(deg))
-
-
-def limb_rotation(flex: float, abduct: float, twist: float, side: int) -> np.ndarray:
-    """Hip/shoulder quaternion from flexion (forward), abduction (outward) and twist, in degrees.
-    ``side`` is +1 right, -1 left: outward is +z on the right and -z on the left."""
-    q = quat_mul(rot_z(flex), quat_axis_angle("x", math.radians(-side * abduct)))
-    return quat_mul(q, quat_axis_angle("y", math.radians(side * twist)))
-
-
-def set_legs(pose: Pose, thigh: tuple[float, float], knee: tuple[float, float], abduct: tuple[float, float],
-          pelvis_pitch: float = 0.0, flat_feet: bool = True) -> None:
-    """Set both legs from world thigh angles (degrees from straight down, forward positive) and knee
-    flexions, given the pelvis pitched forward by ``pelvis_pitch`` degrees; feet parallel to the pelvis."""
-    for i, (side, name) in enumerate(((1, "right"), (-1, "left"))):
-        t, k, a = thigh[i], knee[i], abduct[i]
-        pose.joints[LINK[f"{name}_hip"]] = limb_rotation(t + pelvis_pitch, a, 0.0, side)
-        pose.joints[LINK[f"{name}_knee"]] = np.array([-math.radians(k)])
-        # Foot sole horizontal: ankle undoes the chain's total rotation about z (pitch + hip - knee).
-        ankle = k - t if flat_feet else 0.0
-        pose.joints[LINK[f"{name}_ankle"]] = rot_z(min(45.0, max(-45.0, ankle)))
 
 
 def draw_outfit(rng: np.random.Generator, palette: int) -> Outfit:

@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import math
 import time
@@ -82,6 +81,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .sheets import streams_sheet
 from ..video.writer import pick_codec, write_video
 from ..vocab import VOCABULARY
 from .actions import active_part
@@ -687,75 +687,13 @@ def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float
         "sheet": None,
     }
     if sheet is not None:
-        write_contact_sheet(out, plans[:4], sheet)
+        streams_sheet(out, plans[:4], sheet)
         summary["sheet"] = str(sheet)
     atomic_write_json(out / "summary.json", summary)
     logger.info("streams: %d videos in %s (%d rendered) in %.1f s", len(plans), out, len(todo), seconds_taken)
     return summary
 
 
-def read_frames(path: str | Path, indices: list[int]) -> dict[int, np.ndarray]:
-    """Decode only the frames ``indices`` of a video (RGB uint8), skipping the others without
-    converting them, so a long stream is never held in memory."""
-    import cv2
-
-    wanted, got = set(indices), {}
-    cap = cv2.VideoCapture(str(path))
-    try:
-        j = 0
-        while len(got) < len(wanted) and cap.grab():
-            if j in wanted:
-                ok, frame = cap.retrieve()
-                if ok:
-                    got[j] = frame[..., ::-1].copy()
-            j += 1
-    finally:
-        cap.release()
-    return got
-
-
-def write_contact_sheet(out: str | Path, plans: list[StreamPlan], path: str | Path, per_row: int = 8,
-                        cell: int = 128) -> None:
-    """One row per video of ``plans``: ``per_row`` frames across it, with every person's box, track id
-    and label drawn in."""
-    from PIL import Image, ImageDraw
-
-    from actkit.utils.io import atomic_path
-
-    colours = [(255, 60, 60), (60, 220, 60), (60, 120, 255), (240, 200, 0)]
-    label_w = 100
-    caption = 12 * max((len(p.people) for p in plans), default=1) + 2  # one caption line per person
-    row_h = cell + caption
-    sheet = Image.new("RGB", (label_w + per_row * cell, len(plans) * row_h), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    for r, plan in enumerate(plans):
-        label = json.loads((Path(out) / "labels" / f"{plan.name}.json").read_text())
-        idx = np.linspace(0, plan.frames - 1, per_row).round().astype(int).tolist()
-        images = read_frames(Path(out) / "videos" / f"{plan.name}.mp4", idx)
-        top = r * row_h
-        draw.text((4, top + 4), plan.name, fill=(0, 0, 0))
-        draw.text((4, top + 20), f"{plan.split} {plan.frames / plan.fps:.0f} s", fill=(90, 90, 90))
-        draw.text((4, top + 34), f"{len(plan.people)} people", fill=(90, 90, 90))
-        for c, j in enumerate(idx):
-            if j not in images:
-                continue
-            img = Image.fromarray(images[j])
-            scale = cell / img.width
-            img = img.resize((cell, cell), Image.BILINEAR)
-            d = ImageDraw.Draw(img)
-            x = label_w + c * cell
-            for k, person in enumerate(label["people"]):
-                box = person["boxes"][j]
-                colour = colours[k % len(colours)]
-                if box is not None:
-                    d.rectangle([v * scale for v in box], outline=colour)
-                draw.text((x + 2, top + cell + 12 * k), f"{person['track_id']}:{person['tags'][j]}"[:20],
-                          fill=colour if len(label["people"]) > 1 else (0, 0, 0))
-            sheet.paste(img, (x, top))
-    with atomic_path(path) as tmp:
-        sheet.save(tmp, format="PNG")
-
-
 __all__ = ["MAX_PEOPLE", "VOCABULARY", "Segment", "StreamPlan", "blend_poses", "idle_pose", "label_record",
-           "pack_pose", "person_track", "plan_stream", "read_frames", "render_streams", "stream_frames",
-           "unpack_pose", "write_contact_sheet"]
+           "pack_pose", "person_track", "plan_stream", "render_streams", "stream_frames",
+           "unpack_pose"]
