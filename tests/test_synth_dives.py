@@ -11,6 +11,7 @@ pytest.importorskip("cv2")
 
 from actkit.data.dives import DIVING48_LABELS, DIVING48_VOCAB, format_dive_number  # noqa: E402
 from actkit.data.synth import dives as S  # noqa: E402
+from actkit.data.synth.dive_plan import MAX_STEP_DEG  # noqa: E402
 from actkit.data.synth.mocap import quat_rotate  # noqa: E402
 from actkit.data.synth.scene import LINK  # noqa: E402
 from actkit.data.synth.render import HumanoidRenderer  # noqa: E402
@@ -92,7 +93,7 @@ def test_plans_reach_the_labelled_totals_for_all_classes():
         assert plan.somersault_deg[-1] == pytest.approx(360 * lab.somersaults)
         assert plan.twist_deg[-1] == pytest.approx(360 * lab.twists)
         assert np.all(np.diff(plan.somersault_deg) >= -1e-6)
-        assert np.abs(np.diff(plan.somersault_deg)).max() <= S.MAX_STEP_DEG
+        assert np.abs(np.diff(plan.somersault_deg)).max() <= MAX_STEP_DEG
         # Rotation is complete at water contact: the entry frames turn no more.
         entry = [j for j, s in enumerate(plan.stage) if s == "entry"]
         assert entry and plan.somersault_deg[entry[0]] == pytest.approx(360 * lab.somersaults)
