@@ -11,7 +11,8 @@ pytest.importorskip("pybullet_data")
 cv2 = pytest.importorskip("cv2")
 
 from actkit.data.synth.reps import EXERCISES, render_reps  # noqa: E402
-from actkit.data.synth.streams import VOCABULARY, render_streams  # noqa: E402
+from actkit.data.synth.streams import render_streams  # noqa: E402
+from actkit.data.vocab import VOCABULARY  # noqa: E402
 from actkit.data import vocab  # noqa: E402
 from actkit.streaming import evaluate as SE  # noqa: E402
 from actkit.streaming import postprocess, replay, report, tune  # noqa: E402

@@ -8,6 +8,8 @@ import pytest
 pytest.importorskip("pybullet_data")
 cv2 = pytest.importorskip("cv2")
 
+from actkit.data.synth import stream_plan as SP  # noqa: E402
+from actkit.data.vocab import VOCABULARY  # noqa: E402
 from actkit.data.synth import streams as S  # noqa: E402
 from actkit.data.synth.scene import SPLIT_PALETTES, SPLIT_SECTORS, SPLIT_TEXTURES  # noqa: E402
 from actkit.data.synth.render import HumanoidRenderer  # noqa: E402
@@ -44,7 +46,7 @@ def _check_person(person, frames):
     """Segments tile the video, agree with the per-frame labels, and every exercise counts its cycles."""
     labels, segs = person["labels"], person["segments"]
     assert len(labels) == len(person["tags"]) == len(person["phase"]) == len(person["boxes"]) == frames
-    assert set(labels) <= set(S.VOCABULARY)
+    assert set(labels) <= set(VOCABULARY)
     assert segs[0]["start"] == 0 and segs[-1]["end"] == frames - 1
     for a, b in zip(segs[:-1], segs[1:]):
         assert b["start"] == a["end"] + 1  # no gap, no overlap
@@ -71,7 +73,7 @@ def test_layout_labels_and_summary(rendered):
     with open(root / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["path"] for r in rows] == ["videos/stream_000.mp4", "videos/stream_001.mp4"]
-    assert (root / "labels.txt").read_text().split() == list(S.VOCABULARY)
+    assert (root / "labels.txt").read_text().split() == list(VOCABULARY)
     labels = _labels(root)
     assert len(labels) == 2 and summary["rendered"] == 2 and summary["frames_per_s"] > 0
     for row in rows:
@@ -142,15 +144,15 @@ def test_plans_cover_exercises_and_keep_split_rules():
                 if seg.kind == "transition":
                     continue
                 # Every segment starts seen from one of the split's camera sectors.
-                rel = float(plan.camera_azimuth(seg.start)) - S.heading(seg.source_pose(seg.start, plan.fps))
-                assert S._sector(rel) in SPLIT_SECTORS[plan.split], (plan.name, seg.label)
+                rel = float(plan.camera_azimuth(seg.start)) - SP.heading(seg.source_pose(seg.start, plan.fps))
+                assert SP._sector(rel) in SPLIT_SECTORS[plan.split], (plan.name, seg.label)
     assert kinds == {"mocap", "exercise", "idle", "transition"}
 
 
 def test_motion_is_continuous_and_above_the_ground():
     plan = S.plan_stream(1, 0, (20.0, 20.0), 16, (1, 1))
     with HumanoidRenderer(texture_seed=0) as r:
-        poses, bounds = S.person_track(r, plan, 0, S._jitter_offsets(np.random.default_rng(0)))
+        poses, bounds = S.person_track(r, plan, 0, SP.jitter_offsets(np.random.default_rng(0)))
     assert bounds[:, 0, 1].min() > -1e-3  # nobody sinks into the floor
     step = np.linalg.norm(np.diff(poses[:, :3], axis=0), axis=1)
     assert step.max() < 0.4  # 6.4 m/s at 16 fps: faster than the run clip, no teleport
