@@ -318,6 +318,32 @@ def _render_job(args: tuple) -> tuple[int, int, float]:
 
 # ----------------------------------------------------------------------------- the set
 
+def _write_lists(out: Path, plans: list[ClipPlan], names: tuple[str, ...], frames: int, fps: int,
+                 timeline: bool) -> None:
+    """UCF-101's ``classInd.txt`` and split lists, and the manifest CSV (atomically)."""
+    from actkit.utils.io import atomic_write
+
+    label_of = {CLASS_NAMES[n]: i + 1 for i, n in enumerate(names)}
+    with atomic_write(out / "classInd.txt", "w") as f:
+        f.writelines(f"{i} {c}\n" for c, i in label_of.items())
+    for split, name in (("train", "trainlist01.txt"), ("val", "vallist01.txt"), ("test", "testlist01.txt")):
+        with atomic_write(out / name, "w") as f:
+            for p in plans:
+                if p.split == split:
+                    f.write(f"{p.relpath} {label_of[p.cls]}\n" if split != "test" else f"{p.relpath}\n")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS + (("clip_start", "clip_end") if timeline else ()))
+    for p in plans:
+        row = [f"videos/{p.relpath}", p.cls, f"{p.cls}_g{p.group:02d}", p.split, frames, fps, int(p.mirror), p.speed,
+               p.sector, p.palette]
+        if timeline:  # the clip seconds the window shows
+            row += [round(p.start, 4), round(p.start + p.speed * (frames - 1) / fps, 4)]
+        writer.writerow(row)
+    with atomic_write(out / "manifest.csv", "w") as f:
+        f.write(buf.getvalue())
+
+
 def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32, size: int = 112, fps: int = 16,
                    seed: int = 0, workers: int = 2, sheet: str | Path | None = None,
                    progress: bool | None = None, classes: tuple[str, ...] | list[str] | None = None,
@@ -347,7 +373,7 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
         ``skipped`` videos, ``codec``, ``seconds``, ``frames_per_s`` (render + encode of the
         rendered videos, all workers) and ``render_ms_per_frame`` (one process).
     """
-    from actkit.utils.io import atomic_write, atomic_write_json
+    from actkit.utils.io import atomic_write_json
 
     names = tuple(CLIP_NAMES) if classes is None else tuple(n for n in CLIP_NAMES if n in set(classes))
     unknown = set(classes or ()) - set(CLIP_NAMES)
@@ -374,26 +400,8 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
     rendered_frames, render_s = render_video_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES), "actions", progress)
     seconds = time.perf_counter() - start
 
-    label_of = {CLASS_NAMES[n]: i + 1 for i, n in enumerate(names)}
-    with atomic_write(out / "classInd.txt", "w") as f:
-        f.writelines(f"{i} {c}\n" for c, i in label_of.items())
-    for split, name in (("train", "trainlist01.txt"), ("val", "vallist01.txt"), ("test", "testlist01.txt")):
-        with atomic_write(out / name, "w") as f:
-            for p in plans:
-                if p.split == split:
-                    f.write(f"{p.relpath} {label_of[p.cls]}\n" if split != "test" else f"{p.relpath}\n")
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    _write_lists(out, plans, names, frames, fps, split_by == "timeline")
     timeline = split_by == "timeline"
-    writer.writerow(MANIFEST_COLUMNS + (("clip_start", "clip_end") if timeline else ()))
-    for p in plans:
-        row = [f"videos/{p.relpath}", p.cls, f"{p.cls}_g{p.group:02d}", p.split, frames, fps, int(p.mirror), p.speed,
-               p.sector, p.palette]
-        if timeline:  # the clip seconds the window shows
-            row += [round(p.start, 4), round(p.start + p.speed * (frames - 1) / fps, 4)]
-        writer.writerow(row)
-    with atomic_write(out / "manifest.csv", "w") as f:
-        f.write(buf.getvalue())
 
     summary = {
         "out": str(out), **config, "classes": [CLASS_NAMES[n] for n in names], "workers": workers,

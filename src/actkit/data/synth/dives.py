@@ -341,6 +341,49 @@ def _render_job(args: tuple) -> tuple[int, int, float]:
 
 # ----------------------------------------------------------------------------- the set
 
+def _check_args(frames: int | tuple[int, int], videos_per_class: int, workers: int, fps: int,
+                size: int) -> tuple[int, int]:
+    """The (min, max) frames per video; ValueError naming a bad argument."""
+    if isinstance(frames, (int, np.integer)):
+        lo_f = hi_f = int(frames)
+    elif isinstance(frames, (tuple, list)) and len(frames) == 2:
+        lo_f, hi_f = int(frames[0]), int(frames[1])
+    else:
+        raise ValueError(f"frames={frames!r}: give one number or (min, max)")
+    if not 8 <= lo_f <= hi_f:
+        raise ValueError(f"frames={frames!r}: need 8 <= min <= max")
+    if videos_per_class < 1:
+        raise ValueError(f"videos_per_class={videos_per_class!r}: need >= 1")
+    if workers < 1:
+        raise ValueError(f"workers={workers!r}: need >= 1")
+    if fps < 1:
+        raise ValueError(f"fps={fps!r}: need >= 1")
+    if size < 32 or size % 2:
+        raise ValueError(f"size={size!r}: need an even size >= 32")
+    return lo_f, hi_f
+
+
+def _write_lists(out: Path, plans: list[DivePlan], fps: int) -> None:
+    """Diving48's vocabulary and split JSONs, and the manifest CSV (atomically)."""
+    from actkit.utils.io import atomic_write, atomic_write_json
+
+    atomic_write_json(out / "Diving48_vocab.json", [list(r) for r in DIVING48_VOCAB])
+    for split in SPLITS:
+        rows = [{"vid_name": p.vid_name, "label": p.cls, "start_frame": 0, "end_frame": p.frames}
+                for p in plans if p.split == split]
+        atomic_write_json(out / f"Diving48_{split}.json", rows)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for p in plans:
+        lab = p.label
+        writer.writerow([f"rgb/{p.vid_name}.mp4", p.vid_name, p.cls, format_dive_number(lab), lab.takeoff,
+                         lab.somersaults, lab.twists, lab.position, p.split, p.frames, fps, p.sector, p.palette,
+                         p.water, p.height])
+    with atomic_write(out / "manifest.csv", "w") as f:
+        f.write(buf.getvalue())
+
+
 def render_dives(out: str | Path, videos_per_class: int = 4, frames: int | tuple[int, int] = (32, 48),
                  size: int = 112, fps: int = 25, seed: int = 0, workers: int = 2, classes=None,
                  sheet: str | Path | None = None, progress: bool | None = None) -> dict:
@@ -366,24 +409,9 @@ def render_dives(out: str | Path, videos_per_class: int = 4, frames: int | tuple
         ValueError: for bad arguments (naming them), unknown classes, too few frames for a class's
             somersaults, or a folder rendered with other arguments.
     """
-    from actkit.utils.io import atomic_write, atomic_write_json
+    from actkit.utils.io import atomic_write_json
 
-    if isinstance(frames, (int, np.integer)):
-        lo_f = hi_f = int(frames)
-    elif isinstance(frames, (tuple, list)) and len(frames) == 2:
-        lo_f, hi_f = int(frames[0]), int(frames[1])
-    else:
-        raise ValueError(f"frames={frames!r}: give one number or (min, max)")
-    if not 8 <= lo_f <= hi_f:
-        raise ValueError(f"frames={frames!r}: need 8 <= min <= max")
-    if videos_per_class < 1:
-        raise ValueError(f"videos_per_class={videos_per_class!r}: need >= 1")
-    if workers < 1:
-        raise ValueError(f"workers={workers!r}: need >= 1")
-    if fps < 1:
-        raise ValueError(f"fps={fps!r}: need >= 1")
-    if size < 32 or size % 2:
-        raise ValueError(f"size={size!r}: need an even size >= 32")
+    lo_f, hi_f = _check_args(frames, videos_per_class, workers, fps, size)
     idx = resolve_classes(classes)
     out = Path(out)
     plans = [plan_dive(seed, c, k, videos_per_class, (lo_f, hi_f), fps) for c in idx for k in range(videos_per_class)]
@@ -399,21 +427,7 @@ def render_dives(out: str | Path, videos_per_class: int = 4, frames: int | tuple
     rendered_frames, render_s = render_video_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES), "dives", progress)
     seconds = time.perf_counter() - start
 
-    atomic_write_json(out / "Diving48_vocab.json", [list(r) for r in DIVING48_VOCAB])
-    for split in SPLITS:
-        rows = [{"vid_name": p.vid_name, "label": p.cls, "start_frame": 0, "end_frame": p.frames}
-                for p in plans if p.split == split]
-        atomic_write_json(out / f"Diving48_{split}.json", rows)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
-    for p in plans:
-        lab = p.label
-        writer.writerow([f"rgb/{p.vid_name}.mp4", p.vid_name, p.cls, format_dive_number(lab), lab.takeoff,
-                         lab.somersaults, lab.twists, lab.position, p.split, p.frames, fps, p.sector, p.palette,
-                         p.water, p.height])
-    with atomic_write(out / "manifest.csv", "w") as f:
-        f.write(buf.getvalue())
+    _write_lists(out, plans, fps)
 
     summary = {
         "out": str(out), **config, "workers": workers, "videos": len(plans), "rendered": len(todo),

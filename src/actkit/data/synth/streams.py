@@ -257,6 +257,21 @@ def _render_job(args: tuple) -> tuple[int, int, float]:
 
 # ----------------------------------------------------------------------------- the set
 
+def _write_lists(out: Path, plans: list[StreamPlan], fps: int) -> None:
+    """The label vocabulary and the manifest CSV (atomically)."""
+    from actkit.utils.io import atomic_write
+
+    with atomic_write(out / "labels.txt", "w") as f:
+        f.writelines(f"{name}\n" for name in VOCABULARY)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for p in plans:
+        writer.writerow([f"videos/{p.name}.mp4", f"labels/{p.name}.json", p.split, p.frames, fps, len(p.people)])
+    with atomic_write(out / "manifest.csv", "w") as f:
+        f.write(buf.getvalue())
+
+
 def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float] = (60.0, 120.0), size: int = 160,
                    fps: int = 16, seed: int = 0, workers: int = 2, people: tuple[int, int] = (1, 1),
                    sheet: str | Path | None = None, progress: bool | None = None) -> dict:
@@ -281,7 +296,7 @@ def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float
     Returns:
         The summary also written to ``out/summary.json``.
     """
-    from actkit.utils.io import atomic_write, atomic_write_json
+    from actkit.utils.io import atomic_write_json
 
     lo_s, hi_s = (float(s) for s in seconds)
     p_lo, p_hi = (int(p) for p in people)
@@ -307,15 +322,7 @@ def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float
     rendered_frames, render_s = render_video_jobs(_render_job, jobs, workers, (seed, NUM_TEXTURES), "streams", progress)
     seconds_taken = time.perf_counter() - start
 
-    with atomic_write(out / "labels.txt", "w") as f:
-        f.writelines(f"{name}\n" for name in VOCABULARY)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
-    for p in plans:
-        writer.writerow([f"videos/{p.name}.mp4", f"labels/{p.name}.json", p.split, p.frames, fps, len(p.people)])
-    with atomic_write(out / "manifest.csv", "w") as f:
-        f.write(buf.getvalue())
+    _write_lists(out, plans, fps)
 
     label_frames: Counter = Counter()
     segments: Counter = Counter()
