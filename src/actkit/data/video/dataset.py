@@ -1,4 +1,4 @@
-"""``ClipDataset``: a torch Dataset of clips over a :class:`~actkit.data.video.readers.VideoTable`.
+"""``ClipDataset``: a torch Dataset of clips over a :class:`~actkit.data.video.table.VideoTable`.
 
 Samples are dicts with fixed keys::
 
@@ -34,7 +34,7 @@ from ...models._base import DataConfig
 from ...utils.progress import progress as progress_bar
 from .cache import FrameCache
 from .decode import VideoDecodeError, VideoReader
-from .readers import VideoRecord, VideoTable
+from .table import VideoRecord, VideoTable
 from .samplers import make_sampler
 from .transforms import ClipTransform
 
