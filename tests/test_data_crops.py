@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from actkit.data.crops import build_crops, read_crops_table, resplit
+from actkit.data.crops import read_crops_table
+from actkit.data.crops_build import build_crops, resplit
 from actkit.data.schema import REQUIRED_COLUMNS, decode_image, encode_png
 from actkit.data.splits import check_no_leakage, grouped_stratified_split, infer_group, straddling_groups
 

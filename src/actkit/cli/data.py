@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run_crops(a: argparse.Namespace) -> Any:
-    from ..data.crops import build_crops
+    from ..data.crops_build import build_crops
 
     classes = names(a.classes)
     s = build_crops(a.source, a.out, val=a.val, test=a.test, seed=a.seed, group_regex=a.group_regex,
@@ -37,7 +37,7 @@ def run_crops(a: argparse.Namespace) -> Any:
 
 
 def run_resplit(a: argparse.Namespace) -> Any:
-    from ..data.crops import resplit
+    from ..data.crops_build import resplit
 
     s = resplit(a.input, a.out, val=a.val, test=a.test, seed=a.seed, group_regex=a.group_regex)
     print(f"{a.out}: regrouped; {s.get('straddling_before', 0)} groups straddled splits before")
