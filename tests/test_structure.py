@@ -57,7 +57,7 @@ def _layer(name: str) -> int | None:
 
 def test_the_tree_is_the_one_the_limits_describe():
     assert len(MODULES) > 50 and "actkit.streaming.pipeline" in MODULES and "actkit.cli" in MODULES
-    declared = {p.name for p in (SRC / "actkit").iterdir() if p.is_dir() and not p.name.startswith("_")}
+    declared = {p.name for p in (SRC / "actkit").iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
     declared |= {p.stem for p in (SRC / "actkit").glob("*.py") if not p.name.startswith("_")}
     assert declared <= set(LAYERS), f"top-level packages without a layer: {declared - set(LAYERS)}"
 

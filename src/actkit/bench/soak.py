@@ -84,6 +84,38 @@ def _bounded(s: Stream) -> dict[str, tuple[int, int | None]]:
             "model_states": (len(per_key), 1 if s.tracker is None else None)}
 
 
+def _drive(s: Stream, frames: int, every: int, warmup: float, max_slope: float, progress: bool | None
+           ) -> tuple[RssProbe, np.ndarray, dict[str, int], int]:
+    """Run the stream to its end: RSS every ``every`` frames, each frame's latency, and the longest length
+    each bounded structure reached; returns them with the frame count."""
+    from ..utils.progress import progress as bar
+
+    probe = RssProbe(every=every, warmup=warmup, max_slope_mb_per_1k=max_slope)
+    lat = np.full(frames, np.nan, np.float32)  # touched now, so it is not growth later
+    seen = {k: 0 for k in _bounded(s)}
+    n = 0
+    with bar(total=frames, desc="soak", unit="frame", enable=progress) as pb:
+        for r in s:
+            lat[n] = r.latency_ms
+            probe.sample(n)
+            if n % every == 0:
+                for k, (length, _) in _bounded(s).items():
+                    seen[k] = max(seen[k], length)
+            n += 1
+            pb.update(1)
+    return probe, lat, seen, n
+
+
+def _structures(s: Stream, seen: dict[str, int]) -> dict[str, dict[str, int | None]]:
+    """The longest length each bounded structure reached (after the final flush too) and its bound."""
+    for k, (length, _) in _bounded(s).items():
+        seen[k] = max(seen[k], length)
+    bounds = {k: b for k, (_, b) in _bounded(s).items()}
+    structures = {k: {"max_len": seen[k], "bound": bounds[k]} for k in seen}
+    structures["capture_queue"] = {"max_len": s.stats["capture_queue_max"], "bound": s.stats["capture_queue_bound"]}
+    return structures
+
+
 def soak(model: Any, source: str | Path, minutes: float = 30.0, fps: float = 16, threads: int = 1,
          every: int | None = None, out: str | Path | None = None, progress: bool | None = None,
          max_slope: float = MAX_SLOPE_MB_PER_1K, warmup: float = 0.2, input_size: tuple[int, int] | None = None,
@@ -120,8 +152,6 @@ def soak(model: Any, source: str | Path, minutes: float = 30.0, fps: float = 16,
         FileNotFoundError: missing source or model.
         ValueError: a registered model that is not a streaming model, or a source that cannot be looped.
     """
-    from ..utils.progress import progress as bar
-
     frames = int(round(minutes * 60 * fps))
     if frames < 3:
         raise ValueError(f"soak of {minutes} min at {fps} fps is {frames} frames: need at least 3")
@@ -138,26 +168,8 @@ def soak(model: Any, source: str | Path, minutes: float = 30.0, fps: float = 16,
         except BaseException:
             src.close()
             raise
-        probe = RssProbe(every=every, warmup=warmup, max_slope_mb_per_1k=max_slope)
-        lat = np.full(frames, np.nan, np.float32)  # touched now, so it is not growth later
-        seen = {k: 0 for k in _bounded(s)}
-        n = 0
-        with bar(total=frames, desc="soak", unit="frame", enable=progress) as pb:
-            for r in s:
-                lat[n] = r.latency_ms
-                probe.sample(n)
-                if n % every == 0:
-                    for k, (length, _) in _bounded(s).items():
-                        seen[k] = max(seen[k], length)
-                n += 1
-                pb.update(1)
-    for k, (length, _) in _bounded(s).items():  # after the final flush too
-        seen[k] = max(seen[k], length)
-    rep = probe.report()
-    st = s.stats
-    bounds = {k: b for k, (_, b) in _bounded(s).items()}
-    structures = {k: {"max_len": seen[k], "bound": bounds[k]} for k in seen}
-    structures["capture_queue"] = {"max_len": st["capture_queue_max"], "bound": st["capture_queue_bound"]}
+        probe, lat, seen, n = _drive(s, frames, every, warmup, max_slope, progress)
+    rep, st, structures = probe.report(), s.stats, _structures(s, seen)
     done = lat[:n]
     k = int(len(probe.rss) * warmup)
     res = {"model": name, "source": str(source), "minutes": minutes, "fps_source": fps, "threads": threads,

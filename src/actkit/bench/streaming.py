@@ -14,6 +14,64 @@ import torch.nn as nn
 from ..streaming.export import OnnxStreamer, as_stream_model, export_stream_onnx
 
 log = logging.getLogger(__name__)
+def _prepare(name: str, path: Path, threads: tuple[int, ...], input_size: tuple[int, int] | None,
+             rng: np.random.Generator) -> dict[str, Any]:
+    """One model exported to ``path``, warmed up in ONNX Runtime (one session per thread setting) and torch."""
+    from ..models import count_params, create_model, model_entry
+
+    if Path(name).suffix == ".pt":
+        model, label = name, Path(name).name
+    else:
+        if model_entry(name).task != "stream":
+            raise ValueError(f"{name!r} is not a streaming model (task={model_entry(name).task!r}); "
+                             f"streaming models: see actkit.list_models(task='stream')")
+        model, label = create_model(name, **({"input_size": input_size} if input_size else {})), name
+    rep = export_stream_onnx(model, path, check_frames=2)
+    streamers = {t: OnnxStreamer(rep["path"], t) for t in threads}
+    s0 = streamers[threads[0]]
+    x = rng.random(s0.frame_shape, dtype=np.float32)
+    for s in streamers.values():  # warm-up: first calls allocate and pick kernels
+        for _ in range(20):
+            s.step(x)
+    tm = as_stream_model(model, None)[0]
+    with torch.inference_mode():
+        tstate = tm.init_state(1, device="cpu")
+        for _ in range(5):
+            _, tstate = tm.step(torch.from_numpy(x), tstate)
+    return {"name": label, "params": count_params(model) if isinstance(model, nn.Module) else None,
+            "input": list(s0.frame_shape[2:]), "state_tensors": len(rep["state_shapes"]),
+            "state_floats": int(sum(np.prod(s) for s in rep["state_shapes"])), "onnx_bytes": rep["bytes"],
+            "receptive_field": s0.meta["stream"]["receptive_field_frames"], "fps": s0.meta["data_cfg"]["fps"],
+            "_s": streamers, "_x": x, "_t": {t: [] for t in threads},
+            "_m": tm, "_state": tstate, "_tt": {t: [] for t in threads}}
+
+
+def _time_rounds(rows: list[dict[str, Any]], threads: tuple[int, ...], rounds: int, per_round: int) -> None:
+    """Time ``per_round`` steps of every model in turn, ``rounds`` times per thread setting."""
+    import os
+
+    before = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            for t in threads:  # one thread setting at a time, models interleaved within it
+                torch.set_num_threads(t or os.cpu_count() or 1)
+                for _ in range(rounds):
+                    for r in rows:
+                        step, x, ts = r["_s"][t].step, r["_x"], r["_t"][t]
+                        for _ in range(per_round):
+                            t0 = time.perf_counter_ns()
+                            step(x)
+                            ts.append(time.perf_counter_ns() - t0)
+                        tstep, xt, state, ts = r["_m"].step, torch.from_numpy(r["_x"]), r["_state"], r["_tt"][t]
+                        for _ in range(per_round):
+                            t0 = time.perf_counter_ns()
+                            _, state = tstep(xt, state)
+                            ts.append(time.perf_counter_ns() - t0)
+                        r["_state"] = state
+    finally:
+        torch.set_num_threads(before)
+
+
 def bench_stream(names: list[str], threads: tuple[int, ...] = (1, 2), frames: int = 300, rounds: int = 10,
                  input_size: tuple[int, int] | None = None, seed: int = 0) -> dict[str, Any]:
     """Per-frame ``step`` latency and max frames/s of streaming models in ONNX Runtime and torch, side by side.
@@ -39,9 +97,6 @@ def bench_stream(names: list[str], threads: tuple[int, ...] = (1, 2), frames: in
         torch's, keyed by thread setting; ``threads`` holds one row per model and thread setting
         (``onnx_ms_per_frame``, ``onnx_fps``, ``torch_ms_per_frame``, ``torch_fps``).
     """
-    import os
-
-    from ..models import count_params, create_model, model_entry
     from .system import machine_info, threads_key, time_stats
 
     if not names:
@@ -50,52 +105,9 @@ def bench_stream(names: list[str], threads: tuple[int, ...] = (1, 2), frames: in
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="actkit-stream-bench-") as tmp:
         for name in names:
-            if Path(name).suffix == ".pt":
-                model, label = name, Path(name).name
-            else:
-                if model_entry(name).task != "stream":
-                    raise ValueError(f"{name!r} is not a streaming model (task={model_entry(name).task!r}); "
-                                     f"streaming models: see actkit.list_models(task='stream')")
-                model, label = create_model(name, **({"input_size": input_size} if input_size else {})), name
-            rep = export_stream_onnx(model, Path(tmp) / f"{len(rows)}.onnx", check_frames=2)
-            streamers = {t: OnnxStreamer(rep["path"], t) for t in threads}
-            s0 = streamers[threads[0]]
-            x = rng.random(s0.frame_shape, dtype=np.float32)
-            for s in streamers.values():  # warm-up: first calls allocate and pick kernels
-                for _ in range(20):
-                    s.step(x)
-            tm = as_stream_model(model, None)[0]
-            with torch.inference_mode():
-                tstate = tm.init_state(1, device="cpu")
-                for _ in range(5):
-                    _, tstate = tm.step(torch.from_numpy(x), tstate)
-            rows.append({"name": label, "params": count_params(model) if isinstance(model, nn.Module) else None,
-                         "input": list(s0.frame_shape[2:]), "state_tensors": len(rep["state_shapes"]),
-                         "state_floats": int(sum(np.prod(s) for s in rep["state_shapes"])), "onnx_bytes": rep["bytes"],
-                         "receptive_field": s0.meta["stream"]["receptive_field_frames"], "fps": s0.meta["data_cfg"]["fps"],
-                         "_s": streamers, "_x": x, "_t": {t: [] for t in threads},
-                         "_m": tm, "_state": tstate, "_tt": {t: [] for t in threads}})
+            rows.append(_prepare(name, Path(tmp) / f"{len(rows)}.onnx", threads, input_size, rng))
         per_round = max(1, frames // rounds)
-        before = torch.get_num_threads()
-        try:
-            with torch.inference_mode():
-                for t in threads:  # one thread setting at a time, models interleaved within it
-                    torch.set_num_threads(t or os.cpu_count() or 1)
-                    for _ in range(rounds):
-                        for r in rows:
-                            step, x, ts = r["_s"][t].step, r["_x"], r["_t"][t]
-                            for _ in range(per_round):
-                                t0 = time.perf_counter_ns()
-                                step(x)
-                                ts.append(time.perf_counter_ns() - t0)
-                            tstep, xt, state, ts = r["_m"].step, torch.from_numpy(r["_x"]), r["_state"], r["_tt"][t]
-                            for _ in range(per_round):
-                                t0 = time.perf_counter_ns()
-                                _, state = tstep(xt, state)
-                                ts.append(time.perf_counter_ns() - t0)
-                            r["_state"] = state
-        finally:
-            torch.set_num_threads(before)
+        _time_rounds(rows, threads, rounds, per_round)
         for r in rows:
             r["latency_ms"] = {threads_key(t): time_stats(np.array(r["_t"][t]) / 1e6) for t in threads}
             r["max_fps"] = {k: 1e3 / v["median"] for k, v in r["latency_ms"].items()}

@@ -28,7 +28,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -179,6 +179,77 @@ def _reason(e: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def _setup(cfg: Any, model: str, seed: int, dev: torch.device, batch: int, data: str | Path
+           ) -> tuple[Callable[[], nn.Module], int, Any, nn.Module]:
+    """A builder of the model (the same weights each call), its parameter count, the train split and the loss."""
+    from ..engine.tasks import make_task, model_kwargs
+    from ..engine.trainer import make_loss, seed_everything
+    from ..models import count_params, create_model
+
+    seed_everything(seed)
+    task = make_task(cfg)
+    num_logits = 1 if len(task.class_names) == 2 else len(task.class_names)
+    model_kw = model_kwargs(task)
+
+    def build() -> nn.Module:
+        seed_everything(seed)  # every mode starts from the same weights
+        return create_model(model, num_classes=num_logits, **model_kw).to(dev)
+
+    ref = build()
+    params = count_params(ref)
+    ds = task.datasets(ref.data_cfg, seed)["train"]
+    if len(ds) < batch:
+        raise ValueError(f"{data}: the train split has {len(ds)} samples, fewer than one batch of {batch}")
+    counts = np.maximum(task.train_counts(), 1)
+    return build, params, ds, make_loss(num_logits, counts, cfg.data.imbalance, cfg.optim.label_smoothing).to(dev)
+
+
+def _warm_up(names: list[str], build: Callable[[], nn.Module], dev: torch.device, loss_fn: nn.Module, cfg: Any,
+             batches: Any, pb: Any, warmup: int, compile_warmup: int) -> tuple[list[_Runner], list[dict[str, Any]]]:
+    """A runner per mode after its untimed steps; the modes that failed (with why) beside them."""
+    runners: list[_Runner] = []
+    failed: list[dict[str, Any]] = []
+    for n in names:
+        pb.set_postfix(mode=n, phase="warm-up")
+        t0 = time.perf_counter()
+        try:
+            r = _Runner(n, MODES[n], build, dev, loss_fn, cfg.optim.lr, cfg.optim.weight_decay)
+            for _ in range(compile_warmup if r.mode.compile else warmup):
+                r.step(batches, record=False)
+                pb.update(1)
+            r.warmup_s = time.perf_counter() - t0
+            runners.append(r)
+        except Exception as e:  # noqa: BLE001 - one mode failing (e.g. no compiler) must not stop the others
+            log.warning("mode %s failed: %s", n, _reason(e))
+            failed.append({"mode": n, "error": _reason(e)})
+    return runners, failed
+
+
+def _timed_rounds(runners: list[_Runner], batches: Any, steps: int, rounds: int, pb: Any) -> None:
+    """``steps`` timed steps per mode, the modes taking turns ``rounds`` times."""
+    for k in range(rounds):
+        todo = steps * (k + 1) // rounds - steps * k // rounds
+        for r in runners:
+            if r.error is not None:
+                continue
+            pb.set_postfix(mode=r.name, round=f"{k + 1}/{rounds}")
+            try:
+                for _ in range(todo):
+                    r.step(batches, record=True)
+                    pb.update(1)
+            except Exception as e:  # noqa: BLE001
+                r.error = _reason(e)
+                log.warning("mode %s failed: %s", r.name, r.error)
+
+
+def _check(data: str | Path, batch: int, steps: int, warmup: int, compile_warmup: int, rounds: int) -> None:
+    if batch < 1 or steps < 1 or warmup < 0 or compile_warmup < 0 or rounds < 1:
+        raise ValueError(f"need batch >= 1, steps >= 1, warm-up >= 0 and rounds >= 1; got batch {batch}, steps "
+                         f"{steps}, warm-up {warmup}/{compile_warmup}, rounds {rounds}")
+    if not Path(data).exists():
+        raise FileNotFoundError(f"data not found: {data}")
+
+
 def train_throughput(model: str, data: str | Path, batch: int = 64, steps: int = 20,
                      modes: str | list[str] | tuple[str, ...] | None = None, device: str = "auto", workers: int = 0,
                      warmup: int = 3, compile_warmup: int = 8, rounds: int = 5, threads: int = 0, seed: int = 0,
@@ -215,17 +286,12 @@ def train_throughput(model: str, data: str | Path, batch: int = 64, steps: int =
         RuntimeError: no mode ran (the message gives each mode's reason).
     """
     from ..config import TrainConfig, resolve
-    from ..engine.tasks import make_task, model_kwargs
-    from ..engine.trainer import make_loss, pick_device, seed_everything
-    from ..models import count_params, create_model, model_entry
+    from ..engine.trainer import pick_device
+    from ..models import model_entry
     from ..utils.progress import progress as bar
 
     names = parse_modes(modes)
-    if batch < 1 or steps < 1 or warmup < 0 or compile_warmup < 0 or rounds < 1:
-        raise ValueError(f"need batch >= 1, steps >= 1, warm-up >= 0 and rounds >= 1; got batch {batch}, steps "
-                         f"{steps}, warm-up {warmup}/{compile_warmup}, rounds {rounds}")
-    if not Path(data).exists():
-        raise FileNotFoundError(f"data not found: {data}")
+    _check(data, batch, steps, warmup, compile_warmup, rounds)
     task_name = model_entry(model).task
     dev = pick_device(device)
     threads_before = torch.get_num_threads()
@@ -236,55 +302,13 @@ def train_throughput(model: str, data: str | Path, batch: int = 64, steps: int =
             over = {"task": task_name, "data.path": str(data), "model.name": model, "data.batch_size": batch,
                     "data.workers": workers, "run.seed": seed, "run.out": tmp, **(overrides or {})}
             cfg = resolve(TrainConfig, None, over)
-            seed_everything(seed)
-            task = make_task(cfg)
-            num_logits = 1 if len(task.class_names) == 2 else len(task.class_names)
-            model_kw = model_kwargs(task)
-
-            def build() -> nn.Module:
-                seed_everything(seed)  # every mode starts from the same weights
-                return create_model(model, num_classes=num_logits, **model_kw).to(dev)
-
-            ref = build()
-            params = count_params(ref)
-            ds = task.datasets(ref.data_cfg, seed)["train"]
-            del ref
-            if len(ds) < batch:
-                raise ValueError(f"{data}: the train split has {len(ds)} samples, fewer than one batch of {batch}")
-            counts = np.maximum(task.train_counts(), 1)
-            loss_fn = make_loss(num_logits, counts, cfg.data.imbalance, cfg.optim.label_smoothing).to(dev)
+            build, params, ds, loss_fn = _setup(cfg, model, seed, dev, batch, data)
             batches = _batches(ds, batch, seed, workers)
-            runners: list[_Runner] = []
-            failed: list[dict[str, Any]] = []
             total = sum(compile_warmup if MODES[n].compile else warmup for n in names) + steps * len(names)
             with bar(total=total, desc="bench train", unit="step", enable=progress) as pb, contextlib.closing(batches):
-                for n in names:
-                    pb.set_postfix(mode=n, phase="warm-up")
-                    t0 = time.perf_counter()
-                    try:
-                        r = _Runner(n, MODES[n], build, dev, loss_fn, cfg.optim.lr, cfg.optim.weight_decay)
-                        for _ in range(compile_warmup if r.mode.compile else warmup):
-                            r.step(batches, record=False)
-                            pb.update(1)
-                        r.warmup_s = time.perf_counter() - t0
-                        runners.append(r)
-                    except Exception as e:  # noqa: BLE001 - one mode failing (e.g. no compiler) must not stop the others
-                        log.warning("mode %s failed: %s", n, _reason(e))
-                        failed.append({"mode": n, "error": _reason(e)})
+                runners, failed = _warm_up(names, build, dev, loss_fn, cfg, batches, pb, warmup, compile_warmup)
                 rounds = min(rounds, steps)
-                for k in range(rounds):
-                    todo = steps * (k + 1) // rounds - steps * k // rounds
-                    for r in runners:
-                        if r.error is not None:
-                            continue
-                        pb.set_postfix(mode=r.name, round=f"{k + 1}/{rounds}")
-                        try:
-                            for _ in range(todo):
-                                r.step(batches, record=True)
-                                pb.update(1)
-                        except Exception as e:  # noqa: BLE001
-                            r.error = _reason(e)
-                            log.warning("mode %s failed: %s", r.name, r.error)
+                _timed_rounds(runners, batches, steps, rounds, pb)
             by_name = {r.name: r.row() for r in runners}
             for f in failed:
                 by_name[f["mode"]] = {"mode": f["mode"], **asdict(MODES[f["mode"]]), "ok": False, "error": f["error"],

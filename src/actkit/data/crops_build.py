@@ -69,6 +69,22 @@ def _crops_table(rows: list[_Candidate], images: list[bytes], sizes: list[tuple[
     })
 
 
+def _splits_of(rows: list[_Candidate], source: Path, fractions: dict[str, float], seed: int) -> np.ndarray:
+    """The CSV's own split column after a leakage check, else a grouped stratified split."""
+    labels, groups = [r.label for r in rows], [r.group for r in rows]
+    if rows[0].split is not None:
+        splits = np.array([r.split for r in rows], dtype=str)
+        try:
+            check_no_leakage(splits, groups)
+        except ValueError as e:
+            raise ValueError(f"{source}: the given split column leaks: {e}; drop the split column "
+                             "to get a grouped split") from None
+    else:
+        splits = grouped_stratified_split(labels, groups, fractions, seed)
+    _warn_coarse_groups(labels, groups, splits, fractions)
+    return splits
+
+
 def build_crops(source: str | os.PathLike, out: str | os.PathLike, *, val: float = 0.1, test: float = 0.1,
                 seed: int = 0, group_regex: str | None = None, classes: Sequence[str] | None = None,
                 plots: bool = True, progress: bool | None = None) -> dict:
@@ -122,18 +138,8 @@ def build_crops(source: str | os.PathLike, out: str | os.PathLike, *, val: float
                          f"{skipped[0] if skipped else 'none found'})")
 
     class_names = sorted({r.label for r in rows})
-    labels = [r.label for r in rows]
-    groups = [r.group for r in rows]
-    if rows[0].split is not None:
-        splits = np.array([r.split for r in rows], dtype=str)
-        try:
-            check_no_leakage(splits, groups)
-        except ValueError as e:
-            raise ValueError(f"{source}: the given split column leaks: {e}; drop the split column "
-                             "to get a grouped split") from None
-    else:
-        splits = grouped_stratified_split(labels, groups, fractions, seed)
-    _warn_coarse_groups(labels, groups, splits, fractions)
+    labels, groups = [r.label for r in rows], [r.group for r in rows]
+    splits = _splits_of(rows, source, fractions, seed)
 
     n = len(rows)
     table = _crops_table(rows, images, sizes, splits, class_names)

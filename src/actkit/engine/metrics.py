@@ -190,6 +190,39 @@ def tune_threshold(y_true: np.ndarray, scores: np.ndarray, metric: str = "f1") -
     return float((thr[starts[k]] + thr[ends[k]]) / 2), float(best)
 
 
+def _checked(y_true: np.ndarray, probs: np.ndarray, class_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(probs, labels)`` as float64 and int64 arrays, after checking their shapes and values."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ValueError(f"probs must have shape (N, C) with C >= 2, got {p.shape}")
+    n, c = p.shape
+    if n == 0:
+        raise ValueError("classification_report: no samples")
+    if len(class_names) != c or len(set(class_names)) != c:
+        raise ValueError(f"need {c} distinct class names, got {list(class_names)}")
+    y = _labels("y_true", y_true, c)
+    if y.size != n:
+        raise ValueError(f"y_true has {y.size} labels but probs has {n} rows")
+    if not np.isfinite(p).all() or p.min() < -1e-6 or p.max() > 1 + 1e-6:
+        raise ValueError("probs must be finite probabilities in [0, 1]; apply softmax to logits first")
+    if np.abs(p.sum(1) - 1).max() > 1e-3:
+        logger.warning("probs rows do not sum to 1; calibration metrics will be off")
+    return p, y
+
+
+def _ranking_scores(y: np.ndarray, p: np.ndarray, support: np.ndarray) -> tuple[float, float, float]:
+    """ROC AUC, average precision and Brier score: of class 1 for a binary problem, else macro one-vs-rest
+    over the classes with both positives and negatives (and the multi-class Brier score)."""
+    n, c = p.shape
+    if c == 2:
+        return roc_auc(y == 1, p[:, 1]), average_precision(y == 1, p[:, 1]), np.mean((p[:, 1] - y) ** 2)
+    # A class present in every sample has no negatives, so its one-vs-rest AUC is undefined too.
+    scored = [k for k in range(c) if 0 < support[k] < n]
+    roc = np.mean([roc_auc(y == k, p[:, k]) for k in scored]) if scored else math.nan
+    ap = np.mean([average_precision(y == k, p[:, k]) for k in scored]) if scored else math.nan
+    return roc, ap, np.mean(np.sum((p - np.eye(c)[y]) ** 2, axis=1))
+
+
 def classification_report(
     y_true: np.ndarray,
     probs: np.ndarray,
@@ -219,21 +252,8 @@ def classification_report(
         ``f1``, ``support``) and ``confusion`` (rows = true); binary adds ``f1``, ``threshold``,
         ``tuned_threshold`` and ``f1_at_tuned``. Undefined values are ``None``.
     """
-    p = np.asarray(probs, dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] < 2:
-        raise ValueError(f"probs must have shape (N, C) with C >= 2, got {p.shape}")
+    p, y = _checked(y_true, probs, class_names)
     n, c = p.shape
-    if n == 0:
-        raise ValueError("classification_report: no samples")
-    if len(class_names) != c or len(set(class_names)) != c:
-        raise ValueError(f"need {c} distinct class names, got {list(class_names)}")
-    y = _labels("y_true", y_true, c)
-    if y.size != n:
-        raise ValueError(f"y_true has {y.size} labels but probs has {n} rows")
-    if not np.isfinite(p).all() or p.min() < -1e-6 or p.max() > 1 + 1e-6:
-        raise ValueError("probs must be finite probabilities in [0, 1]; apply softmax to logits first")
-    if np.abs(p.sum(1) - 1).max() > 1e-3:
-        logger.warning("probs rows do not sum to 1; calibration metrics will be off")
 
     binary = c == 2
     if binary:
@@ -248,15 +268,7 @@ def classification_report(
     tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
     precision, recall, f1 = _div0(tp, predicted), _div0(tp, support), _div0(2 * tp, support + predicted)
 
-    if binary:
-        roc, ap = roc_auc(y == 1, p[:, 1]), average_precision(y == 1, p[:, 1])
-        brier = np.mean((p[:, 1] - y) ** 2)
-    else:
-        # A class present in every sample has no negatives, so its one-vs-rest AUC is undefined too.
-        scored = [k for k in range(c) if 0 < support[k] < n]
-        roc = np.mean([roc_auc(y == k, p[:, k]) for k in scored]) if scored else math.nan
-        ap = np.mean([average_precision(y == k, p[:, k]) for k in scored]) if scored else math.nan
-        brier = np.mean(np.sum((p - np.eye(c)[y]) ** 2, axis=1))
+    roc, ap, brier = _ranking_scores(y, p, support)
     ece, _ = expected_calibration_error(p.max(1), p.argmax(1) == y)
     nll = -np.mean(np.log(np.clip(p[np.arange(n), y], _LOG_EPS, 1.0)))
 

@@ -249,6 +249,65 @@ def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_s
     return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
 
 
+def _model_for(cfg: TrainConfig, task: Any, num_logits: int, device: torch.device) -> tuple[nn.Module, bool]:
+    """The configured model on ``device`` (from ``init_from``'s weights when given), and whether it runs
+    channels-last."""
+    model = create_model(cfg.model.name, num_classes=num_logits, **model_kwargs(task)).to(device)
+    if task.per_frame and not hasattr(model, "forward_frames"):
+        raise ValueError(f"task {cfg.task} trains one output per frame: {cfg.model.name} is not a streaming "
+                         "model (see `actkit models --task stream`)")
+    if cfg.model.init_from:
+        log.info("model starts from %s", init_from_checkpoint(model, cfg.model.init_from, task.class_names))
+    cl = use_channels_last(model, device, cfg.run.channels_last)
+    return (to_channels_last(model) if cl else model), cl
+
+
+def _train_counts(cfg: TrainConfig, task: Any) -> np.ndarray:
+    """Training samples per class (at least 1, so class weights stay finite); an error for a class with
+    none, unless the task's head can predict it from its parts."""
+    counts = task.train_counts()
+    if np.any(counts == 0):
+        missing = [n for n, c in zip(task.class_names, counts) if c == 0]
+        if not task.allows_unseen_classes:
+            raise ValueError(f"{cfg.data.path}: classes with no training samples: {missing}")
+        log.warning("%d classes have no training samples; the factorised head can still predict them "
+                    "from their parts: %s", len(missing), missing[:10])
+    return np.maximum(counts, 1)
+
+
+def _resume(cfg: TrainConfig, out: Path, class_names: list[str], model: nn.Module, optimizer: Any, scheduler: Any,
+            scaler: Any) -> dict[str, Any]:
+    """Restore model, optimiser, schedule, scaler and RNG from ``run.resume`` (``auto``: ``last.pt`` if there
+    is one); the checkpoint read, or ``{}`` for a fresh run."""
+    resume = cfg.run.resume
+    if resume == "auto":
+        resume = str(out / "checkpoints" / "last.pt") if (out / "checkpoints" / "last.pt").exists() else ""
+    if not resume:
+        return {}
+    ckpt = read_checkpoint(resume)
+    if ckpt["model_name"] != cfg.model.name or ckpt["class_names"] != class_names:
+        raise ValueError(f"{resume}: checkpoint is {ckpt['model_name']} on {ckpt['class_names']}, "
+                         f"the run asks for {cfg.model.name} on {class_names}")
+    # An averaged run saves the average as the model and the trained weights beside it.
+    model.load_state_dict(ckpt.get("train_state_dict", ckpt["state_dict"]))
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt["rng"])
+    log.info("resumed from %s at epoch %d", resume, ckpt["epoch"] + 1)
+    return ckpt
+
+
+def _log_scalars(tb: Any, row: dict[str, Any], epoch: int) -> None:
+    """An epoch's numbers to TensorBoard (``train_loss`` -> ``train/loss``)."""
+    if tb is None:
+        return
+    for k, v in row.items():
+        if k != "epoch" and isinstance(v, (int, float)):
+            tb.add_scalar(k.replace("_", "/", 1), v, epoch)
+    tb.flush()
+
+
 def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     """Train a crop or clip classifier as configured; returns the summary (also written to ``summary.json``).
 
@@ -265,25 +324,9 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     task = make_task(cfg)
     class_names = task.class_names
     num_logits = 1 if len(class_names) == 2 else len(class_names)
-    model = create_model(cfg.model.name, num_classes=num_logits, **model_kwargs(task)).to(device)
-    if task.per_frame and not hasattr(model, "forward_frames"):
-        raise ValueError(f"task {cfg.task} trains one output per frame: {cfg.model.name} is not a streaming "
-                         "model (see `actkit models --task stream`)")
-    if cfg.model.init_from:
-        log.info("model starts from %s", init_from_checkpoint(model, cfg.model.init_from, class_names))
-    cl = use_channels_last(model, device, cfg.run.channels_last)
-    if cl:
-        model = to_channels_last(model)
+    model, cl = _model_for(cfg, task, num_logits, device)
     ds = task.datasets(model.data_cfg, cfg.run.seed)
-    counts = task.train_counts()
-    if np.any(counts == 0):
-        missing = [n for n, c in zip(class_names, counts) if c == 0]
-        if not task.allows_unseen_classes:
-            raise ValueError(f"{cfg.data.path}: classes with no training samples: {missing}")
-        log.warning("%d classes have no training samples; the factorised head can still predict them "
-                    "from their parts: %s", len(missing), missing[:10])
-        counts = np.maximum(counts, 1)  # class weights stay finite
-    loss_fn = make_loss(num_logits, counts, cfg.data.imbalance, cfg.optim.label_smoothing).to(device)
+    loss_fn = make_loss(num_logits, _train_counts(cfg, task), cfg.data.imbalance, cfg.optim.label_smoothing).to(device)
     batch_transform = make_batch_transform(cfg, num_logits)
     distiller = (Distiller(cfg.distill.teacher, model.data_cfg, class_names, device, cfg.distill.alpha,
                            cfg.distill.temperature, per_frame=task.per_frame, channels_last=cl)
@@ -294,27 +337,10 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     scheduler = cosine_schedule(optimizer, cfg.optim.epochs * steps_per_epoch, int(cfg.optim.warmup_epochs * steps_per_epoch))
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.run.amp and not torch.cuda.is_bf16_supported())
     rotation = CheckpointRotation(out / "checkpoints", cfg.run.keep_last, cfg.run.keep_best)
-    history: list[dict[str, Any]] = []
-    start_epoch, best_score = 0, -1.0
-
-    resume = cfg.run.resume
-    if resume == "auto":
-        resume = str(out / "checkpoints" / "last.pt") if (out / "checkpoints" / "last.pt").exists() else ""
-    if resume:
-        ckpt = read_checkpoint(resume)
-        if ckpt["model_name"] != cfg.model.name or ckpt["class_names"] != class_names:
-            raise ValueError(f"{resume}: checkpoint is {ckpt['model_name']} on {ckpt['class_names']}, "
-                             f"the run asks for {cfg.model.name} on {class_names}")
-        # An averaged run saves the average as the model and the trained weights beside it.
-        model.load_state_dict(ckpt.get("train_state_dict", ckpt["state_dict"]))
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt["rng"])
-        start_epoch, history, best_score = ckpt["epoch"] + 1, ckpt.get("history", []), ckpt.get("best_score", -1.0)
-        log.info("resumed from %s at epoch %d", resume, start_epoch)
+    ckpt = _resume(cfg, out, class_names, model, optimizer, scheduler, scaler)
+    start_epoch, history, best_score = ckpt.get("epoch", -1) + 1, ckpt.get("history", []), ckpt.get("best_score", -1.0)
     ema = WeightAverage(model, cfg.optim.ema) if cfg.optim.ema else None
-    if ema is not None and resume and "ema" in ckpt:
+    if ema is not None and "ema" in ckpt:
         ema.load_state(ckpt["ema"], ckpt["state_dict"])
     save_yaml(cfg, out / "config.yaml")
     # Checkpoints save ``model``; the passes run through ``net`` (compiled or the same module).
@@ -340,11 +366,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
                "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": time.perf_counter() - t0}
         history.append(row)
         log.info("epoch %d: loss %.4f val macro-F1 %.4f acc %.4f", epoch + 1, row["train_loss"], row["val_macro_f1"], row["val_accuracy"])
-        if tb is not None:
-            for k, v in row.items():
-                if k != "epoch" and isinstance(v, (int, float)):
-                    tb.add_scalar(k.replace("_", "/", 1), v, epoch)
-            tb.flush()
+        _log_scalars(tb, row, epoch)
         if cfg.run.plots:
             _epoch_plots(out / "plots", f"epoch_{epoch + 1:03d}", report, probs, labels, class_names)
         score = float(report["macro_f1"])
