@@ -15,7 +15,8 @@ from actkit.data.schema import encode_png
 from actkit.bench.inference import bench, format_table
 from actkit.engine.checkpoint import read_checkpoint
 from actkit.engine.evaluator import evaluate_file, format_report
-from actkit.engine.exporter import export_onnx, ort_session, read_metadata
+from actkit.engine.exporter import export_onnx
+from actkit.utils.ort import ort_session, read_metadata
 from actkit.engine.predictor import Predictor, iter_predictions, predict, read_box_file
 from actkit.results import Results
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from actkit.engine.exporter import INPUT_NAME, export_model, ort_session, read_metadata
+from actkit.engine.exporter import INPUT_NAME, export_model
+
+from actkit.utils.ort import ort_session, read_metadata
 from actkit.models import count_params, create_model, list_models, model_entry, register_model
 from actkit.models._registry import _REGISTRY
 

@@ -9,7 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from actkit.engine.exporter import INPUT_NAME, export_model, ort_session, read_metadata
+from actkit.engine.exporter import INPUT_NAME, export_model
+
+from actkit.utils.ort import ort_session, read_metadata
 from actkit.models import count_params, create_model, list_models, model_entry
 from actkit.models.heads import FactorisedHead, parts_vocab
 

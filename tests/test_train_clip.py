@@ -243,7 +243,8 @@ def test_eval_scores_clip_models_per_video(clip_run, actions, tmp_path, capsys):
 def test_eval_takes_clips_as_the_trainer_did(actions, tmp_path):
     """A model trained with uniform views is scored by `actkit eval` on uniform views too, .pt and .onnx."""
     from actkit.engine.evaluator import evaluate_file
-    from actkit.engine.exporter import export_onnx, read_metadata
+    from actkit.engine.exporter import export_onnx
+    from actkit.utils.ort import read_metadata
 
     out = tmp_path / "uniform"
     # 4 of 16 frames: uniform views (every 4th frame) differ from dense windows at stride 2

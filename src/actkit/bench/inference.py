@@ -28,7 +28,8 @@ def _display_name(path: Path) -> str:
 def _prepare(spec: str, input_size: tuple[int, int] | None, folder: Path, index: int) -> dict[str, Any]:
     """The ``index``-th model spec (registry name, .pt or .onnx) -> an ONNX path plus facts about it."""
     from ..engine.checkpoint import model_from_checkpoint
-    from ..engine.exporter import export_model, input_shape, read_metadata
+    from ..engine.exporter import export_model, input_shape
+    from ..utils.ort import read_metadata
     from ..models import DataConfig, count_params, create_model
 
     path = Path(spec)
@@ -99,7 +100,8 @@ def bench(models: list[str], input_size: tuple[int, int] | None = None, iters: i
         threads: intra-op thread settings to measure (0 = all cores).
         seed: input data seed.
     """
-    from ..engine.exporter import INPUT_NAME, ort_session
+    from ..engine.exporter import INPUT_NAME
+    from ..utils.ort import ort_session
 
     if not models:
         raise ValueError("no models to benchmark: pass --models a,b,...")

@@ -40,7 +40,8 @@ class Predictor:
         if not self.path.is_file():
             raise FileNotFoundError(f"model not found: {self.path}")
         if self.path.suffix == ".onnx":
-            from .exporter import INPUT_NAME, ort_session, read_metadata
+            from .exporter import INPUT_NAME
+            from ..utils.ort import ort_session, read_metadata
 
             meta = read_metadata(self.path)
             self._session, self._input = ort_session(self.path, threads), INPUT_NAME

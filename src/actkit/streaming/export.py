@@ -23,7 +23,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..engine.exporter import fold_batchnorm, ort_session, read_metadata, simplify
+from ..engine.exporter import fold_batchnorm, simplify
+
+from ..utils.ort import ort_session, read_metadata
 
 log = logging.getLogger(__name__)
 FRAME_NAME, LOGITS_NAME = "frame", "logits"

@@ -289,7 +289,7 @@ def _load_runner(model: Any, device: str, threads: int) -> Runner:
 
 
 def _onnx_meta(path: Path) -> dict[str, Any]:
-    from ..engine.exporter import read_metadata
+    from ..utils.ort import read_metadata
 
     try:
         return read_metadata(path)

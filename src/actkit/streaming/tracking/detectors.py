@@ -217,7 +217,7 @@ class OnnxDetector:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"detector model not found: {self.path}")
-        from ...engine.exporter import ort_session
+        from ...utils.ort import ort_session
 
         try:
             self._sess = ort_session(self.path, threads)
