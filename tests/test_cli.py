@@ -212,3 +212,32 @@ def test_output_piped_into_head_ends_quietly():
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
 
+
+
+def test_eval_and_stream_share_the_live_options_and_their_defaults():
+    import dataclasses
+
+    from actkit.cli import build_parser
+    from actkit.config import StreamConfig
+
+    p = build_parser()
+    ev = vars(p.parse_args(["eval", "--model", "m.pt", "--data", "d"]))
+    st = vars(p.parse_args(["stream", "--model", "m.pt", "--source", "0"]))
+    shared = [f for f in dataclasses.fields(StreamConfig) if set(f.metadata["verbs"]) == {"stream", "eval"}]
+    assert {f.name for f in shared} >= {"smooth", "window", "event_threshold", "min_event_frames", "event_hold",
+                                         "event_lag", "rep_thresholds", "detector", "flip", "lowpass"}
+    for f in shared:
+        assert ev[f.name] == st[f.name] == getattr(StreamConfig(), f.name), f.name
+    # the help of both verbs prints the same default for each shared flag
+    helps = {}
+    for verb in ("eval", "stream"):
+        sub = next(a for a in p._subparsers._group_actions[0].choices.items() if a[0] == verb)[1]
+        helps[verb] = {a.dest: a.help for a in sub._actions if a.dest in {f.name for f in shared}}
+    assert helps["eval"] == helps["stream"] and len(helps["eval"]) == len(shared)
+    # a value out of range is one clear error on either verb, before anything opens
+    for argv in (["stream", "--model", "m", "--source", "0", "--window", "0"],
+                 ["eval", "--model", "m", "--data", "d", "--event-threshold", "7"]):
+        with pytest.raises(ValueError, match="window must be >= 1|event_threshold must be in"):
+            from actkit.config import dataclass_from_args
+
+            dataclass_from_args(StreamConfig, p.parse_args(argv))

@@ -155,3 +155,16 @@ def test_unknown_flag_is_an_argparse_error(capsys):
         _parser().parse_args(["--optim.lrr", "1"])
     assert e.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_shipped_recipes_resolve_by_name_and_flags_override_them():
+    from actkit.config import recipes
+
+    names = recipes()
+    assert {"postures", "actions", "streams"} <= set(names)
+    tasks = {n: resolve(TrainConfig, n).task for n in names}
+    assert tasks["postures"] == "crop" and tasks["actions"] == "clip" and tasks["streams"] == "stream"
+    cfg = resolve(TrainConfig, "postures", {"data.path": "x.parquet", "optim.epochs": "3"})
+    assert cfg.model.name == "fastcrop_p" and cfg.optim.ema == 0.995 and cfg.optim.epochs == 3
+    with pytest.raises(FileNotFoundError, match="shipped recipes: .*postures"):
+        resolve(TrainConfig, "no_such_recipe")

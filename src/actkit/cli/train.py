@@ -8,10 +8,12 @@ from ._common import verb
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    sp = verb(sub, "train", run, "train a crop classifier (Parquet crops) or, with --task clip, a clip classifier (videos)")
-    sp.add_argument("--config", help="YAML file with sections data/model/optim/run (flags override it)")
-    from ..config import TrainConfig, add_config_flags
+    from ..config import TrainConfig, add_config_flags, recipes
 
+    sp = verb(sub, "train", run, "train a crop classifier (Parquet crops), a clip classifier (--task clip, videos) "
+              "or a streaming model (--task stream, frame-labelled videos)")
+    sp.add_argument("--config", help="YAML file with sections data/model/optim/run, or a shipped recipe: "
+                    f"{', '.join(recipes())} (flags override it)")
     add_config_flags(sp, TrainConfig)
     return sp
 

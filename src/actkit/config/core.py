@@ -125,13 +125,24 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     tree[leaf] = value
 
 
+RECIPES = Path(__file__).parent / "recipes"
+
+
+def recipes() -> list[str]:
+    """Names of the recipes shipped with actkit (``actkit train --config NAME``)."""
+    return sorted(p.stem for p in RECIPES.glob("*.yaml"))
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; a clear error naming the file otherwise."""
+    """Read a YAML mapping from a file, or a shipped recipe by name (:func:`recipes`); a clear error
+    naming the file otherwise."""
     import yaml
 
     path = Path(path)
+    if not path.is_file() and path.suffix == "" and path.parent == Path(".") and (RECIPES / f"{path}.yaml").is_file():
+        path = RECIPES / f"{path}.yaml"
     if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
+        raise FileNotFoundError(f"config file not found: {path} (shipped recipes: {', '.join(recipes())})")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
