@@ -3,25 +3,25 @@
 # crops_seeds.sh (EPOCHS=60), plain and with the same teacher's soft targets (`--distill.teacher`), per seed.
 # The teacher is one larger model (fastcrop_l) trained once with the plain recipe.
 # Usage: bash benchmarks/crops_distill.sh [OUT_DIR] (renders OUT_DIR/postures.parquet if missing); ~70 min on 2 cores.
-# EXTRA=1 adds the single-seed distillation settings tried first and the P variants of the same session
+# EXTRA=1 adds the single-seed distillation settings tried first and the P variants of the same run
 # (luma input, per-crop input normalisation, lr 3e-3, wider head or stages); about 60 min more.
-# HEADS=1 adds session 12's runs: position-aware pooling (`pool: gdc` / `flat`) and a moving average of the weights
+# HEADS=1 adds the 2026-11-23 runs: position-aware pooling (`pool: gdc` / `flat`) and a moving average of the weights
 # (`--optim.ema 0.995`) for both P and sc_c; about 70 min more for five seeds (BENCHMARKS.md used ten:
 # SEEDS="0 1 2 3 4 5 6 7 8 9"; the plain-recipe P variants ran on seeds 0-4).
-# HIRES=1 adds session 15's runs: `pool: gdc` with a block at 16x12 (`strides: [1, 2, 2]`), EMA 0.995, beside
+# HIRES=1 adds the 2026-11-23 runs: `pool: gdc` with a block at 16x12 (`strides: [1, 2, 2]`), EMA 0.995, beside
 # the three it is compared with (`sc_c`, `fastcrop_p` and `fastcrop_p {pool: gdc}`, EMA 0.995), on $SEEDS; about 95 min on 2 cores for
 # ten seeds with BASE=0, which leaves out the plain and distilled runs above (and their teacher).
-# ANTIALIAS=1 adds session 16's runs: the HIRES model with anti-aliased downsampling (`antialias: all`, blur 3 and 2;
-# blur 2 is today's fastcrop_p) beside HIRES itself and `sc_c`, EMA 0.995, on $SEEDS (session 16: 0-19), plus three
-# variants screened on the first five seeds; with BASE=0 about 2 h 10 min on 2 cores for 20 seeds on the session-16
+# ANTIALIAS=1 adds the 2026-12-02 runs: the HIRES model with anti-aliased downsampling (`antialias: all`, blur 3 and 2;
+# blur 2 is today's fastcrop_p) beside HIRES itself and `sc_c`, EMA 0.995, on $SEEDS (0-19 in the published table), plus three
+# variants screened on the first five seeds; with BASE=0 about 2 h 10 min on 2 cores for 20 seeds on the 2026-12-02
 # Intel host (an `sc_c` run is 466 s, a P run about 70 s).
-# LATE=1 adds session 17's runs: session 16's P with its 256-wide head after pooling (`late_head: true`: a linear
+# LATE=1 adds the 2026-12-02 runs: fastcrop_p1 (P without late_head) with its 256-wide head after pooling (`late_head: true`: a linear
 # layer on the pooled vector instead of a 1x1 conv on the 4x3 map, 1/12 of the MACs; today's fastcrop_p), and the same
 # 512 wide, on $SEEDS; about 40 min on 2 cores for 20 seeds.
 # EXTRA=1 needs the teacher of BASE=1. TABLE_BASE names the run the table pairs the others with (default p).
 # Runs that already have a summary.json are kept, so an interrupted run picks up where it stopped.
-# fastcrop_p changed in sessions 16 and 17 (BENCHMARKS.md); the runs before ANTIALIAS use the earlier P, kept as
-# fastcrop_p0, and ANTIALIAS sets session 16's head (`late_head: false`, as fastcrop_p1).
+# fastcrop_p changed in two steps on 2026-12-02 (BENCHMARKS.md); the runs before ANTIALIAS use the earlier P, kept as
+# fastcrop_p0, and ANTIALIAS sets the 2026-12-02 head (`late_head: false`, as fastcrop_p1).
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
@@ -95,7 +95,7 @@ if [ "${HIRES:-0}" = 1 ]; then
   done
 fi
 if [ "${ANTIALIAS:-0}" = 1 ]; then
-  HI='pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2], late_head: false'  # session 16's P head
+  HI='pool: gdc, widths: [24, 48, 96], depths: [1, 1, 3], strides: [1, 2, 2], late_head: false'  # the P head without late_head (fastcrop_p1)
   for s in $SEEDS; do
     slot; run sc_c_ema sc_c "$s" --optim.ema 0.995 &
     slot; run p_gdc_hires_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: none}" &
@@ -108,7 +108,7 @@ if [ "${ANTIALIAS:-0}" = 1 ]; then
     slot; run p_gha16_ema fastcrop_p "$s" --optim.ema 0.995 --model.args "{$HI, antialias: all, blur: 3, stem: 16, widths: [16, 48, 96]}" &
   done
 fi
-if [ "${LATE:-0}" = 1 ]; then  # session 17: the head's width after pooling (late_head), 256 as today's P, and 512
+if [ "${LATE:-0}" = 1 ]; then  # 2026-12-02: the head's width after pooling (late_head), 256 as today's P, and 512
   for s in $SEEDS; do
     slot; run p_late_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{late_head: true}' &
     slot; run p_late512_ema fastcrop_p "$s" --optim.ema 0.995 --model.args '{late_head: true, head_dim: 512}' &

@@ -2,7 +2,7 @@
 # Seed spread of the postures comparison (fastcrop_p vs sc_c, same recipe and data as crops.sh).
 # Usage: bash benchmarks/crops_seeds.sh [OUT_DIR] (after crops.sh has rendered OUT_DIR/postures.parquet); ~45 min.
 # EPOCHS=60 OUT_SUB=seeds60 SEEDS="0 1 2" gives the longer-schedule table (both models trained to convergence).
-# Those tables (sessions 3-4) ran the P now kept as fastcrop_p0: P=fastcrop_p0, after crops.sh with MODELS="fastcrop_p0 sc_c".
+# Those tables (2026-11-22) ran the P now kept as fastcrop_p0: P=fastcrop_p0, after crops.sh with MODELS="fastcrop_p0 sc_c".
 set -euo pipefail
 OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}

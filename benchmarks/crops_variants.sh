@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Variants of fastcrop_p0 (the P of sessions 1-15) on the postures comparison (same data and 60-epoch recipe as the seeds60 table of
+# Variants of fastcrop_p0 (the P before anti-aliasing) on the postures comparison (same data and 60-epoch recipe as the seeds60 table of
 # crops_seeds.sh), each a registered model plus `--model.args`, then their latency side by side with sc_p.
 # Usage: bash benchmarks/crops_variants.sh [OUT_DIR] (after crops.sh rendered OUT_DIR/postures.parquet); ~80 min.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The dives numbers in BENCHMARKS.md (issue 4): 48 Diving48 classes, temporal model with a factorised
+# The dives numbers in BENCHMARKS.md: 48 Diving48 classes, temporal model with a factorised
 # and a flat head, and the single-frame baseline, same recipe.
 # Usage: bash benchmarks/dives.sh [OUT_DIR]   (repo root, after `make install`).
 # About 35 min per 60-epoch run on 2 cores, about 3 h in all, and 3.5 h more for the larger sets and the
@@ -33,7 +33,7 @@ for run in dives_s32x80_fftf dives_s32x80_fftf_more dives_s32x112_ft dives_frame
   $ACT eval --model "$OUT/$run/checkpoints/best.pt" --data "$OUT/dives" --split test --clips 2 --out "$OUT/$run/eval"
 done
 
-# Session 8: more dives per class. Twists are what is left, and the model fits them on its training dives
+# 2026-11-22: more dives per class. Twists are what is left, and the model fits them on its training dives
 # far better than on new ones: 40 and then 80 dives per class (24 and 48 training dives; the real Diving48 has
 # ~300), each set a new draw with its own val and test dives (same split rules). The model continues from the
 # previous set's best checkpoint: 30 epochs on 40 per class, 8 on 80 per class (CPU time).
@@ -55,7 +55,7 @@ for SPLIT in val test; do
   done
 done
 
-# Session 9: a single-frame stem. The stem fused frame pairs, so a twisting dive turned up to twice its
+# 2026-11-23: a single-frame stem. The stem fused frame pairs, so a twisting dive turned up to twice its
 # per-frame twist (200-400 degrees for 2.5-3 twists in pike) between the steps the later layers saw.
 # `stem_frames: 1` gives them every frame until stage 2 pools pairs; init_from refits the stem kernel.
 STEM1=(--model clip_fast_s --model.args '{time_pool: [false, true, true, false], stem_frames: 1}' --model.head factorised

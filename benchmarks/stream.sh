@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The streaming numbers in BENCHMARKS.md (issue 5): per-frame accuracy streaming vs offline, events,
+# The streaming numbers in BENCHMARKS.md: per-frame accuracy streaming vs offline, events,
 # repetition counts, id switches, memory over a 30-minute stream, latency and max frames/s.
 # Usage: bash benchmarks/stream.sh [OUT_DIR]   (repo root, after `make install`)
 # About 8.5 h on 2 cores for steps 1-4 (renders 25 min, nine trainings 6.5 h, evaluations 1.2 h, soak 35 min); the
@@ -19,7 +19,7 @@ $ACT -q synth streams --out "$OUT/streams_multi" --videos 8 --seconds 30 45 --pe
 $ACT -q synth reps --out "$OUT/reps" --videos-per-exercise 20 --size 160 --seed 0 --workers 2
 
 # 2. actkit's default streaming model, trained per frame on the streams' tags (25 classes), at 112 px
-#    (training at 160 px runs at ~45 frames/s on this CPU: too slow for a session). lr 1e-2 with class
+#    (training at 160 px runs at ~45 frames/s on this CPU: too slow on 2 CPU cores). lr 1e-2 with class
 #    weights did not learn at all in 100 steps; 2e-3 without weights did (acc 0.23 by step 80).
 $ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112,112 --frames 32 --epochs 6 \
     --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --data.imbalance none --data.cache true \
@@ -58,7 +58,7 @@ $ACT train --task stream --data "$OUT/streams" --model stream_fast_s --input 112
     --data.cache_dir "$OUT/streams_fast_s/frame_cache" --data.workers 1 --run.plots false --run.threads 1 \
     --model.init_from "$OUT/streams_pre_actions2/checkpoints/best.pt" --out "$OUT/streams_fast_s_pre"
 
-# 2e. Session 10: 40 more streams (video i depends only on (seed, i), so the first 40 are step 1's: copying those in
+# 2e. 2026-11-23: 40 more streams (video i depends only on (seed, i), so the first 40 are step 1's: copying those in
 #     and rendering the rest gives the same folder), and the step-2d model trained on on all 51 training videos
 #     with hue jitter (any hue: the test split's blue grounds and palettes are unseen) and colour jitter 0.4,
 #     5 epochs at lr 1.5e-3, then 4 at lr 8e-4 (2 threads; the first epoch also fills the frame cache).
@@ -71,8 +71,8 @@ $ACT train "${S80[@]}" --epochs 5 --lr 1.5e-3 --optim.warmup_epochs 0.3 \
 $ACT train "${S80[@]}" --epochs 4 --lr 8e-4 --optim.warmup_epochs 0.2 \
     --model.init_from "$OUT/streams80_hue/checkpoints/best.pt" --out "$OUT/streams80_hue_more"
 
-# 2f. Session 14: from the stronger actions pretraining (video.sh step 2i, run there with --run.threads 2 this
-#     session: actions test 0.943), per frame on the 80 streams as step 2e plus a weight average (EMA 0.998):
+# 2f. 2026-11-23: from the stronger actions pretraining (video.sh step 2i, run there with --run.threads 2 at
+#     the time: actions test 0.943), per frame on the 80 streams as step 2e plus a weight average (EMA 0.998):
 #     5 epochs at lr 1.5e-3 (2 threads, 18 min), then 8 more at lr 8e-4, without and with --data.aspect_jitter 0.25
 #     (the two side by side on 1 thread each).
 $ACT train "${S80[@]}" --epochs 5 --lr 1.5e-3 --optim.warmup_epochs 0.3 --optim.ema 0.998 --seed 0 \
@@ -83,7 +83,7 @@ $ACT -q train "${S80[@]}" "${C[@]}" --run.threads 1 --out "$OUT/streams80_pre_em
 $ACT -q train "${S80[@]}" "${C[@]}" --run.threads 1 --data.aspect_jitter 0.25 --out "$OUT/streams80_pre_ema_aspect" &
 wait
 
-# 2g. Session 17: pretraining on three times the scenes (actions300: 300 clips per class, 4500 clips), 8 epochs, as
+# 2g. 2026-12-02: pretraining on three times the scenes (actions300: 300 clips per class, 4500 clips), 8 epochs, as
 #     many steps as step 2i's 24 epochs on actions100 (2 threads), then per frame on the 80 streams as step 2f's
 #     first run (5 epochs at lr 1.5e-3, EMA 0.998). Evaluated in step 3e.
 $ACT -q synth actions --out "$OUT/actions300" --clips-per-class 300 --frames 32 --size 112 --workers 2
@@ -97,7 +97,7 @@ $ACT train "${S80[@]}" --epochs 5 --lr 1.5e-3 --optim.warmup_epochs 0.3 --optim.
 $ACT train "${S80[@]}" --epochs 4 --lr 8e-4 --optim.warmup_epochs 0.2 --optim.ema 0.998 --seed 0 --data.aspect_jitter 0.25 \
     --model.init_from "$OUT/streams80_pre300_ema/checkpoints/best.pt" --out "$OUT/streams80_pre300_ema_aspect"
 
-# 2h. Session 18: 6 more epochs of step 2g's last model at lr 8e-4 with --data.blur 2.0 (half the windows blurred,
+# 2h. 2026-12-02: 6 more epochs of step 2g's last model at lr 8e-4 with --data.blur 2.0 (half the windows blurred,
 #     sigma up to 2 input pixels: 20 min on 2 threads), then 4 at the model's native 160 px (blur scaled to 2.8;
 #     the frame cache holds the 160-px frames). Evaluated in step 3f.
 $ACT -q train "${S80[@]}" --epochs 6 --lr 8e-4 --optim.warmup_epochs 0.2 --optim.ema 0.998 --seed 0 \
@@ -116,7 +116,7 @@ $ACT -q train "${S80[@]}" --input 160,160 --epochs 4 --lr 6e-4 --optim.warmup_ep
 "${EVAL[@]}" --model "$CKPT" --data "$OUT/streams_multi" --split all --detector hog --out "$OUT/stream_eval_multi_hog"
 
 # 3b. The event rule chosen on the val split (--tune-events sweeps smoothing, threshold, shortest event and
-#     hold; since session 10 also the HMM filter), then the test split scored with it, for the step-2c model,
+#     hold; since 2026-11-23 also the HMM filter), then the test split scored with it, for the step-2c model,
 #     the pretrained one (step 2d) and the two trained on the 80 streams (step 2e).
 for RUN in streams_fast_s_more streams_fast_s_pre streams80_hue streams80_hue_more; do
   M="$OUT/$RUN/checkpoints/best.pt"
@@ -128,7 +128,7 @@ for RUN in streams_fast_s_more streams_fast_s_pre streams80_hue streams80_hue_mo
       --out "$OUT/stream_eval_${RUN}_tuned"
 done
 
-# 3c. Session 10: offline told nothing of the segments (16-frame clips centred every 4 frames, fresh state each)
+# 3c. 2026-11-23: offline told nothing of the segments (16-frame clips centred every 4 frames, fresh state each)
 #     beside the streaming run and the true-segment offline run, for the step-2d model with its val-tuned rule.
 "${EVAL[@]}" --model "$OUT/streams_fast_s_pre/checkpoints/best.pt" --data "$OUT/streams" --split test --smooth mean \
     --window 5 --event-threshold 0.3 --min-event-frames 16 --event-hold 4 --offline-window 16 --offline-hop 4 \
@@ -138,7 +138,7 @@ for RUN in streams80_hue streams80_hue_more; do  # repetitions on the reps test 
       --out "$OUT/stream_eval_reps_${RUN}"
 done
 
-# 3d. Session 14: step 2f's three models; the event rule and the model chosen on streams80's val split (11 videos,
+# 3d. 2026-11-23: step 2f's three models; the event rule and the model chosen on streams80's val split (11 videos,
 #     more than the 5 of streams), then streams80's test split scored once (18 videos; its first 9 by name are
 #     the streams test split of the earlier tables, --max-videos 9), and the reps test split.
 for RUN in streams80_pre_ema streams80_pre_ema_more streams80_pre_ema_aspect; do
@@ -173,21 +173,21 @@ val_then_test() {
       --out "$OUT/stream_eval_${run}_test$suffix"
 }
 
-# 3e. Session 17: step 2g's models, each with its event rule chosen on streams80's val split, then the test split
+# 3e. 2026-12-02: step 2g's models, each with its event rule chosen on streams80's val split, then the test split
 #     scored once.
 for RUN in streams80_pre300_ema streams80_pre300_ema_aspect; do
   val_then_test "$RUN" "" "--offline-window 16 --offline-hop 4"
 done
 
-# 3f. Session 18: step 2h's first model as step 3e (the 160-px model's trainer val accuracy was lower, 0.791 against
+# 3f. 2026-12-02: step 2h's first model as step 3e (the 160-px model's trainer val accuracy was lower, 0.791 against
 #     0.793, so val chose the 112-px one); then with an event lag of 8 frames (the rule tuned on val at that lag), also
-#     for session 17's model, and with --lowpass 1.0 (val decides); and the per-video test figure.
+#     for the 2026-12-02 model, and with --lowpass 1.0 (val decides); and the per-video test figure.
 val_then_test streams80_pre300_aspect_blur "" "--offline-window 16 --offline-hop 4"
 val_then_test streams80_pre300_aspect_blur _lag8 "" --event-lag 8
-val_then_test streams80_pre300_ema_aspect _s17lag8 "" --event-lag 8
+val_then_test streams80_pre300_ema_aspect _ema_lag8 "" --event-lag 8
 val_then_test streams80_pre300_aspect_blur _lowpass1 "" --lowpass 1.0
 .venv/bin/python benchmarks/stream_per_video.py benchmarks/figures/streams_per_video.png \
-    "session 17=$OUT/stream_eval_streams80_pre300_ema_aspect_test/stream_eval.json" \
+    "actions300 + aspect=$OUT/stream_eval_streams80_pre300_ema_aspect_test/stream_eval.json" \
     "+ blur=$OUT/stream_eval_streams80_pre300_aspect_blur_test/stream_eval.json" \
     "+ blur, --lowpass 1=$OUT/stream_eval_streams80_pre300_aspect_blur_test_lowpass1/stream_eval.json"
 

@@ -7,7 +7,7 @@ OUT=${1:-runs/bench}
 ACT=${ACT:-.venv/bin/actkit}
 mkdir -p "$OUT"
 
-# 1. The issue's render goal: 15 classes x 100 clips x 32 frames at 112 px, H.264, 2 workers.
+# 1. The render goal: 15 classes x 100 clips x 32 frames at 112 px, H.264, 2 workers.
 rm -rf "$OUT/actions100_timing"
 /usr/bin/time -f "actions100 render: %e s wall" $ACT -q synth actions --out "$OUT/actions100_timing" \
     --clips-per-class 100 --frames 32 --size 112 --workers 2
@@ -37,7 +37,7 @@ $ACT -q train "${FT[@]}" --lr 2e-3 --model.init_from "$OUT/actions_ft_speed/chec
 $ACT -q train "${FT[@]}" --lr 2e-3 --model.init_from "$OUT/actions_ft_speed/checkpoints/best.pt" \
     --data.speed_jitter 0.25 --data.mixup 0.2 --out "$OUT/actions_ft_speed_mixup" &
 wait
-# 2d. Session 6: the frame cache no longer enlarges these 112 px videos (it used to store them at 146 px, so the
+# 2d. 2026-11-22: the frame cache no longer enlarges these 112 px videos (it used to store them at 146 px, so the
 #     runs above trained on softer frames than `actkit eval` reads). Ten epochs on native frames from the
 #     cutmix run, with default and stronger colour jitter; then ten more from the latter, with and without blur.
 NAT=(--data.cache_dir "$OUT/actions_frames_native" --data.speed_jitter 0.25 --data.cutmix 1.0)
@@ -71,7 +71,7 @@ wait
 $ACT -q train "${FT[@]}" "${FLIP[@]}" --lr 3e-3 --run.threads 2 \
     --model.init_from "$OUT/actions_ft_native_cj3_hi/checkpoints/best.pt" --out "$OUT/actions_ft_native_cj4_hi"
 $ACT eval --model "$OUT/actions_ft_native_cj3_hi/checkpoints/best.pt" --data "$OUT/actions100" --split test --clips 2 --flip
-# 2f. Session 9: a single-frame stem (stages 1-3 see twice the time steps), 10 epochs from cj3_hi on 2 threads.
+# 2f. 2026-11-23: a single-frame stem (stages 1-3 see twice the time steps), 10 epochs from cj3_hi on 2 threads.
 $ACT -q train "${FT[@]}" "${FLIP[@]}" --lr 3e-3 --run.threads 2 --epochs 10 \
     --model.args '{stem_frames: 1, time_pool: [false, true, true, true]}' \
     --model.init_from "$OUT/actions_ft_native_cj3_hi/checkpoints/best.pt" --out "$OUT/actions_stem1"
@@ -81,12 +81,12 @@ for split in val test; do
   done
 done
 
-# 2g. Session 10: 12 more epochs of the single-frame-stem model at lr 1e-3 (1 thread).
+# 2g. 2026-11-23: 12 more epochs of the single-frame-stem model at lr 1e-3 (1 thread).
 $ACT -q train "${FT[@]}" "${FLIP[@]}" --lr 1e-3 --epochs 12 \
     --model.args '{stem_frames: 1, time_pool: [false, true, true, true]}' \
     --model.init_from "$OUT/actions_stem1/checkpoints/best.pt" --out "$OUT/actions_stem1_more"
 
-# 2h. Session 13: from scratch with everything the chain above added one step at a time (single-frame stem, speed
+# 2h. 2026-11-23: from scratch with everything the chain above added one step at a time (single-frame stem, speed
 #     jitter, cutmix, colour jitter 0.4, checkpoint chosen on flipped val views) plus a weight average (EMA 0.997),
 #     60 epochs at lr 1e-2 on 2 threads; then val and test as a user scores them.
 $ACT -q train --task clip --data "$OUT/actions100" --model clip_fast_s \
@@ -100,7 +100,7 @@ for split in val test; do
   done
 done
 
-# 2i. Session 13: 12 more epochs of 2h's model with --data.aspect_jitter 0.4 (1 thread), and the streaming model
+# 2i. 2026-11-23: 12 more epochs of 2h's model with --data.aspect_jitter 0.4 (1 thread), and the streaming model
 #     stream_fast_s trained as a clip classifier (each clip's label on the mean of its per-frame causal logits;
 #     16 frames at stride 1, hue and speed jitter, EMA 0.998, 24 epochs, 1 thread): the best on actions.
 $ACT -q train --task clip --data "$OUT/actions100" --model clip_fast_s \
@@ -117,7 +117,7 @@ $ACT -q train --task clip --data "$OUT/actions100" --model stream_fast_s --input
 for split in val test; do
   $ACT eval --model "$OUT/streams_pre_actions_ema/checkpoints/best.pt" --data "$OUT/actions100" --split $split
 done
-# 2j. Session 14: the same recipe again on 2 threads (seed 0 above: 0.943 there, 0.993 on 1 thread) and with seed 1.
+# 2j. 2026-11-23: the same recipe again on 2 threads (seed 0 above: 0.943 there, 0.993 on 1 thread) and with seed 1.
 $ACT -q train --task clip --data "$OUT/actions100" --model stream_fast_s --input 112,112 --frames 16 \
     --data.frame_stride 1 --epochs 24 --batch-size 8 --lr 2e-3 --optim.label_smoothing 0.1 --optim.ema 0.998 \
     --data.colour_jitter 0.4 --data.hue_jitter 0.5 --data.speed_jitter 0.25 --data.cache true \

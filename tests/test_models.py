@@ -448,7 +448,7 @@ def test_checkpoint_older_than_a_field_loads_as_it_was_trained():
     from actkit.engine.checkpoint import model_from_checkpoint
     from actkit.models.layers import BlurConv2d
 
-    # A fastcrop_p checkpoint of session 15 ({pool: gdc} + the 16x12 block) has no `antialias`, `blur` or `late_head` field.
+    # A fastcrop_p checkpoint of 2026-11-23 ({pool: gdc} + the 16x12 block) has no `antialias`, `blur` or `late_head` field.
     old = create_model("fastcrop_p", num_classes=3, antialias="none", late_head=False).eval()
     _randomise_bn_stats(old)
     config = {k: v for k, v in dataclasses.asdict(old.cfg).items() if k not in ("antialias", "blur", "late_head")}
@@ -460,7 +460,7 @@ def test_checkpoint_older_than_a_field_loads_as_it_was_trained():
     x = torch.rand(2, 3, 32, 24, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(model(x), old(x))
-    new = dict(config, antialias="all", blur=2)  # a checkpoint that stores the fields keeps them (session 16's P)
+    new = dict(config, antialias="all", blur=2)  # a checkpoint that stores the fields keeps them (fastcrop_p1 (P without late_head))
     model, _ = model_from_checkpoint(dict(ckpt, model_config=new))
     assert model.cfg.antialias == "all" and model.cfg.blur == 2 and not model.cfg.late_head
 

@@ -57,7 +57,7 @@ MODES: dict[str, Mode] = {
 }
 
 
-#: The issue's comparison: plain fp32 against bf16, channels-last and compile added one by one.
+#: The comparison: plain fp32 against bf16, channels-last and compile added one by one.
 DEFAULT_MODES = ("fp32", "bf16", "bf16_cl", "bf16_cl_compile")
 
 

@@ -1,6 +1,7 @@
-"""The reference tiny state-classifier family ("SC" sitting / "OCEC" eye state), rebuilt.
+"""The reference tiny state-classifier family, rebuilt: the sitting (SC) and open/closed-eye (OCEC)
+classifiers published on GitHub as PINTO0309/SC and PINTO0309/OCEC.
 
-Rebuilt from the published description (REFERENCE.md section 1): archs ``baseline``
+Rebuilt from their published description and parameter counts: archs ``baseline``
 (MobileNet-style depthwise separable, Howard et al. 2017), ``inverted_se`` (MobileNetV2
 inverted residuals, Sandler et al. 2018, with squeeze-excite, Hu et al. 2018) and ``convnext``
 (Liu et al. 2022); heads ``avg``, ``avgmax_mlp``, ``transformer``, ``mlp_mixer``. Named sizes

@@ -10,7 +10,7 @@ References:
 
 Two sizes of one family:
 
-* ``tsm_mobilenetv2``: the reference engine's lighter backbone (REFERENCE.md section 2):
+* ``tsm_mobilenetv2``: the lighter backbone of the sense engine (GitHub quic/sense, from 20BN):
   MobileNetV2 widths (2.2 M params + head), 256x256, 16 fps, and in every residual block a causal
   shift of the block input: 1/4 of the channels from t-2, 1/4 from t-1, 1/2 from t. Linear head on
   pooled 1280-d features. Receptive field 21 frames (10 shift sites x 2 frames + 1).

@@ -7,10 +7,10 @@ Everything here is pure numpy and works two ways:
 * offline: call the function of the same name on a whole (T,) or (T, K) array (what evaluation does),
   which simply runs the streaming object over the array, so both paths give identical answers.
 
-Rules follow the reference streaming engine (REFERENCE section 2): an event counter with hysteresis
+Rules follow the sense engine (GitHub quic/sense): an event counter with hysteresis
 (count when ``p > t``, re-arm when ``p < t/2``) and a two-position repetition counter (enter state 1
 when ``p(position 1) > t1``; count and return to state 0 when ``p(position 0) > t0``), plus the crop
-family's k-of-n vote (REFERENCE section 1: "on" when >= 3 of the last 7 and >= 3 of the last 4).
+family's k-of-n vote (PINTO0309/SC's demo: "on" when >= 3 of the last 7 and >= 3 of the last 4).
 """
 from __future__ import annotations
 
