@@ -241,3 +241,27 @@ def test_eval_and_stream_share_the_live_options_and_their_defaults():
             from actkit.config import dataclass_from_args
 
             dataclass_from_args(StreamConfig, p.parse_args(argv))
+
+
+def test_every_readme_command_parses():
+    """Each `actkit ...` line of the README's shell blocks is accepted by the parser as written (the tour runs
+    them for real in CI-sized form; a renamed or removed flag fails here first)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from actkit.cli import build_parser
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    commands = []
+    for block in blocks:
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith("actkit "):
+                commands.append(shlex.split(line)[1:])
+    assert len(commands) >= 10
+    parser = build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv)
+        assert callable(args.fn), argv
