@@ -8,65 +8,67 @@ from typing import Any
 from ._common import names
 
 
-def add_parser(sub: Any) -> None:
-    syp = sub.add_parser("synth", help="render synthetic labelled data from motion capture").add_subparsers(dest="synth_verb", metavar="SET", required=True)
-    sp = syp.add_parser("postures", help="person crops (standing / sitting / lying) labelled from body geometry")
-    sp.set_defaults(fn=run_postures)
-    sp.add_argument("--out", required=True, help="output .parquet")
-    sp.add_argument("--n", type=int, default=3000, help="number of crops to render")
+RESUMES = "output folder (re-running resumes: finished videos are kept)"
+
+
+def _set(syp: Any, name: str, fn: Any, help: str, out_help: str = RESUMES) -> argparse.ArgumentParser:
+    sp = syp.add_parser(name, help=help)
+    sp.set_defaults(fn=fn)
+    sp.add_argument("--out", required=True, help=out_help)
+    return sp
+
+
+def _rendering(sp: argparse.ArgumentParser, size: int | None = None, fps: int | None = None) -> None:
+    """The options every set shares: frame size and rate (videos), seed, render processes, contact sheet."""
+    if size is not None:
+        sp.add_argument("--size", type=int, default=size, help="frame size in pixels (square)")
+        sp.add_argument("--fps", type=int, default=fps)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--workers", type=int, default=2, help="render processes")
     sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
-    
-    sp = syp.add_parser("actions", help="the 15 motion-capture clips as 15 action classes, as mp4 clips in UCF-101 layout")
-    sp.set_defaults(fn=run_actions)
-    sp.add_argument("--out", required=True, help="output folder (re-running resumes: finished clips are kept)")
+
+
+def add_parser(sub: Any) -> None:
+    syp = sub.add_parser("synth", help="render synthetic labelled data from motion capture").add_subparsers(
+        dest="synth_verb", metavar="SET", required=True)
+    sp = _set(syp, "postures", run_postures, "person crops (standing / sitting / lying) labelled from body geometry",
+              "output .parquet")
+    sp.add_argument("--n", type=int, default=3000, help="number of crops to render")
+    _rendering(sp)
+
+    sp = _set(syp, "actions", run_actions, "the 15 motion-capture clips as 15 action classes, as mp4 clips in "
+              "UCF-101 layout", "output folder (re-running resumes: finished clips are kept)")
     sp.add_argument("--clips-per-class", type=int, default=20)
     sp.add_argument("--frames", type=int, default=32, help="frames per clip")
-    sp.add_argument("--size", type=int, default=112, help="frame size in pixels (square)")
-    sp.add_argument("--fps", type=int, default=16)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--workers", type=int, default=2, help="render processes")
     sp.add_argument("--classes", help="comma-separated clip names (default: all 15)")
     sp.add_argument("--split-by", default="appearance", choices=("appearance", "timeline"),
                     help="timeline: splits also hold out a part of each motion's timeline")
-    sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
-    
-    sp = syp.add_parser("reps", help="exercise videos (squat, jumping jack, lunge, arm raise) with per-frame phase tags and true rep counts")
-    sp.set_defaults(fn=run_reps)
-    sp.add_argument("--out", required=True, help="output folder (re-running resumes: finished videos are kept)")
+    _rendering(sp, 112, 16)
+
+    sp = _set(syp, "reps", run_reps, "exercise videos (squat, jumping jack, lunge, arm raise) with per-frame phase "
+              "tags and true rep counts")
     sp.add_argument("--videos-per-exercise", type=int, default=8)
-    sp.add_argument("--seconds", type=float, nargs=2, default=(6.0, 12.0), metavar=("MIN", "MAX"), help="video length range")
-    sp.add_argument("--size", type=int, default=112, help="frame size in pixels (square)")
-    sp.add_argument("--fps", type=int, default=16)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--workers", type=int, default=2, help="render processes")
+    sp.add_argument("--seconds", type=float, nargs=2, default=(6.0, 12.0), metavar=("MIN", "MAX"),
+                    help="video length range")
     sp.add_argument("--exercises", help="comma-separated subset of squat,jumping_jack,lunge,arm_raise")
-    sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
-    
-    sp = syp.add_parser("streams", help="long videos chaining actions, idle and exercise sets (1-4 people) with per-frame labels, reps and boxes")
-    sp.set_defaults(fn=run_streams)
-    sp.add_argument("--out", required=True, help="output folder (re-running resumes: finished videos are kept)")
+    _rendering(sp, 112, 16)
+
+    sp = _set(syp, "streams", run_streams, "long videos chaining actions, idle and exercise sets (1-4 people) with "
+              "per-frame labels, reps and boxes")
     sp.add_argument("--videos", type=int, default=4)
-    sp.add_argument("--seconds", type=float, nargs=2, default=(60.0, 120.0), metavar=("MIN", "MAX"), help="video length range")
+    sp.add_argument("--seconds", type=float, nargs=2, default=(60.0, 120.0), metavar=("MIN", "MAX"),
+                    help="video length range")
     sp.add_argument("--people", type=int, nargs=2, default=(1, 1), metavar=("MIN", "MAX"), help="people per video")
-    sp.add_argument("--size", type=int, default=160, help="frame size in pixels (square)")
-    sp.add_argument("--fps", type=int, default=16)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--workers", type=int, default=2, help="render processes")
-    sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
-    
-    sp = syp.add_parser("dives", help="procedural dives of the 48 Diving48 classes (take-off, somersaults, twists, position) in Diving48 format")
-    sp.set_defaults(fn=run_dives)
-    sp.add_argument("--out", required=True, help="output folder (re-running resumes: finished videos are kept)")
+    _rendering(sp, 160, 16)
+
+    sp = _set(syp, "dives", run_dives, "procedural dives of the 48 Diving48 classes (take-off, somersaults, twists, "
+              "position) in Diving48 format")
     sp.add_argument("--videos-per-class", type=int, default=4)
-    sp.add_argument("--frames", type=int, nargs="+", default=[32, 48], metavar="N", help="frames per video, or MIN MAX drawn per video")
-    sp.add_argument("--size", type=int, default=112, help="frame size in pixels (square)")
-    sp.add_argument("--fps", type=int, default=25)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--workers", type=int, default=2, help="render processes")
-    sp.add_argument("--classes", help="comma-separated class indices 0-47 or dive numbers such as 5253B (default: all 48)")
-    sp.add_argument("--sheet", help="also write a contact-sheet PNG here")
+    sp.add_argument("--frames", type=int, nargs="+", default=[32, 48], metavar="N",
+                    help="frames per video, or MIN MAX drawn per video")
+    sp.add_argument("--classes", help="comma-separated class indices 0-47 or dive numbers such as 5253B "
+                    "(default: all 48)")
+    _rendering(sp, 112, 25)
 
 
 def run_postures(a: argparse.Namespace) -> Any:

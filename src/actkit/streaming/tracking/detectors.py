@@ -138,7 +138,7 @@ def decode_yolo(outputs: Sequence[np.ndarray], objectness: bool = True, class_id
     (pass ``objectness=False`` for those, whose rows are 4 + C).
 
     Args:
-        outputs: the session outputs; the first is used.
+        outputs: the ONNX Runtime session's outputs; the first is used.
         objectness: rows carry an objectness score at column 4 (score = obj * class score).
         class_ids: classes that count as a person (COCO: 0); None keeps every class.
     """
