@@ -34,9 +34,10 @@ def write_bench_video(path: str | Path, seconds: float = 60.0, size: tuple[int, 
     Returns:
         The path written.
     """
-    av = require("av")
+    require("av")
     import cv2
-    from actkit.utils.io import atomic_path
+
+    from ..data.video.writer import write_video
 
     h, w = size
     n = int(round(seconds * fps))
@@ -46,9 +47,7 @@ def write_bench_video(path: str | Path, seconds: float = 60.0, size: tuple[int, 
     opts = {"crf": "23", "preset": "veryfast"}
     if gop > 0:
         opts.update({"g": str(gop), "keyint_min": str(gop)})
-    with atomic_path(path) as tmp, av.open(str(tmp), "w", format="mp4") as c:
-        s = c.add_stream("libx264", rate=fps, options=opts)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+    def frames():
         for i in range(n):
             dx, dy = int(60 + 60 * np.sin(i / 90)), int(60 + 60 * np.cos(i / 120))
             img = tex[dy:dy + h, dx:dx + w].copy()
@@ -56,9 +55,9 @@ def write_bench_video(path: str | Path, seconds: float = 60.0, size: tuple[int, 
                 cx = int(w / 2 + (150 + 40 * k) * np.sin(i / (30 + 7 * k)))
                 cy = int(h / 2 + 100 * np.cos(i / (23 + 5 * k)))
                 cv2.circle(img, (cx, cy), 30 + 10 * k, (int(i * 7 % 256), 200 - 50 * k, 50 + 60 * k), -1)
-            img = cv2.add(img, (rng.random((h, w, 3)) * 6).astype(np.uint8))
-            c.mux(s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
-        c.mux(s.encode())
+            yield cv2.add(img, (rng.random((h, w, 3)) * 6).astype(np.uint8))
+
+    write_video(path, frames(), fps, "h264-pyav", x264=opts)
     return Path(path)
 
 

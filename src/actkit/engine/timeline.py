@@ -27,14 +27,17 @@ log = logging.getLogger(__name__)
 
 
 def video_fps(path: str | Path) -> float:
-    """Frame rate from the container (OpenCV); 0 when unknown."""
-    import cv2
+    """Frame rate from the container; 0 when unknown or unreadable."""
+    from ..data.video.sources import open_source
 
-    cap = cv2.VideoCapture(str(path))
     try:
-        return float(cap.get(cv2.CAP_PROP_FPS) or 0.0) if cap.isOpened() else 0.0
+        src = open_source(path)
+    except (ValueError, FileNotFoundError):
+        return 0.0
+    try:
+        return float(src.fps or 0.0)
     finally:
-        cap.release()
+        src.close()
 
 
 def window_geometry(num_frames: int, model_fps: float, source_fps: float, window: int | None = None,

@@ -62,10 +62,14 @@ class VideoWriter:
         fps: frame rate.
         codec: ``"h264-pyav"`` (PyAV libx264, deterministic settings), or an OpenCV fourcc such as
             ``"avc1"`` / ``"mp4v"``.
+        x264: libx264 options replacing the deterministic defaults (``"h264-pyav"`` only), e.g.
+            ``{"crf": "23", "preset": "veryfast", "g": "60"}`` for a set keyframe interval.
     """
 
-    def __init__(self, path: str | Path, fps: float, codec: str = "mp4v") -> None:
-        self.path, self.fps, self.codec = Path(path), fps, codec
+    def __init__(self, path: str | Path, fps: float, codec: str = "mp4v", x264: dict[str, str] | None = None) -> None:
+        if x264 is not None and codec != "h264-pyav":
+            raise ValueError(f"x264 options need codec 'h264-pyav', not {codec!r}")
+        self.path, self.fps, self.codec, self.x264 = Path(path), fps, codec, x264
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.frames = 0
         self._container: Any = None
@@ -79,12 +83,13 @@ class VideoWriter:
             self._container = av.open(str(self.path), "w", format="mp4")
             # The same seed must give the same bytes: one encoder thread (threaded modes
             # depend on timing) and no mbtree (its result depended on process history).
-            self._stream = self._container.add_stream("libx264", rate=round(self.fps), options={
+            self._stream = self._container.add_stream("libx264", rate=round(self.fps), options=self.x264 or {
                 "crf": "20", "threads": "1",
                 "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0:no-mbtree=1"})
             self._stream.width, self._stream.height, self._stream.pix_fmt = w, h, "yuv420p"
-            self._stream.codec_context.thread_count = 1
-            self._stream.codec_context.thread_type = "NONE"
+            if self.x264 is None:
+                self._stream.codec_context.thread_count = 1
+                self._stream.codec_context.thread_type = "NONE"
             return
         import cv2
 
@@ -115,8 +120,10 @@ class VideoWriter:
             self._container = None
 
 
-def write_video(path: str | Path, images: Iterable[np.ndarray], fps: int, codec: str) -> None:
-    """Encode RGB ``images`` to an mp4 at ``path`` atomically (temporary file, then rename).
+def write_video(path: str | Path, images: Iterable[np.ndarray], fps: int, codec: str,
+                x264: dict[str, str] | None = None) -> None:
+    """Encode RGB ``images`` to an mp4 at ``path`` atomically (temporary file, then rename); ``x264``: see
+    :class:`VideoWriter`.
 
     ``images`` may be a generator: frames are encoded as they come, so a long video never sits in
     memory, and the generator's code after its last frame runs before the rename.
@@ -126,7 +133,7 @@ def write_video(path: str | Path, images: Iterable[np.ndarray], fps: int, codec:
     if first is None:
         raise ValueError(f"{path}: no frames to write")
     with atomic_path(path) as tmp:
-        writer = VideoWriter(tmp, fps, codec)
+        writer = VideoWriter(tmp, fps, codec, x264)
         try:
             for img in itertools.chain([first], frames):
                 writer.write(img)
