@@ -101,7 +101,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def _fields_added_since(model: Any, config: dict[str, Any]) -> dict[str, Any]:
     """Config fields a checkpoint does not store (added to the model's dataclass after it was written) whose
     built value differs from the dataclass default. A new field's default keeps the old behaviour, while a
-    named size may set it otherwise (``fastcrop_p`` turned anti-aliasing on in 0.1.0, 2026-12-02): an older
+    named size may set it otherwise (``fastcrop_p`` sets ``antialias``, which a checkpoint of the earlier P lacks): an older
     checkpoint must get the default, or its weights would load silently into another function."""
     import dataclasses
 

@@ -13,15 +13,15 @@ Design notes (why it is fast at 32x24 / 24x40 on one CPU thread):
   conv on the final 4x3 map, average pooling and one linear layer: capacity where it is cheap
   (12 positions), few graph nodes. Measured on postures, removing the max-pool branch and the
   post-add ReLUs cost no accuracy and 8% latency.
-* ``fastcrop_p`` (since 2026-12-02; BENCHMARKS.md) adds what helped on the postures test split's
+* ``fastcrop_p`` adds what helped on the postures test split's
   unseen cameras and colours, each without a new graph node: one 24-wide block at 16x12 before the
   strided stages, a global depthwise conv instead of average pooling (``pool: gdc``, MobileFaceNet:
   the head knows where in the crop a feature is), and anti-aliased downsampling (``antialias: all``,
-  ``blur: 2``: a [1, 1] box blur composed into every strided conv, Zhang 2019). Since 2026-12-02 its
+  ``blur: 2``: a [1, 1] box blur composed into every strided conv, Zhang 2019). Its
   256-wide head layer comes after the pooling (``late_head``, as MobileNetV3's last stage): a linear
   layer on one vector instead of a 1x1 conv on 12 positions, which was the largest conv of a batch
-  (28 % of the MACs). That made it about 10 % faster, at the same accuracy over 20 seeds. The other
-  sizes keep the plain design.
+  (28 % of the MACs): about 10 % faster than the conv before pooling, at the same accuracy over
+  20 seeds (BENCHMARKS.md). The other sizes keep the plain design.
 
 Works for any input size and any number of classes (``num_classes=1`` is binary sigmoid).
 """
