@@ -12,6 +12,7 @@ from .. import __version__
 from . import bench, data, demo, evaluate, export, models, predict, stream, synth, train
 
 VERBS = (train, evaluate, export, predict, stream, bench, data, synth, models, demo)  # in `actkit --help` order
+LOADS_CHECKPOINTS = (train, evaluate, export, predict, stream, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="full tracebacks on errors")
     sub = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     for module in VERBS:
-        module.add_parser(sub)
+        sp = module.add_parser(sub)
+        if module in LOADS_CHECKPOINTS:
+            sp.add_argument("--trust-checkpoint", action="store_true",
+                            help="load .pt files that name code beyond tensors (older or foreign checkpoints): "
+                                 "only for files from a source you trust, as loading them can run that code")
     return p
 
 
@@ -31,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    trusted = getattr(args, "trust_checkpoint", False)
+    if trusted:
+        from ..engine.checkpoint import trust_checkpoints
+
+        trust_checkpoints(True)
     try:
         args.fn(args)
     except (ValueError, FileNotFoundError, KeyError, ImportError, RuntimeError) as e:
@@ -45,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 0
+    finally:
+        if trusted:
+            trust_checkpoints(False)
     return 0
 
 

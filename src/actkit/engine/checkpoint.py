@@ -8,6 +8,7 @@ Writes are atomic; ``CheckpointRotation`` keeps the last N and the best N.
 from __future__ import annotations
 
 import logging
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -24,17 +25,24 @@ FORMAT_VERSION = 1
 
 
 def rng_state() -> dict[str, Any]:
-    """Python, numpy and torch (CPU and CUDA) RNG state."""
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Python, numpy and torch (CPU and CUDA) RNG state, as plain types and tensors (loadable with
+    ``weights_only=True``)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": {"kind": str(kind), "keys": torch.from_numpy(np.asarray(keys, np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` saved."""
+    """Restore what :func:`rng_state` saved (also the numpy tuple checkpoints of 0.1.0 stored)."""
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    n = state["numpy"]
+    if isinstance(n, dict):
+        n = (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    np.random.set_state(n)
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -73,29 +81,95 @@ def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
 
+def plain(obj: Any) -> Any:
+    """``obj`` with numpy scalars and arrays turned into Python numbers and tensors, recursively, so the
+    checkpoint it goes into loads with ``weights_only=True``."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(plain(v) for v in obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(obj))
+    return obj
+
+
 def save_checkpoint(path: str | Path, model: ActkitModel, class_names: list[str], **extra: Any) -> Path:
     """Write a checkpoint atomically (``extra``: optimizer, scheduler, scaler, epoch, config, ...)."""
     ckpt = model_meta(model, class_names, extra.pop("threshold", None))
     ckpt["state_dict"] = cpu_state_dict(model)
     ckpt.update(extra)
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+    write_checkpoint(path, ckpt)
     return Path(path)
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint dict; a clear error naming the file if it is missing or not one of ours."""
+def write_checkpoint(path: str | Path, ckpt: dict[str, Any]) -> None:
+    """Write a checkpoint dict atomically, as plain types and tensors only."""
+    with atomic_path(path) as tmp:
+        torch.save(plain(ckpt), tmp)
+
+
+# The numpy pieces a 0.1.0 checkpoint's RNG state holds: they only rebuild arrays and dtypes.
+_NUMPY_ARRAYS = ("numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray",
+                 "numpy.dtype", "numpy.dtypes.UInt32DType")
+_trusted = False
+
+
+def trust_checkpoints(on: bool = True) -> None:
+    """Let :func:`read_checkpoint` import whatever a checkpoint names (``actkit --trust-checkpoint``).
+    Only for files from a source you trust: loading such a file can run its code."""
+    global _trusted
+    _trusted = bool(on)
+
+
+def _allowed(path: Path, trust: bool) -> list[Any]:
+    """The globals a load may use beyond tensors: numpy arrays always, anything the file names if trusted."""
+    import importlib
+
+    names = set(_NUMPY_ARRAYS)
+    if trust:
+        names |= set(_unsafe_names(path, limit=None))
+    found = []
+    for name in sorted(names):
+        module, _, attr = name.rpartition(".")
+        try:
+            found.append(getattr(importlib.import_module(module), attr))
+        except (ImportError, AttributeError):
+            continue
+    return found
+
+
+def read_checkpoint(path: str | Path, trust: bool | None = None) -> dict[str, Any]:
+    """Load a checkpoint dict without running code from it (``weights_only=True``): tensors, plain types
+    and numpy arrays only. A clear error naming the file if it is missing, not one of ours, or names
+    other code (which ``trust=True``, the command line's ``--trust-checkpoint``, allows)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    trust = _trusted if trust is None else trust
     try:
-        # weights_only=False: our checkpoints hold RNG state (numpy arrays, tuples).
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        with torch.serialization.safe_globals(_allowed(path, trust)):
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        unsafe = ", ".join(_unsafe_names(path)) or str(e).strip().splitlines()[-1][:200]
+        if trust:
+            raise ValueError(f"{path}: refused to load even trusted: it names code torch never runs ({unsafe})") from None
+        raise ValueError(f"{path}: refused to load: it names code to run ({unsafe}). Only if you trust where it "
+                         "came from, rerun with --trust-checkpoint") from None
     except Exception as e:  # torch raises many types for a truncated or foreign file
         raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
     if not isinstance(ckpt, dict) or "model_name" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(f"{path}: not an actkit checkpoint (no model_name/state_dict)")
     return ckpt
+
+
+def _unsafe_names(path: Path, limit: int | None = 5) -> list[str]:
+    """The globals a checkpoint names beyond tensors and numpy arrays (empty when it cannot be read)."""
+    try:
+        return sorted(set(torch.serialization.get_unsafe_globals_in_checkpoint(path)) - set(_NUMPY_ARRAYS))[:limit]
+    except Exception:  # noqa: BLE001 - a file torch cannot list has nothing to allow
+        return []
 
 
 def _fields_added_since(model: Any, config: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ..models import create_model, probabilities
 from ..utils.io import atomic_write_json
 from ..utils.progress import progress
 from .checkpoint import (CheckpointRotation, cpu_state_dict, init_from_checkpoint, model_from_checkpoint,
-                         read_checkpoint, rng_state, save_checkpoint, set_rng_state)
+                         read_checkpoint, rng_state, save_checkpoint, set_rng_state, write_checkpoint)
 from .distill import Distiller
 from .ema import WeightAverage
 from .metrics import classification_report
@@ -399,9 +399,7 @@ def finish(out: Path, class_names: list[str], history: list[dict[str, Any]], los
     threshold = val_report.get("tuned_threshold") if len(class_names) == 2 else None
     # Store the tuned threshold in the checkpoint so export and predict use it.
     ckpt["threshold"] = threshold
-    from ..utils.io import atomic_path
-    with atomic_path(best_path) as tmp:
-        torch.save(ckpt, tmp)
+    write_checkpoint(best_path, ckpt)
     summary: dict[str, Any] = {
         "model": cfg.model.name, "class_names": class_names, "best_epoch": int(ckpt["epoch"]) + 1,
         "epochs": len(history), "best_checkpoint": str(best_path), "threshold": threshold,
