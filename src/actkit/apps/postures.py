@@ -39,7 +39,8 @@ def run_demo(out: str | Path = "runs/demo", n: int = 4000, epochs: int = 30, see
 
     t = time.perf_counter()
     cfg = resolve(TrainConfig, overrides={"data.path": str(data), "model.name": model, "optim.epochs": epochs,
-                                          "run.out": str(out / "train"), "run.seed": seed})
+                                          "run.out": str(out / "train"), "run.seed": seed,
+                                          "run.overwrite": True})
     summary = train(cfg)
     times["train"] = time.perf_counter() - t
 

@@ -10,13 +10,13 @@ worse) nor a static frame (which makes everything look fast).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..data.video.decode import bench_decode
 from ..utils.deps import require
+from ..utils.io import atomic_write_json
 
 
 def write_bench_video(path: str | Path, seconds: float = 60.0, size: tuple[int, int] = (360, 640), fps: int = 30,
@@ -85,7 +85,7 @@ def run_decode_bench(out: str | Path = "runs/decode_bench", gops: tuple[int, ...
         rows.append(r)
         print(f"| {r['gop']} | {r['num_frames']} frames {r['size'][1]}x{r['size'][0]} | {r['sparse_ms']} | "
               f"{r['whole_ms']} | **{r['ratio']}x** | {r['sparse_nonref_off_ms']} | {r['identical']} |", flush=True)
-    (out / "results.json").write_text(json.dumps(rows, indent=1))
+    atomic_write_json(out / "results.json", rows)
     return rows
 
 

@@ -191,8 +191,9 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         choices = f.metadata.get("choices")
         extra = f" {{{','.join(choices)}}}" if choices else ""
+        flag = {"nargs": "?", "const": "true"} if typ is bool else {}  # `--overwrite` alone means true
         group.add_argument(*names, dest=f"cfg:{dotted}", default=argparse.SUPPRESS, metavar=getattr(typ, "__name__", "V").upper(),
-                           help=f"{f.metadata.get('help', '')}{extra} (default: {default})")
+                           help=f"{f.metadata.get('help', '')}{extra} (default: {default})", **flag)
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -130,6 +130,8 @@ class RunSection:
                               choices=("auto", "on", "off"))
     compile: bool = opt(False, "torch.compile the model for training (inductor; first steps are slow while it compiles)")
     resume: str = opt("", "resume from a checkpoint path, or 'auto' for <out>/last.pt", alias="--resume")
+    overwrite: bool = opt(False, "train into a run folder that is not empty: the old run is moved aside to "
+                                 "<out>.1 (.2, ...) first, never mixed with the new one", alias="--overwrite")
     keep_last: int = opt(3, "keep the last N epoch checkpoints")
     keep_best: int = opt(3, "keep the best N checkpoints (by val macro-F1)")
     plots: bool = opt(True, "write per-epoch confusion / ROC / PR PNGs")

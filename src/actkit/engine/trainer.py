@@ -249,6 +249,24 @@ def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_s
     return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
 
 
+def claim_run_folder(out: Path, resume: bool, overwrite: bool) -> Path:
+    """The run folder, created; a folder that holds files is only used to resume a run in it, or, with
+    ``overwrite``, after moving it aside to the first free ``<out>.N`` (the old run kept whole, not mixed)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"run folder {out} is a file")
+    if out.is_dir() and any(out.iterdir()) and not resume:
+        if not overwrite:
+            raise ValueError(f"{out} already holds a run; pass --resume auto to continue it, --overwrite to move it "
+                             "aside and start a new one there, or another --out")
+        n = 1
+        while out.with_name(f"{out.name}.{n}").exists():
+            n += 1
+        out.rename(out.with_name(f"{out.name}.{n}"))
+        log.warning("moved the earlier run in %s aside to %s", out, out.with_name(f"{out.name}.{n}"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def _model_for(cfg: TrainConfig, task: Any, num_logits: int, device: torch.device) -> tuple[nn.Module, bool]:
     """The configured model on ``device`` (from ``init_from``'s weights when given), and whether it runs
     channels-last."""
@@ -315,8 +333,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     best.pt), ``history.json``, ``summary.json``, ``plots/`` and ``tb/`` (TensorBoard).
     """
     events = events or Events()
-    out = Path(cfg.run.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_run_folder(Path(cfg.run.out), bool(cfg.run.resume), cfg.run.overwrite)
     if cfg.run.threads:
         torch.set_num_threads(cfg.run.threads)
     device = pick_device(cfg.run.device)
