@@ -12,7 +12,7 @@ from typing import Sequence
 
 
 from ..splits import infer_group
-from .table import SPLITS, VideoRecord, VideoTable, carve_val, check_exists, finish_table, read_lines, split_name
+from .table import inside, SPLITS, VideoRecord, VideoTable, carve_val, check_exists, finish_table, read_lines, split_name
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def read_ucf101(root: str | os.PathLike, split: int = 1, val_fraction: float = 0
         cid = lower[cls.lower()]
         group = groups_of.get(rel) or infer_group(rel)
         records.append(VideoRecord(str((base / rel).resolve()), class_names[cid], cid, group, name))
-    records = check_exists(records, skipped)
+    records = check_exists(records, skipped, root)
     if val_list is None:
         carve_val(records, val_fraction, seed)
     return finish_table(records, class_names, skipped, root, "ucf101", fix_leakage)
@@ -138,7 +138,7 @@ def read_hmdb51(root: str | os.PathLike, split: int = 1, val_fraction: float = 0
     records = [VideoRecord(str((base / rel).resolve()), cls, cid[cls], _hmdb_group(Path(rel).stem, cls), s)
                for rel, cls, s in entries]
     skipped: list[tuple[str, str]] = []
-    records = check_exists(records, skipped)
+    records = check_exists(records, skipped, root)
     carve_val(records, val_fraction, seed)
     return finish_table(records, class_names, skipped, root, "hmdb51", fix_leakage)
 
@@ -214,6 +214,9 @@ def read_kinetics(path: str | os.PathLike, root: str | os.PathLike | None = None
         if found is None:
             skipped.append((str(root / split / label / f"{yid}_{int(t0):06d}_{int(t1):06d}.mp4"), "missing file"))
             continue
+        if not inside(found, root):
+            skipped.append((str(found), f"outside the dataset root {root}"))
+            continue
         rec = VideoRecord(str(found.resolve()), label, cid[label], yid, split)
         if not trimmed:
             rec.start_sec, rec.end_sec = t0, t1
@@ -281,7 +284,7 @@ def read_diving48(root: str | os.PathLike, val_fraction: float = 0.1, seed: int 
             records.append(VideoRecord(str((vdir / f"{name}.mp4").resolve()), class_names[label], label,
                                        _diving_group(name), split, None if start is None else int(start),
                                        None if end is None else int(end), label_parts=parts[label]))
-    records = check_exists(records, skipped)
+    records = check_exists(records, skipped, root)
     if split_files["val"] is None:
         carve_val(records, val_fraction, seed)
     table = finish_table(records, class_names, skipped, root, "diving48", fix_leakage)

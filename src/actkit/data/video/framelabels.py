@@ -39,6 +39,7 @@ from ..transforms import check_hue_jitter, normalise_u8
 from ..vocab import full_vocabulary, tag_to_label  # noqa: F401 - re-exported
 from .cache import FrameCache
 from .decode import VideoDecodeError, VideoReader
+from .table import inside
 from .transforms import aspect_draw, blur_draw, check_blur_aspect, clip_colour_jitter_u8
 
 logger = logging.getLogger(__name__)
@@ -165,10 +166,13 @@ def _reps_video(path: Path, d: dict) -> Video:
     return Video(path.stem, video, path, float(d["fps"]), n, str(d["split"]), [person], [(0, n - 1, ex, int(d["count"]))])
 
 
-def read_labelled_videos(root: str | os.PathLike) -> tuple[str, list[Video]]:
+def read_labelled_videos(root: str | os.PathLike, skipped: list[tuple[str, str]] | None = None
+                         ) -> tuple[str, list[Video]]:
     """The layout (``streams`` or ``reps``) and every labelled video of a folder, sorted by label file;
     the one reader of both layouts (training and evaluation build on it). Videos may be missing on disk:
-    callers decide (training skips them, evaluation refuses).
+    callers decide (training skips them, evaluation refuses). A label file whose video would lie outside
+    ``root`` (a name with ``..`` or ``/``, a symlink) is left out: added to ``skipped`` with the reason, or
+    logged when no list is given.
 
     Raises:
         ValueError: no label files, or a label file that is not valid (named).
@@ -182,9 +186,17 @@ def read_labelled_videos(root: str | os.PathLike) -> tuple[str, list[Video]]:
     for lf in sorted((root / "labels").glob("*.json" if layout == "streams" else "*/*.json")):
         try:
             d = json.loads(lf.read_text(encoding="utf-8"))
-            videos.append(_streams_video(lf, d) if layout == "streams" else _reps_video(lf, d))
+            v = _streams_video(lf, d) if layout == "streams" else _reps_video(lf, d)
         except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
             raise ValueError(f"{lf}: not a {layout} label file ({type(e).__name__}: {e})") from e
+        if not inside(v.path, root / "videos"):
+            reason = f"its video {v.path} lies outside {root / 'videos'}"
+            if skipped is None:
+                logger.warning("%s: skipped: %s", lf, reason)
+            else:
+                skipped.append((str(lf), reason))
+            continue
+        videos.append(v)
     return layout, videos
 
 
@@ -208,7 +220,7 @@ def read_frame_labels(root: str | os.PathLike, target: str = "tags") -> FrameLab
         raise ValueError(f"{root}: not a frame-labelled set (needs videos/ and labels/*.json, "
                          "as written by `actkit synth streams` or `actkit synth reps`)")
     videos, skipped = [], []
-    for v in read_labelled_videos(root)[1]:
+    for v in read_labelled_videos(root, skipped)[1]:
         if not v.path.is_file():
             skipped.append((str(v.path), f"missing video for {v.label_file}"))
             continue

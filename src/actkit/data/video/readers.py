@@ -101,19 +101,9 @@ def read_folder(root: str | os.PathLike, group_regex: str | None = None,
         assigned = grouped_stratified_split([r.label for r in records], [r.group for r in records], fractions, seed)
         for r, s in zip(records, assigned):
             r.split = str(s)
-    return finish_table(records, class_names, [], root, "folder", fix_leakage)
-
-
-# --------------------------------------------------------------------------- UCF-101
-
-
-# --------------------------------------------------------------------------- HMDB51
-
-
-# --------------------------------------------------------------------------- Kinetics
-
-
-# --------------------------------------------------------------------------- Diving48
+    skipped: list[tuple[str, str]] = []
+    records = check_exists(records, skipped, root)  # a symlink out of the tree is refused too
+    return finish_table(records, class_names, skipped, root, "folder", fix_leakage)
 
 
 # --------------------------------------------------------------------------- generic CSV
@@ -168,7 +158,7 @@ def read_csv(path: str | os.PathLike, root: str | os.PathLike | None = None,
         assigned = grouped_stratified_split([r.label for r in recs], [r.group for r in recs], fractions, seed)
         for r, s in zip(recs, assigned):
             r.split = str(s)
-    recs = check_exists(recs, skipped)
+    recs = check_exists(recs, skipped, root)
     return finish_table(recs, class_names, skipped, path, "csv", fix_leakage)
 
 

@@ -203,10 +203,20 @@ def finish_table(records: list[VideoRecord], class_names: list[str], skipped: li
     return VideoTable(records, list(class_names), skipped, str(root), fmt)
 
 
-def check_exists(records: list[VideoRecord], skipped: list[tuple[str, str]]) -> list[VideoRecord]:
+def inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
+    """Whether ``path``, with symlinks resolved, lies inside ``root`` (resolved too)."""
+    return Path(path).resolve().is_relative_to(Path(root).resolve())
+
+
+def check_exists(records: list[VideoRecord], skipped: list[tuple[str, str]],
+                 root: str | os.PathLike) -> list[VideoRecord]:
+    """The records whose file exists inside the dataset ``root``; the others go to ``skipped`` with the reason
+    (a manifest, list or annotation cannot point outside its dataset: ``..``, absolute paths, symlinks)."""
     kept = []
     for r in records:
-        if os.path.isfile(r.path):
+        if not inside(r.path, root):
+            skipped.append((r.path, f"outside the dataset root {root}"))
+        elif os.path.isfile(r.path):
             kept.append(r)
         else:
             skipped.append((r.path, "missing file"))
