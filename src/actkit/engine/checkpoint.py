@@ -152,7 +152,11 @@ def read_checkpoint(path: str | Path, trust: bool | None = None) -> dict[str, An
         with torch.serialization.safe_globals(_allowed(path, trust)):
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        unsafe = ", ".join(_unsafe_names(path)) or str(e).strip().splitlines()[-1][:200]
+        names = _unsafe_names(path)
+        why = _why(e)
+        if not names and "GLOBAL" not in why:  # not a checkpoint, or not one the safe loader can read
+            raise ValueError(f"{path}: not a readable checkpoint (the safe loader stopped: {why})") from None
+        unsafe = ", ".join(names) or why
         if trust:
             raise ValueError(f"{path}: refused to load even trusted: it names code torch never runs ({unsafe})") from None
         raise ValueError(f"{path}: refused to load: it names code to run ({unsafe}). Only if you trust where it "
@@ -162,6 +166,13 @@ def read_checkpoint(path: str | Path, trust: bool | None = None) -> dict[str, An
     if not isinstance(ckpt, dict) or "model_name" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(f"{path}: not an actkit checkpoint (no model_name/state_dict)")
     return ckpt
+
+
+def _why(e: Exception) -> str:
+    """The line of torch's weights-only error that says what stopped it."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    after = [ln for i, ln in enumerate(lines) if i and "WeightsUnpickler error" in lines[i - 1]]
+    return (after or [ln for ln in lines if "GLOBAL" in ln] or lines or [type(e).__name__])[0][:200]
 
 
 def _unsafe_names(path: Path, limit: int | None = 5) -> list[str]:

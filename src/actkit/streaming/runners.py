@@ -291,11 +291,6 @@ def _load_runner(model: Any, device: str, threads: int) -> Runner:
 def _onnx_meta(path: Path) -> dict[str, Any]:
     from ..utils.ort import read_metadata
 
-    try:
-        return read_metadata(path)
-    except ValueError:
-        raise
-    except Exception as e:  # onnx raises protobuf errors for a file that is not ONNX
-        raise ValueError(f"{path}: not a readable ONNX model ({type(e).__name__})") from e
+    return read_metadata(path)
 
 
