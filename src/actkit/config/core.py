@@ -153,11 +153,31 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def resolve(cls: type, yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Any:
-    """Defaults <- YAML file <- dotted ``overrides`` (``{"optim.lr": "0.01"}``) -> dataclass."""
+    """Defaults <- YAML file <- dotted ``overrides`` (``{"optim.lr": "0.01"}``) -> dataclass, range-checked."""
     tree: dict[str, Any] = load_yaml(yaml_path) if yaml_path else {}
     for dotted, value in (overrides or {}).items():
         set_dotted(tree, dotted, value)
-    return from_dict(cls, tree)
+    return check_ranges(from_dict(cls, tree))
+
+
+def check_ranges(obj: Any, prefix: str = "") -> Any:
+    """Check every field against the ``RANGES`` its dataclass (and its bases) declare; one ValueError naming the
+    dotted key, so the command line, YAML files and the Python API share the checks. Returns ``obj``."""
+    ranges: dict[str, tuple] = {}
+    for klass in reversed(type(obj).__mro__):
+        ranges.update(klass.__dict__.get("RANGES", {}))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            check_ranges(value, f"{prefix}{f.name}.")
+        elif f.name in ranges and isinstance(value, (int, float)) and not isinstance(value, bool):
+            lo, hi, *above = ranges[f.name]
+            low_ok = value > lo if above else value >= lo
+            if not low_ok or (hi is not None and value > hi):
+                want = (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}") if not above else \
+                    (f"in ({lo}, {hi}]" if hi is not None else f"> {lo}")
+                raise ValueError(f"{prefix}{f.name} must be {want}, got {value}")
+    return obj
 
 
 def save_yaml(obj: Any, path: str | Path) -> None:

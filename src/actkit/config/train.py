@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from .core import opt
 
@@ -9,6 +10,10 @@ from .core import opt
 @dataclass
 class CommonData:
     """Options every task reads."""
+
+    # Allowed values: (low, high), high None for no bound, "above" when low itself is not allowed.
+    RANGES: ClassVar[dict] = {"batch_size": (1, None), "workers": (0, None), "colour_jitter": (0, 1),
+                              "hue_jitter": (0, 0.5), "mixup": (0, None), "cutmix": (0, None)}
 
     path: str = opt("", "crop task: Parquet crop dataset; clip task: a video dataset (folder, UCF-101/HMDB51/"
                          "Diving48 root, Kinetics or generic CSV); stream task: a streams or reps folder", alias="--data")
@@ -29,6 +34,8 @@ class CommonData:
 class CropData:
     """Options of ``task: crop`` (Parquet crops)."""
 
+    RANGES: ClassVar[dict] = {"box_jitter": (0, 0.5), "scale_jitter": (0, 0.9)}
+
     positive: str = opt("", "(crop) binary view: this class vs the rest (e.g. sitting)", alias="--positive")
     box_jitter: float = opt(0.08, "random shift of the crop box, as a fraction of its size")
     scale_jitter: float = opt(0.12, "random scale of the crop box (+/- fraction)")
@@ -37,6 +44,9 @@ class CropData:
 @dataclass
 class ClipData:
     """Options of ``task: clip`` (clip) and of both video tasks, clip and stream (video)."""
+
+    RANGES: ClassVar[dict] = {"split_index": (1, 3), "frame_stride": (1, None), "speed_jitter": (0, 0.9),
+                              "blur": (0, None), "aspect_jitter": (0, None), "eval_clips": (1, None)}
 
     format: str = opt("auto", "(clip) dataset format", choices=("auto", "folder", "ucf101", "hmdb51", "kinetics",
                                                                  "diving48", "csv"))
@@ -62,6 +72,8 @@ class ClipData:
 class StreamData:
     """Options of ``task: stream`` (per-frame targets of frame-labelled videos)."""
 
+    RANGES: ClassVar[dict] = {"warmup_frames": (0, None)}
+
     target: str = opt("tags", "(stream) per-frame targets of a streams/reps set: tags (exercise high/low "
                                "positions, for rep counting) or labels", choices=("tags", "labels"))
     warmup_frames: int = opt(4, "(stream) first frames of a training window left out of the loss")
@@ -81,6 +93,8 @@ class DataSection(StreamData, ClipData, CropData, CommonData):
 class ModelSection:
     """Which registered model, at what input size and colour mode."""
 
+    RANGES: ClassVar[dict] = {"num_frames": (0, None)}
+
     name: str = opt("fastcrop_p", "registered model name (see `actkit models`)", alias="--model")
     input_size: list = opt([], "input HxW, e.g. 32,24 (default: the model's)", alias="--input")
     colour: str = opt("rgb", "colour mode fed to the model", choices=("rgb", "y", "lab", "luv"))
@@ -97,6 +111,10 @@ class ModelSection:
 class OptimSection:
     """Optimiser and schedule."""
 
+    RANGES: ClassVar[dict] = {"epochs": (1, None), "lr": (0, None, "above"), "weight_decay": (0, None),
+                              "warmup_epochs": (0, None), "label_smoothing": (0, 0.99), "grad_clip": (0, None),
+                              "ema": (0, 0.99999)}
+
     epochs: int = opt(30, "training epochs", alias="--epochs")
     lr: float = opt(1e-2, "peak learning rate (AdamW, cosine schedule)", alias="--lr")
     weight_decay: float = opt(0.02, "AdamW weight decay")
@@ -111,6 +129,8 @@ class OptimSection:
 class DistillSection:
     """Knowledge distillation from a trained checkpoint (off unless ``teacher`` is set)."""
 
+    RANGES: ClassVar[dict] = {"alpha": (0, 1, "above"), "temperature": (0, None, "above")}
+
     teacher: str = opt("", "an actkit checkpoint with the same classes whose soft predictions the model also learns "
                             "(any input size; e.g. a larger model trained on the same data)", alias="--teacher")
     alpha: float = opt(0.5, "weight of the teacher's soft targets in the loss, in (0, 1]; the rest is the label loss")
@@ -120,6 +140,8 @@ class DistillSection:
 @dataclass
 class RunSection:
     """Run folder, reproducibility, device, checkpoints and logging."""
+
+    RANGES: ClassVar[dict] = {"keep_last": (1, None), "keep_best": (1, None), "threads": (0, None)}
 
     out: str = opt("runs/train", "run folder", alias="--out")
     seed: int = opt(0, "random seed (data order, augmentation, init)", alias="--seed")

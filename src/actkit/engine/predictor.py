@@ -242,6 +242,8 @@ def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str |
             yield from predictor.predict(frame, frame_boxes, source=str(source), frame=i)
         return
     files: Iterable[Path] = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTS) if source.is_dir() else [source]
+    if not files:
+        raise ValueError(f"{source}: no images in this folder (looked for {', '.join(sorted(IMAGE_EXTS))})")
 
     def images() -> Iterator[tuple[np.ndarray, list | None, str]]:
         for f in files:
@@ -262,6 +264,16 @@ def iter_predictions(predictor: Predictor, source: str | Path, boxes_file: str |
     yield from predictor.predict_many(images())
 
 
+def _check_clip_source(source: Path, model: str | Path) -> None:
+    """A clip or streaming model takes videos: say what else it was given."""
+    what = {".parquet": "a Parquet crop table", **{e: "an image" for e in IMAGE_EXTS}}.get(source.suffix.lower())
+    if what is None and source.suffix.lower() not in VIDEO_EXTS:
+        what = f"a {source.suffix or 'suffix-less'} file"
+    if what is not None:
+        raise ValueError(f"{source}: {what}; {model} is a clip model and needs a video "
+                         f"({', '.join(sorted(VIDEO_EXTS))}) or a folder of videos")
+
+
 def _iter_clip_predictions(predictor: Predictor, source: Path, window: int | None = None,
                            stride: int | None = None) -> Iterator[Results]:
     """A clip model on one video (sliding windows) or on every video of a folder (one result each)."""
@@ -274,7 +286,10 @@ def _iter_clip_predictions(predictor: Predictor, source: Path, window: int | Non
         return
     from ..data.video import VideoDecodeError
 
-    for f in sorted(p for p in source.rglob("*") if p.suffix.lower() in VIDEO_EXTS):
+    videos = sorted(p for p in source.rglob("*") if p.suffix.lower() in VIDEO_EXTS)
+    if not videos:
+        raise ValueError(f"{source}: no videos in this folder (looked for {', '.join(sorted(VIDEO_EXTS))})")
+    for f in videos:
         try:
             yield predictor.predict_clip(f)
         except VideoDecodeError as e:
@@ -296,10 +311,14 @@ def predict(source: str | Path, model: str | Path, boxes: str | Path | None = No
     write a ``timeline`` (.json or .csv) and an ``annotate``-d mp4; on a folder they classify
     each video once.
     """
+    for name, value in (("every", every), ("window", window), ("stride", stride)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
     predictor = load(model, threads)
     if (timeline or annotate or window or stride) and not predictor.is_clip:
         raise ValueError(f"{model}: --window/--stride/--timeline/--annotate are for clip models; this is an image model")
     if predictor.is_clip and Path(source).is_file():
+        _check_clip_source(Path(source), model)
         from .timeline import predict_video_timeline
 
         if not Path(source).exists():

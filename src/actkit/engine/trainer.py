@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import TrainConfig, save_yaml, to_dict
+from ..config import TrainConfig, check_ranges, save_yaml, to_dict
 from ..models import create_model, probabilities
 from ..utils.io import atomic_write_json
 from ..utils.progress import progress
@@ -270,7 +270,11 @@ def claim_run_folder(out: Path, resume: bool, overwrite: bool) -> Path:
 def _model_for(cfg: TrainConfig, task: Any, num_logits: int, device: torch.device) -> tuple[nn.Module, bool]:
     """The configured model on ``device`` (from ``init_from``'s weights when given), and whether it runs
     channels-last."""
-    model = create_model(cfg.model.name, num_classes=num_logits, **model_kwargs(task)).to(device)
+    try:
+        model = create_model(cfg.model.name, num_classes=num_logits, **model_kwargs(task)).to(device)
+    except TypeError as e:  # an unknown field of the model's config, from --model.args or the config file
+        raise ValueError(f"model {cfg.model.name}: {e} (set through model.args; `actkit models {cfg.model.name} "
+                         "--config` lists the fields)") from None
     if task.per_frame and not hasattr(model, "forward_frames"):
         raise ValueError(f"task {cfg.task} trains one output per frame: {cfg.model.name} is not a streaming "
                          "model (see `actkit models --task stream`)")
@@ -333,6 +337,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     best.pt), ``history.json``, ``summary.json``, ``plots/`` and ``tb/`` (TensorBoard).
     """
     events = events or Events()
+    check_ranges(cfg)
     out = claim_run_folder(Path(cfg.run.out), bool(cfg.run.resume), cfg.run.overwrite)
     if cfg.run.threads:
         torch.set_num_threads(cfg.run.threads)

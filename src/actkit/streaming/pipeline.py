@@ -35,7 +35,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 from ..config.stream import StreamConfig
-from ..data.video.sources import open_source
+from ..data.video.sources import open_source, short_of
 from ..data.vocab import event_columns, label_names
 from ..results import Results
 from .capture import END, DropOldestQueue, Frame
@@ -296,6 +296,8 @@ class Stream:
                 if t.is_alive():
                     log.warning("%s thread did not stop within 5 s", t.name)
             self.source.close()
+            if ok and self.max_frames is None:
+                self.stats["truncated"] = short_of(self.source, self.stats["frames_read"])
             self.stats["final_events"] = self._flush()
             self.stats.update(self._summary(capq, outq, time.perf_counter() - t_start))
             for s in self.sinks:
@@ -313,7 +315,8 @@ class Stream:
                 "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else float("nan"),
                 "counts": self._counts(),
                 "model_fps": self.model_fps or None, "realtime": self.realtime, "source": self.source.name,
-                "reconnects": getattr(self.source, "reconnects", 0)}
+                "reconnects": getattr(self.source, "reconnects", 0),
+                "frames_promised": getattr(self.source, "frames_promised", 0)}
 
     def run(self) -> dict[str, Any]:
         """Consume the whole stream (sinks do the work); returns the summary stats."""

@@ -29,6 +29,7 @@ class FrameSource:
     name: str = ""
     fps: float = 0.0
     live: bool = False
+    frames_promised: int = 0  # frames the container lists (0: unknown, e.g. a camera)
 
     def read(self) -> np.ndarray | None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -46,6 +47,8 @@ class CvSource(FrameSource):
         self._cap, self.name, self.live = cap, name, live
         got = cap.get(cv2.CAP_PROP_FPS) or 0.0
         self.fps = float(fps or (got if math.isfinite(got) and 0 < got < 1000 else 0.0))
+        n = cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0
+        self.frames_promised = 0 if live or not math.isfinite(n) else max(0, int(n))
         self._pending: np.ndarray | None = None
 
     def prime(self) -> bool:
@@ -85,6 +88,7 @@ class AvSource(FrameSource):
         rate = float(stream.average_rate or 0)
         self.fps = float(fps or rate)
         self._frames = self._container.decode(stream)
+        self.frames_promised = int(stream.frames or 0)
 
     def read(self) -> np.ndarray | None:
         try:
@@ -255,6 +259,12 @@ def open_source(source: str | int | Path | FrameSource, fps: float | None = None
         raise FileNotFoundError(f"source not found: {path}")
     if path.is_dir():
         return FolderSource(path, fps)
+    if path.suffix.lower() in IMAGE_EXTS:
+        raise ValueError(f"{path}: a single image, not a video; give a video file, a camera index, a URL or a "
+                         "folder of frames")
+    if path.suffix.lower() == ".parquet":
+        raise ValueError(f"{path}: a Parquet crop table, not a video; give a video file, a camera index, a URL "
+                         "or a folder of frames")
     cap = cv2.VideoCapture(str(path))
     if cap.isOpened():
         src = CvSource(cap, str(path), live=False, fps=fps)
@@ -283,10 +293,10 @@ def read_video(path: str | Path) -> list[np.ndarray]:
         return []
 
 
-
 def iter_video(path: str | Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     """Decode a video's frames as (index, HxWx3 uint8 RGB), every ``every``-th one, through
-    :func:`open_source`; ValueError naming the file if it cannot be decoded."""
+    :func:`open_source`; ValueError naming the file if it cannot be decoded, and a warning when it ends
+    before the frames its container lists (a truncated or damaged file)."""
     src = open_source(path)
     i = 0
     try:
@@ -296,3 +306,14 @@ def iter_video(path: str | Path, every: int = 1) -> Iterator[tuple[int, np.ndarr
             i += 1
     finally:
         src.close()
+    short_of(src, i)
+
+
+def short_of(src: FrameSource, read: int) -> bool:
+    """Warn (and say True) when a file source gave fewer frames than its container lists."""
+    promised = src.frames_promised
+    if promised and read < promised - 1:  # containers round their count; one frame is noise
+        log.warning("%s: decoded %d of the %d frames its container lists (truncated or damaged file)",
+                    src.name, read, promised)
+        return True
+    return False
