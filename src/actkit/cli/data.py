@@ -15,6 +15,8 @@ def add_parser(sub: Any) -> None:
     sp.add_argument("--out", required=True, help="output .parquet")
     sp.add_argument("--classes", help="comma-separated allowed classes (others are skipped and listed)")
     sp.add_argument("--no-plots", action="store_true", help="skip the class-ratio and size PNGs")
+    sp.add_argument("--min-size", type=int, default=8, help="skip (and list) images with a side under this many "
+                    "pixels (0: keep every size)")
     for s in (sp, dp.add_parser("resplit", help="re-split a Parquet (e.g. a leaky random split) by groups")):
         if s is not sp:
             s.set_defaults(fn=run_resplit)
@@ -31,7 +33,8 @@ def run_crops(a: argparse.Namespace) -> Any:
 
     classes = names(a.classes)
     s = build_crops(a.source, a.out, val=a.val, test=a.test, seed=a.seed, group_regex=a.group_regex,
-                    classes=list(classes) if classes else None, plots=not a.no_plots)
+                    classes=list(classes) if classes else None, plots=not a.no_plots,
+                    min_size=a.min_size)
     print(f"{a.out}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in s["counts"].items()) + f"; skipped {s['n_skipped']}")
     return s
 

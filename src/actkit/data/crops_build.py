@@ -33,13 +33,17 @@ class _Candidate:
     split: str | None = None
 
 
-def _decode(cands: list[_Candidate], skipped: list[tuple[str, str]], progress: bool | None
+def _decode(cands: list[_Candidate], skipped: list[tuple[str, str]], progress: bool | None, min_size: int = 0
             ) -> tuple[list[_Candidate], list[bytes], list[tuple[int, int]]]:
-    """Decode every candidate (validating it and reading its size); the unusable ones go to ``skipped``."""
+    """Decode every candidate (validating it and reading its size); the unusable ones, and images with a side
+    under ``min_size`` pixels, go to ``skipped``."""
     rows, sizes, images = [], [], []
     for c in progress_bar(cands, desc="images", unit="img", enable=progress):
         try:
             data, w, h = load_image_file(c.file)
+            if min(w, h) < min_size:
+                raise SkipInput(f"{w}x{h} pixels: a side under --min-size {min_size} (pass a smaller --min-size to "
+                                "keep it)")
         except SkipInput as e:
             skipped.append((c.source, str(e)))
             continue
@@ -87,7 +91,7 @@ def _splits_of(rows: list[_Candidate], source: Path, fractions: dict[str, float]
 
 def build_crops(source: str | os.PathLike, out: str | os.PathLike, *, val: float = 0.1, test: float = 0.1,
                 seed: int = 0, group_regex: str | None = None, classes: Sequence[str] | None = None,
-                plots: bool = True, progress: bool | None = None) -> dict:
+                plots: bool = True, progress: bool | None = None, min_size: int = 8) -> dict:
     """Build a crop Parquet from a folder-per-class tree or a CSV, with a grouped split.
 
     ``source`` is either ``<root>/<class>/**/<image>`` or a CSV with header
@@ -113,6 +117,7 @@ def build_crops(source: str | os.PathLike, out: str | os.PathLike, *, val: float
             folders are ignored. Default: all.
         plots: also write ``<out stem>_classes.png`` and ``<out stem>_sizes.png``.
         progress: show a progress bar (None: only on a terminal).
+        min_size: images with a side under this many pixels are skipped and listed (0: keep every size).
 
     Returns:
         The summary written to ``<out stem>_summary.json``, plus ``skipped``: a list of
@@ -131,7 +136,7 @@ def build_crops(source: str | os.PathLike, out: str | os.PathLike, *, val: float
     else:
         (cands, skipped), ignored = _scan_csv(source, group_regex, classes), 0
 
-    rows, images, sizes = _decode(cands, skipped, progress)
+    rows, images, sizes = _decode(cands, skipped, progress, min_size)
     warn_skipped(skipped, str(_sidecar(out, "skipped.csv")))
     if not rows:
         raise ValueError(f"{source}: no usable images ({len(skipped)} skipped; first: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -170,6 +171,27 @@ def colour_jitter(rgb: np.ndarray, rng: np.random.Generator, strength: float, hu
     if hue > 0:
         out = out @ hue_draw(rng, hue).T
     return np.clip(out, 0, 1, out=out).astype(np.float32, copy=False)
+
+
+MAX_UPSCALE = 8.0  # a crop blown up more than this to the model's input carries little to decide on
+
+
+def check_crop(image_hw: tuple[int, int], box: Sequence[float] | None, input_size: tuple[int, int],
+               source: str = "input") -> float:
+    """How many times the crop ``box`` (pixels ``x0, y0, x1, y1``; None: the whole image) is enlarged to the
+    model's ``input_size``. A box with no area, or entirely outside the image, is a ValueError naming
+    ``source``; callers warn when the factor exceeds :data:`MAX_UPSCALE`."""
+    h, w = image_hw
+    if box is None:
+        x0, y0, x1, y1 = 0.0, 0.0, float(w), float(h)
+    else:
+        x0, y0, x1, y1 = (float(v) for v in box)
+        if not (x1 > x0 and y1 > y0):
+            raise ValueError(f"{source}: box {tuple(box)} has no area (need x0 < x1 and y0 < y1)")
+        if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
+            raise ValueError(f"{source}: box {tuple(box)} lies entirely outside the {w}x{h} image")
+        x0, y0, x1, y1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(w)), min(y1, float(h))
+    return max(input_size[0] / max(y1 - y0, 1e-6), input_size[1] / max(x1 - x0, 1e-6))
 
 
 def crop_to_input(img: np.ndarray, box_rel: np.ndarray | None, data_cfg: DataConfig,

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..data.video.sources import iter_video
-from ..data.transforms import crop_to_input
+from ..data.transforms import MAX_UPSCALE, check_crop, crop_to_input
 from ..models import DataConfig
 from ..results import Results
 
@@ -36,6 +36,7 @@ class Predictor:
     """
 
     def __init__(self, path: str | Path, threads: int = 0, device: str = "cpu") -> None:
+        self._upscaled = 0  # crops enlarged past MAX_UPSCALE so far (the first ones are reported)
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"model not found: {self.path}")
@@ -91,6 +92,15 @@ class Predictor:
             raise ValueError(f"{source or 'input'}: expected an HxWx3 uint8 RGB image, got {img.dtype} {img.shape}")
         h, w = img.shape[:2]
         boxes_px = [None] if boxes is None or len(boxes) == 0 else [tuple(map(float, b)) for b in boxes]
+        name = source or (str(x) if isinstance(x, (str, Path)) else "input")
+        for b in boxes_px:
+            factor = check_crop((h, w), b, self.data_cfg.input_size, name)
+            if factor > MAX_UPSCALE:
+                self._upscaled += 1
+                if self._upscaled <= 10:
+                    log.warning("%s: a crop enlarged %.0fx to the model's %dx%d input (tiny: the answer says little)%s",
+                                name, factor, *self.data_cfg.input_size,
+                                "; further ones not reported" if self._upscaled == 10 else "")
         rel = [None if b is None else np.array(b, np.float32) / np.array([w, h, w, h], np.float32) for b in boxes_px]
         batch = np.stack([crop_to_input(img, r, self.data_cfg) for r in rel])
         return batch, boxes_px, source or (str(x) if isinstance(x, (str, Path)) else None)

@@ -92,7 +92,16 @@ class CropRunner(Runner):
         self.threshold = predictor.threshold
 
     def __call__(self, rgb, boxes, keys):
+        if boxes is not None:  # a track's box may reach past the frame: keep at least a pixel of it inside
+            h, w = rgb.shape[:2]
+            boxes = [_inside_frame(b, w, h) for b in boxes]
         return np.stack([r.probs for r in self.predictor.predict(rgb, boxes)]).astype(np.float32)
+
+
+def _inside_frame(box: Sequence[float], w: int, h: int) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    x0, y0 = min(max(x0, 0.0), w - 1.0), min(max(y0, 0.0), h - 1.0)
+    return x0, y0, min(max(x1, x0 + 1.0), float(w)), min(max(y1, y0 + 1.0), float(h))
 
 
 class StreamModelRunner(Runner):
