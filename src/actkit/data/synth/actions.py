@@ -318,6 +318,20 @@ def _render_job(args: tuple) -> tuple[int, int, float]:
 
 # ----------------------------------------------------------------------------- the set
 
+def _warn_missing_splits(plans: list[ClipPlan], names: tuple[str, ...], seed: int, frames: int, fps: int,
+                         split_by: str) -> None:
+    """Say which classes a split lacks, and how many clips per class give every split every class."""
+    missing = sorted({(p0, n) for n in names for p0 in SPLITS} - {(p.split, p.clip) for p in plans})
+    if not missing:
+        return
+    need = len(plans) // max(1, len(names))
+    while need < 200 and any({plan_clip(seed, n, k, need, frames, fps, split_by).split for k in range(need)}
+                             != set(SPLITS) for n in names):
+        need += 1
+    logger.warning("actions: %d clips per class leave %s; --clips-per-class %d gives every split every class",
+                   len(plans) // max(1, len(names)), ", ".join(f"{s} without {n}" for s, n in missing[:6]), need)
+
+
 def _write_lists(out: Path, plans: list[ClipPlan], names: tuple[str, ...], frames: int, fps: int,
                  timeline: bool) -> None:
     """UCF-101's ``classInd.txt`` and split lists, and the manifest CSV (atomically)."""
@@ -394,6 +408,7 @@ def render_actions(out: str | Path, clips_per_class: int = 20, frames: int = 32,
     codec = pick_codec()
     plans = [plan_clip(seed, n, k, clips_per_class, frames, fps, split_by) for n in names
              for k in range(clips_per_class)]
+    _warn_missing_splits(plans, names, seed, frames, fps, split_by)
     todo = [p for p in plans if not (out / "videos" / p.relpath).is_file()
             or not (out / "boxes" / p.cls / f"{p.stem}.json").is_file()]
     jobs = [(p, str(out), seed, frames, size, fps, codec) for p in todo]

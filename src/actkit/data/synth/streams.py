@@ -86,7 +86,7 @@ from ..vocab import VOCABULARY
 from .mocap import Pose
 from .render import HumanoidRenderer, claim_output, process_renderer, render_video_jobs
 from .reps import EXERCISES, HOP
-from .scene import (NUM_TEXTURES, SPLIT_SECTORS, Camera, draw_outfit, smooth_series)
+from .scene import (NUM_TEXTURES, SPLIT_SECTORS, SPLITS, Camera, draw_outfit, smooth_series)
 from .render import dress_scene
 from .stream_plan import MAX_PEOPLE, POSE_SIZE, Segment, StreamPlan, apply_jitter, jitter_offsets, blend_poses, pack_pose, plan_stream, unpack_pose
 
@@ -316,6 +316,14 @@ def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float
     start = time.perf_counter()
     codec = pick_codec()
     plans = [plan_stream(seed, i, (lo_s, hi_s), fps, (p_lo, p_hi)) for i in range(videos)]
+    empty = [sp for sp in SPLITS if not any(p.split == sp for p in plans)]
+    if empty:
+        need = videos
+        while need < 100 and {plan_stream(seed, i, (lo_s, hi_s), fps, (p_lo, p_hi)).split for i in range(need)} \
+                != set(SPLITS):
+            need += 1
+        logger.warning("streams: %d videos leave the %s split empty; --videos %d gives every split a video",
+                       videos, " and ".join(empty), need)
     todo = [p for p in plans if not (out / "videos" / f"{p.name}.mp4").is_file()
             or not (out / "labels" / f"{p.name}.json").is_file()]
     jobs = [(p, str(out), seed, size, codec) for p in todo]
