@@ -87,6 +87,8 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
+        if not isinstance(key, str):
+            raise ValueError(f"config section {prefix or '<root>'}: key {key!r} is not a name")
         if key not in fields:
             raise unknown_key(key, list(fields), prefix)
         typ = hints[key]

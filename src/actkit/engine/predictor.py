@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import logging
 import time
 from collections import defaultdict
@@ -213,6 +214,8 @@ def read_box_file(path: str | Path) -> dict[str, list[tuple[float, ...]]]:
                 box = tuple(float(row[k]) for k in ("x0", "y0", "x1", "y1"))
             except (TypeError, ValueError) as e:
                 raise ValueError(f"{path}:{i}: bad box {row}") from e
+            if not all(math.isfinite(v) for v in box):
+                raise ValueError(f"{path}:{i}: box {box} is not finite")
             if box[2] <= box[0] or box[3] <= box[1]:
                 raise ValueError(f"{path}:{i}: empty box {box}")
             boxes[str(row[key]).strip()].append(box)

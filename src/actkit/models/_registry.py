@@ -107,4 +107,20 @@ def build_config(cfg_cls: type, base: dict[str, Any], overrides: dict[str, Any])
     for key in ("input_size", "token_grid", "widths", "depths", "strides"):
         if key in merged and isinstance(merged[key], list):
             merged[key] = tuple(merged[key])
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg_cls)}
+    for key, value in overrides.items():
+        _check_size(cfg_cls.__name__, key, merged[key], defaults.get(key))
     return cfg_cls(**merged)
+
+
+def _check_size(where: str, key: str, value: Any, default: Any) -> None:
+    """Sizes and counts cannot go below zero (or below one where the default's are positive): one ValueError
+    naming the field, instead of an error deep inside torch."""
+    def bad(v: Any, floor: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v < floor
+
+    if isinstance(default, int) and not isinstance(default, bool) and bad(value, 0):
+        raise ValueError(f"{where}.{key} must be >= 0, got {value}")
+    if isinstance(default, tuple) and default and all(isinstance(d, int) and d >= 1 for d in default):
+        if not isinstance(value, (tuple, list)) or any(not isinstance(v, int) or bad(v, 1) for v in value):
+            raise ValueError(f"{where}.{key} must be a list of integers >= 1, got {value!r}")

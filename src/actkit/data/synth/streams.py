@@ -272,6 +272,19 @@ def _write_lists(out: Path, plans: list[StreamPlan], fps: int) -> None:
         f.write(buf.getvalue())
 
 
+def _warn_empty_splits(plans: list[StreamPlan], seed: int, seconds: tuple[float, float], fps: int,
+                       people: tuple[int, int]) -> None:
+    """Say which splits got no video, and how many videos give every split one."""
+    empty = [sp for sp in SPLITS if not any(p.split == sp for p in plans)]
+    if not empty:
+        return
+    need = len(plans)
+    while need < 100 and {plan_stream(seed, i, seconds, fps, people).split for i in range(need)} != set(SPLITS):
+        need += 1
+    logger.warning("streams: %d videos leave the %s split empty; --videos %d gives every split a video",
+                   len(plans), " and ".join(empty), need)
+
+
 def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float] = (60.0, 120.0), size: int = 160,
                    fps: int = 16, seed: int = 0, workers: int = 2, people: tuple[int, int] = (1, 1),
                    sheet: str | Path | None = None, progress: bool | None = None) -> dict:
@@ -316,14 +329,7 @@ def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float
     start = time.perf_counter()
     codec = pick_codec()
     plans = [plan_stream(seed, i, (lo_s, hi_s), fps, (p_lo, p_hi)) for i in range(videos)]
-    empty = [sp for sp in SPLITS if not any(p.split == sp for p in plans)]
-    if empty:
-        need = videos
-        while need < 100 and {plan_stream(seed, i, (lo_s, hi_s), fps, (p_lo, p_hi)).split for i in range(need)} \
-                != set(SPLITS):
-            need += 1
-        logger.warning("streams: %d videos leave the %s split empty; --videos %d gives every split a video",
-                       videos, " and ".join(empty), need)
+    _warn_empty_splits(plans, seed, (lo_s, hi_s), fps, (p_lo, p_hi))
     todo = [p for p in plans if not (out / "videos" / f"{p.name}.mp4").is_file()
             or not (out / "labels" / f"{p.name}.json").is_file()]
     jobs = [(p, str(out), seed, size, codec) for p in todo]

@@ -23,7 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from actkit.utils.deps import require
+from ...utils.deps import require
+from .sources import image_kind
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ class VideoReader:
             raise VideoDecodeError(f"video {self.path!r} does not exist")
         if os.path.getsize(self.path) == 0:
             raise VideoDecodeError(f"video {self.path!r} is empty (0 bytes)")
+        kind = image_kind(self.path)
+        if kind:
+            raise VideoDecodeError(f"video {self.path!r} holds a {kind} image, not a video (a wrong file extension?)")
         try:
             self._container = av.open(self.path, "r")
         except Exception as e:  # noqa: BLE001 - every FFmpeg failure means the same thing here

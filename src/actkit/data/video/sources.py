@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -265,6 +266,9 @@ def open_source(source: str | int | Path | FrameSource, fps: float | None = None
     if path.suffix.lower() == ".parquet":
         raise ValueError(f"{path}: a Parquet crop table, not a video; give a video file, a camera index, a URL "
                          "or a folder of frames")
+    kind = image_kind(path)
+    if kind:
+        raise ValueError(f"{path}: holds a {kind} image, not a video (a wrong file extension?)")
     cap = cv2.VideoCapture(str(path))
     if cap.isOpened():
         src = CvSource(cap, str(path), live=False, fps=fps)
@@ -291,6 +295,19 @@ def read_video(path: str | Path) -> list[np.ndarray]:
         return [img for _, img in iter_video(path)]
     except (ValueError, FileNotFoundError):
         return []
+
+
+_IMAGE_MAGIC = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP"}
+
+
+def image_kind(path: str | os.PathLike) -> str | None:
+    """The image format a file's first bytes announce, whatever its name says; None for anything else."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in _IMAGE_MAGIC.items() if head.startswith(magic)), None)
 
 
 def iter_video(path: str | Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
