@@ -111,7 +111,7 @@ class ModelSection:
 class OptimSection:
     """Optimiser and schedule."""
 
-    RANGES: ClassVar[dict] = {"epochs": (1, None), "lr": (0, None, "above"), "weight_decay": (0, None),
+    RANGES: ClassVar[dict] = {"epochs": (1, None), "lr": (0, None), "weight_decay": (0, None),
                               "warmup_epochs": (0, None), "label_smoothing": (0, 0.99), "grad_clip": (0, None),
                               "ema": (0, 0.99999)}
 
@@ -141,7 +141,7 @@ class DistillSection:
 class RunSection:
     """Run folder, reproducibility, device, checkpoints and logging."""
 
-    RANGES: ClassVar[dict] = {"keep_last": (1, None), "keep_best": (1, None), "threads": (0, None)}
+    RANGES: ClassVar[dict] = {"keep_last": (0, None), "keep_best": (0, None), "threads": (0, None)}
 
     out: str = opt("runs/train", "run folder", alias="--out")
     seed: int = opt(0, "random seed (data order, augmentation, init)", alias="--seed")

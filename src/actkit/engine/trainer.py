@@ -21,6 +21,7 @@ import torch.nn as nn
 
 from ..config import TrainConfig, check_ranges, save_yaml, to_dict
 from ..models import create_model, probabilities
+from ..models._registry import UnknownFieldError
 from ..utils.io import atomic_write_json
 from ..utils.progress import progress
 from .checkpoint import (CheckpointRotation, cpu_state_dict, init_from_checkpoint, model_from_checkpoint,
@@ -272,9 +273,9 @@ def _model_for(cfg: TrainConfig, task: Any, num_logits: int, device: torch.devic
     channels-last."""
     try:
         model = create_model(cfg.model.name, num_classes=num_logits, **model_kwargs(task)).to(device)
-    except TypeError as e:  # an unknown field of the model's config, from --model.args or the config file
-        raise ValueError(f"model {cfg.model.name}: {e} (set through model.args; `actkit models {cfg.model.name} "
-                         "--config` lists the fields)") from None
+    except UnknownFieldError as e:  # from --model.args or the config file
+        raise UnknownFieldError(f"model {cfg.model.name}: {e} (set through model.args; `actkit models "
+                                f"{cfg.model.name} --config` lists the fields)") from None
     if task.per_frame and not hasattr(model, "forward_frames"):
         raise ValueError(f"task {cfg.task} trains one output per frame: {cfg.model.name} is not a streaming "
                          "model (see `actkit models --task stream`)")

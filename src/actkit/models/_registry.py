@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,6 +27,11 @@ class ModelEntry:
     task: str
     builder: Callable[..., nn.Module]
     doc: str
+
+
+class UnknownFieldError(TypeError, ValueError):
+    """A config field the model does not have: a TypeError to Python callers (an unexpected keyword), a
+    ValueError (bad input, one line) to the command line."""
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -102,7 +108,7 @@ def build_config(cfg_cls: type, base: dict[str, Any], overrides: dict[str, Any])
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise TypeError(f"{cfg_cls.__name__} has no field {key!r}{hint}")
+            raise UnknownFieldError(f"{cfg_cls.__name__} has no field {key!r}{hint}")
     merged = {**base, **overrides}
     for key in ("input_size", "token_grid", "widths", "depths", "strides"):
         if key in merged and isinstance(merged[key], list):
@@ -114,13 +120,23 @@ def build_config(cfg_cls: type, base: dict[str, Any], overrides: dict[str, Any])
 
 
 def _check_size(where: str, key: str, value: Any, default: Any) -> None:
-    """Sizes and counts cannot go below zero (or below one where the default's are positive): one ValueError
-    naming the field, instead of an error deep inside torch."""
-    def bad(v: Any, floor: int) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v < floor
+    """A field set from outside (``--model.args``, a config file) must have its default's type, and sizes and
+    counts cannot go below zero (or below one where the default's are positive): one ValueError naming the
+    field, instead of an error deep inside torch."""
+    def whole(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
 
-    if isinstance(default, int) and not isinstance(default, bool) and bad(value, 0):
-        raise ValueError(f"{where}.{key} must be >= 0, got {value}")
-    if isinstance(default, tuple) and default and all(isinstance(d, int) and d >= 1 for d in default):
-        if not isinstance(value, (tuple, list)) or any(not isinstance(v, int) or bad(v, 1) for v in value):
-            raise ValueError(f"{where}.{key} must be a list of integers >= 1, got {value!r}")
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, want = whole(value) and value >= 0, "an integer >= 0"
+    elif isinstance(default, float):
+        ok, want = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value), "a number"
+    elif isinstance(default, str):
+        ok, want = isinstance(value, str), "a string"
+    elif isinstance(default, tuple) and default and all(whole(d) and d >= 1 for d in default):
+        ok, want = isinstance(value, (tuple, list)) and all(whole(v) and v >= 1 for v in value), "integers >= 1"
+    else:
+        return
+    if not ok:
+        raise ValueError(f"{where}.{key} must be {want}, got {value!r}")

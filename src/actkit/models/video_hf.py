@@ -135,7 +135,7 @@ def _from_folder(cfg: HfVideoConfig, model_cls: type) -> nn.Module:
     return model_cls.from_pretrained(str(folder), local_files_only=True, num_labels=cfg.num_classes, ignore_mismatched_sizes=True)
 
 
-_DEFAULT_FRAMES = -1  # sentinel: num_frames not asked for -> take the checkpoint's
+_DEFAULT_FRAMES = 0  # sentinel: num_frames not asked for -> take the checkpoint's
 
 
 def _create(base: dict[str, Any], overrides: dict[str, Any]) -> HfVideoNet:
