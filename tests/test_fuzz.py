@@ -243,3 +243,48 @@ def test_onnx_metadata(tmp_path_factory, meta):
         read_metadata(path)
     except CLEAN:
         return
+
+
+NAMES = st.text(alphabet=string.ascii_letters + string.digits + " ._-é", min_size=1, max_size=12).filter(
+    lambda n: not n.startswith("."))  # hidden files and folders are ignored by design, not skipped
+
+
+@FAST
+@given(tree=st.dictionaries(NAMES, st.lists(st.tuples(NAMES, st.sampled_from(["png", "garbage", "empty", "escape"])),
+                                            max_size=4), max_size=3))
+def test_crop_folder_trees(tmp_path_factory, tree):
+    import cv2
+
+    from actkit.data.crops import read_crops_table
+    from actkit.data.crops_build import build_crops
+
+    root = tmp_path_factory.mktemp("tree")
+    outside = root.parent / f"{root.name}_outside.png"
+    cv2.imwrite(str(outside), np.full((20, 16, 3), 70, np.uint8))
+    kinds = {}
+    for cls, files in tree.items():
+        (root / cls).mkdir(exist_ok=True)
+        for name, kind in files:
+            f = root / cls / f"{name}.png"
+            if f.exists() or f.is_symlink():
+                continue
+            kinds[f"{cls}/{name}.png"] = kind
+            if kind == "png":
+                cv2.imwrite(str(f), np.full((20, 16, 3), 50, np.uint8))
+            elif kind == "escape":
+                f.symlink_to(outside)
+            else:
+                f.write_bytes(b"" if kind == "empty" else b"\x00garbage")
+    out = root.parent / f"{root.name}.parquet"
+    try:
+        s = build_crops(root, out, plots=False, progress=False)
+    except CLEAN:
+        assert not any(k == "png" for k in kinds.values())  # refused only when there was nothing usable
+        return
+    table = read_crops_table(out)
+    assert set(table.class_names) <= set(tree)
+    assert s["rows"] == len(table) == sum(k == "png" for k in kinds.values())
+    skipped = {x["path"]: x["reason"] for x in s["skipped"]}
+    for path, kind in kinds.items():
+        if kind == "escape":
+            assert "outside" in skipped[path], (path, skipped)
