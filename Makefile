@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,synth,video,transformers
+EXTRAS ?= dev,synth,video,transformers,perception
 
 .PHONY: demo test test-all bench install clean
 
@@ -13,6 +13,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/actkit -q models fetch mediapipe
 	touch $(STAMP)
 
 install: $(STAMP)

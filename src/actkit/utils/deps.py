@@ -12,6 +12,7 @@ _EXTRA_OF = {
     "transformers": "transformers",
     "fastapi": "studio",
     "uvicorn": "studio",
+    "ai_edge_litert": "perception",
 }
 
 
