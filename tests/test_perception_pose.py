@@ -79,3 +79,26 @@ def test_blazepose_finds_an_upright_skeleton_on_a_rendered_walker(walker):
         assert (lm.xy > -20).all() and (lm.xy < 276).all()  # on the 256 x 256 frame
         assert lm.visibility.shape == lm.presence.shape == (33,) and 0 <= lm.visibility.min() <= 1
     assert pose(np.zeros((256, 256, 3), np.uint8)) is None  # nobody in a black frame
+
+
+def test_keypoints_verb_and_api_on_a_rendered_walker(walker, tmp_path, capsys):
+    import json
+
+    import actkit
+    from actkit.cli import main
+    from actkit.data.video.writer import write_video
+    from actkit.perception.keypoints import COCO17
+
+    video = tmp_path / "walk.mp4"
+    write_video(video, walker, 16, "mp4v")
+    out, drawn = tmp_path / "kp.jsonl", tmp_path / "kp.mp4"
+    assert main(["keypoints", str(video), "--out", str(out), "--annotate", str(drawn)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(walker) and drawn.stat().st_size > 0
+    with_kp = [r for r in rows if "keypoints" in r]
+    assert len(with_kp) >= 5 and all(len(r["keypoints"]["xy"]) == 33 for r in with_kp)
+    results = list(actkit.keypoints(video, max_frames=3))
+    assert [r.frame for r in results] == [0, 1, 2] and all(r.names == ["none", "person"] for r in results)
+    assert len(COCO17) == 17 and max(COCO17) < 33
+    assert main(["keypoints", str(video), "--parts", "hands"]) == 2
+    assert "not available yet" in capsys.readouterr().err

@@ -28,4 +28,12 @@ def stream(model, source, **options):
     return _stream(model, source, **options)
 
 
-__all__ = ["__version__", "create_model", "list_models", "load", "stream", "Results"]
+def keypoints(source, parts=("body",), **options):
+    """Body keypoints frame by frame: ``for r in actkit.keypoints("video.mp4"): r.keypoints["xy"]`` (see
+    :func:`actkit.perception.keypoints.keypoints`)."""
+    from .perception.keypoints import keypoints as _keypoints
+
+    return _keypoints(source, parts, **options)
+
+
+__all__ = ["__version__", "create_model", "keypoints", "list_models", "load", "stream", "Results"]

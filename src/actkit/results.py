@@ -27,6 +27,8 @@ class Results:
         counts: running event / repetition counts (stream loop).
         tracks: one result per tracked person on this frame (stream loop with tracking).
         vote: k-of-n vote on the positive class (stream loop with a vote rule).
+        keypoints: a person's keypoints (``actkit keypoints``): ``layout`` (``mediapipe33``), ``xy`` (N, 2) pixels,
+            ``z``, ``visibility``, ``presence`` (N,), ``score``.
     """
 
     probs: np.ndarray
@@ -44,6 +46,7 @@ class Results:
     tracks: list["Results"] | None = None
     vote: bool | None = None
     end_frame: int | None = None
+    keypoints: dict[str, Any] | None = None
 
     @property
     def index(self) -> int:
@@ -79,6 +82,9 @@ class Results:
                 d[key] = getattr(self, key)
         if self.tracks is not None:
             d["tracks"] = [t.to_dict() for t in self.tracks]
+        if self.keypoints is not None:
+            d["keypoints"] = {k: (np.round(v, 3).tolist() if isinstance(v, np.ndarray) else v)
+                              for k, v in self.keypoints.items()}
         return d
 
     def __repr__(self) -> str:

@@ -9,9 +9,9 @@ import os
 import sys
 
 from .. import __version__
-from . import bench, data, demo, evaluate, export, models, predict, stream, synth, train
+from . import bench, data, demo, evaluate, export, keypoints, models, predict, stream, synth, train
 
-VERBS = (train, evaluate, export, predict, stream, bench, data, synth, models, demo)  # in `actkit --help` order
+VERBS = (train, evaluate, export, predict, stream, keypoints, bench, data, synth, models, demo)  # in `actkit --help` order
 LOADS_CHECKPOINTS = (train, evaluate, export, predict, stream, bench)
 
 

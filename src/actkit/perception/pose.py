@@ -72,6 +72,7 @@ class PoseLandmarks:
     presence: np.ndarray
     score: float
     roi: tuple[float, float, float, float]
+    aux: np.ndarray  # (2, 2): the hips centre and the body-size point the next frame's region comes from
 
 
 def letterbox_square(rgb: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[float, float]]:
@@ -188,15 +189,22 @@ class BlazePose:
                               borderMode=cv2.BORDER_CONSTANT)
         out = self.landmarker(crop[None].astype(np.float32) / 255.0)
         # 39 points of 5 values: the 33 landmarks, then 6 the graph uses for its next region of interest
-        raw = next(v for v in out.values() if v.shape == (1, 195))[0].reshape(39, 5)[:NUM_LANDMARKS]
+        pts = next(v for v in out.values() if v.shape == (1, 195))[0].reshape(39, 5)
+        raw = pts[:NUM_LANDMARKS]
         flag = float(next(v for v in out.values() if v.shape == (1, 1))[0, 0])
         inv = cv2.invertAffineTransform(m)
-        xy = raw[:, :2] @ inv[:, :2].T + inv[:, 2]
-        return PoseLandmarks(xy.astype(np.float32), (raw[:, 2] / LANDMARK_SIZE * roi[2]).astype(np.float32),
-                             _sigmoid(raw[:, 3]).astype(np.float32), _sigmoid(raw[:, 4]).astype(np.float32), flag, roi)
+        xy = pts[:, :2] @ inv[:, :2].T + inv[:, 2]
+        return PoseLandmarks(xy[:NUM_LANDMARKS].astype(np.float32), (raw[:, 2] / LANDMARK_SIZE * roi[2]).astype(np.float32),
+                             _sigmoid(raw[:, 3]).astype(np.float32), _sigmoid(raw[:, 4]).astype(np.float32), flag, roi,
+                             xy[33:35].astype(np.float32))
 
-    def __call__(self, rgb: np.ndarray) -> PoseLandmarks | None:
-        """Landmarks of the best-scoring person, or None when the detector finds nobody."""
+    def __call__(self, rgb: np.ndarray, previous: PoseLandmarks | None = None) -> PoseLandmarks | None:
+        """Landmarks of the best-scoring person, or None when nobody is found. Tracking mode: with the previous
+        frame's landmarks (pose flag above 0.5) the region comes from them and the detector does not run."""
+        if previous is not None and previous.score > MIN_SCORE:
+            lm = self.landmarks(rgb, roi_from_keypoints(previous.aux[0], previous.aux[1]))
+            if lm.score > MIN_SCORE:
+                return lm
         found = self.detect(rgb)
         if not found:
             return None

@@ -1,0 +1,29 @@
+"""`actkit keypoints`: body keypoints of the main person in every frame of a file, camera, URL or folder."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ._common import names, verb
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    sp = verb(sub, "keypoints", run, "body keypoints (MediaPipe's BlazePose, offline) of every frame of a video "
+              "file, camera, URL or folder of frames; JSON lines and a drawn skeleton")
+    sp.add_argument("source", help="camera index (0), video file, rtsp://... / http(s)://... URL, or folder of frames")
+    sp.add_argument("--parts", default="body", help="what to find: body (hands and face are not built yet)")
+    sp.add_argument("--out", help="write one JSON line per frame (Results with a keypoints field) here")
+    sp.add_argument("--annotate", help="write the video with the skeleton drawn (.mp4)")
+    sp.add_argument("--threads", type=int, default=1, help="LiteRT threads per model")
+    sp.add_argument("--max-frames", type=int, help="stop after this many frames")
+    return sp
+
+
+def run(a: argparse.Namespace) -> Any:
+    from ..perception.keypoints import run_keypoints
+
+    s = run_keypoints(a.source, a.out, a.annotate, names(a.parts) or (), a.threads, a.max_frames)
+    med = s["ms_per_frame_median"]
+    print(f"{s['frames']} frames, a person in {s['with_person']}; median {med or 0:.1f} ms per frame"
+          + (f" -> {s['out']}" if s["out"] else "") + (f", {s['annotate']}" if s["annotate"] else ""))
+    return s
