@@ -100,5 +100,12 @@ def test_keypoints_verb_and_api_on_a_rendered_walker(walker, tmp_path, capsys):
     results = list(actkit.keypoints(video, max_frames=3))
     assert [r.frame for r in results] == [0, 1, 2] and all(r.names == ["none", "person"] for r in results)
     assert len(COCO17) == 17 and max(COCO17) < 33
+    seq = tmp_path / "kp.parquet"
+    assert main(["keypoints", str(video), "--out", str(seq)]) == 0
+    from actkit.perception.sequence import load_sequences
+
+    (row,) = load_sequences(seq)
+    assert row["keypoints"].shape == (len(walker), 1, 33, 4)
+    assert np.isfinite(row["keypoints"][:, 0, 0, 0]).sum() == len(with_kp)
     assert main(["keypoints", str(video), "--parts", "hands"]) == 2
     assert "not available yet" in capsys.readouterr().err

@@ -12,7 +12,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
               "file, camera, URL or folder of frames; JSON lines and a drawn skeleton")
     sp.add_argument("source", help="camera index (0), video file, rtsp://... / http(s)://... URL, or folder of frames")
     sp.add_argument("--parts", default="body", help="what to find: body (hands and face are not built yet)")
-    sp.add_argument("--out", help="write one JSON line per frame (Results with a keypoints field) here")
+    sp.add_argument("--out", help="write one JSON line per frame (Results with a keypoints field) here, or the "
+                    "keypoint sequence format for a .parquet name")
     sp.add_argument("--annotate", help="write the video with the skeleton drawn (.mp4)")
     sp.add_argument("--threads", type=int, default=1, help="LiteRT threads per model")
     sp.add_argument("--max-frames", type=int, help="stop after this many frames")

@@ -18,6 +18,7 @@ import numpy as np
 from ..data.video.sources import open_source
 from ..results import Results
 from ..utils.io import atomic_write
+from .filters import OneEuroFilter, object_scale
 from .pose import NUM_LANDMARKS, BlazePose
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,14 @@ class KeypointRun:
     source fails at once)."""
 
     def __init__(self, source: str | int | Path, parts: Sequence[str] = ("body",), threads: int = 1,
-                 max_frames: int | None = None) -> None:
+                 max_frames: int | None = None, smooth: bool = True) -> None:
         check_parts(parts)
         self.pose = BlazePose(threads)
         self.src = open_source(source)
         self.fps = self.src.fps or 10.0
         self.max_frames = max_frames
+        # One Euro on coordinates divided by the body's size (as MediaPipe smooths pose landmarks)
+        self.filter = OneEuroFilter() if smooth else None
 
     def __iter__(self) -> Iterator[tuple[Results, np.ndarray]]:
         src, previous, i = self.src, None, 0
@@ -75,6 +78,12 @@ class KeypointRun:
                 score = float(np.clip(lm.score, 0.0, 1.0)) if lm is not None else 0.0
                 kp = None if lm is None else {"layout": "mediapipe33", "xy": lm.xy, "z": lm.z,
                                               "visibility": lm.visibility, "presence": lm.presence, "score": score}
+                if self.filter is not None:
+                    if kp is None:
+                        self.filter.reset()
+                    else:  # the tracking region keeps the raw landmarks; what is reported is smoothed
+                        sm = self.filter(np.column_stack([lm.xy, lm.z]), i / self.fps, object_scale(lm.xy))
+                        kp["xy"], kp["z"] = sm[:, :2].astype(np.float32), sm[:, 2].astype(np.float32)
                 yield Results(np.array([1.0 - score, score], np.float32), ["none", "person"], source=src.name,
                               frame=i, timings={"keypoints": (time.perf_counter() - t0) * 1e3}, keypoints=kp,
                               timestamp=round(i / src.fps, 4) if src.fps and not src.live else None), rgb
@@ -103,14 +112,16 @@ def draw(rgb: np.ndarray, r: Results, min_visibility: float = 0.5) -> np.ndarray
 
 def run_keypoints(source: str | int | Path, out: str | Path | None = None, annotate: str | Path | None = None,
                   parts: Sequence[str] = ("body",), threads: int = 1, max_frames: int | None = None) -> dict[str, Any]:
-    """The ``actkit keypoints`` verb: JSON lines to ``out`` (one per frame, written atomically at the end),
-    an annotated mp4 to ``annotate``; returns a summary."""
+    """The ``actkit keypoints`` verb: ``out`` as JSON lines (one per frame) or, for a ``.parquet`` name, the
+    keypoint sequence format (:mod:`.sequence`), written atomically at the end; an annotated mp4 to
+    ``annotate``; returns a summary."""
     from ..data.video.writer import VideoWriter
 
     run = KeypointRun(source, parts, threads, max_frames)
     frames = found = 0
     ms: list[float] = []
     lines: list[str] = []
+    kept: list[Results] = []
     writer = VideoWriter(annotate, run.fps, "mp4v") if annotate else None
     try:
         for r, rgb in run:
@@ -118,12 +129,17 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
             found += r.keypoints is not None
             ms.append(r.timings["keypoints"])
             lines.append(json.dumps(r.to_dict()))
+            kept.append(r)
             if writer is not None:
                 writer.write(draw(rgb, r))
     finally:
         if writer is not None:
             writer.close()
-    if out:
+    if out and Path(out).suffix == ".parquet":
+        from .sequence import save_sequences, sequence_array
+
+        save_sequences(out, [{"source": str(source), "fps": run.fps, "keypoints": sequence_array(kept)}])
+    elif out:
         with atomic_write(out, "w") as f:
             f.write("\n".join(lines) + ("\n" if lines else ""))
     return {"frames": frames, "with_person": found, "ms_per_frame_median": float(np.median(ms)) if ms else None,
