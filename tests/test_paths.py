@@ -39,7 +39,7 @@ def test_video_csv_refuses_dotdot_absolute_and_symlinks(outside):
     _video(root / "b" / "ok3.mp4")
     (root / "link.mp4").symlink_to(secret)
     rows = ["path,label,split", "a/ok1.mp4,a,train", "a/ok2.mp4,a,test", "b/ok3.mp4,b,train",
-            f"../private/secret.mp4,b,train", f"{secret},b,test", "/etc/passwd,b,test", "link.mp4,a,val"]
+            "../private/secret.mp4,b,train", f"{secret},b,test", "/etc/passwd,b,test", "link.mp4,a,val"]
     (root / "videos.csv").write_text("\n".join(rows) + "\n")
     table = read_csv(root / "videos.csv")
     kept = {os.path.basename(r.path) for r in table.records}
