@@ -16,6 +16,7 @@ BOTH = ("stream", "eval")
 LIVE = ("stream",)
 EVAL = ("eval",)
 SMOOTHERS = ("none", "mean", "ema", "hmm")
+ALIASES = {"threshold": "event_threshold", "tune": "tune_events"}
 DECODERS = ("yolo", "yolo_nobj", "boxes_scores")
 
 
@@ -77,9 +78,14 @@ class StreamConfig:
 
     @classmethod
     def of(cls, config: "StreamConfig | None" = None, **options: Any) -> "StreamConfig":
-        """``config`` (or the defaults) with ``options`` replaced; an unknown option names its closest field."""
+        """``config`` (or the defaults) with ``options`` replaced; an unknown option names its closest field.
+        Python keywords of earlier releases are taken too: ``threshold`` (``event_threshold``), ``tune``
+        (``tune_events``) and ``smooth=None`` (``"none"``)."""
         from .core import unknown_key
 
+        options = {ALIASES.get(k, k): v for k, v in options.items()}
+        if "smooth" in options and options["smooth"] is None:
+            options["smooth"] = "none"
         names = {f.name for f in fields(cls)}
         for key in options:
             if key not in names:

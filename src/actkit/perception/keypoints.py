@@ -8,7 +8,6 @@ detector runs only when they are lost). Each frame gives an :class:`~actkit.resu
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -21,7 +20,6 @@ from ..utils.io import atomic_write
 from .filters import OneEuroFilter, object_scale
 from .pose import NUM_LANDMARKS, BlazePose
 
-log = logging.getLogger(__name__)
 
 PARTS = ("body", "hands", "face")
 # MediaPipe-33 indices of COCO-17's nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles.
@@ -120,7 +118,6 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
     run = KeypointRun(source, parts, threads, max_frames)
     frames = found = 0
     ms: list[float] = []
-    lines: list[str] = []
     kept: list[Results] = []
     writer = VideoWriter(annotate, run.fps, "mp4v") if annotate else None
     try:
@@ -128,7 +125,6 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
             frames += 1
             found += r.keypoints is not None
             ms.append(r.timings["keypoints"])
-            lines.append(json.dumps(r.to_dict()))
             kept.append(r)
             if writer is not None:
                 writer.write(draw(rgb, r))
@@ -141,6 +137,6 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
         save_sequences(out, [{"source": str(source), "fps": run.fps, "keypoints": sequence_array(kept)}])
     elif out:
         with atomic_write(out, "w") as f:
-            f.write("\n".join(lines) + ("\n" if lines else ""))
+            f.writelines(json.dumps(r.to_dict()) + "\n" for r in kept)
     return {"frames": frames, "with_person": found, "ms_per_frame_median": float(np.median(ms)) if ms else None,
             "out": str(out) if out else None, "annotate": str(annotate) if annotate else None}

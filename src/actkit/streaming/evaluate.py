@@ -130,7 +130,6 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", config: 
     """
     from ..utils.io import atomic_write_json
 
-    options = {_RENAMED.get(k, k): ("none" if k == "smooth" and v is None else v) for k, v in options.items()}
     cfg = StreamConfig.of(config, **options)
     post_options([], cfg)  # a bad event rule fails before any work
     layout, videos = read_stream_set(root, split)
@@ -164,9 +163,6 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", config: 
         atomic_write_json(out / "stream_eval.json", report)
         report["out"] = str(out)
     return report
-
-
-_RENAMED = {"tune": "tune_events", "threshold": "event_threshold"}
 
 
 def _options(cfg: StreamConfig, event_iou: float, rep_relative: bool, offline: bool, track_iou: float) -> dict[str, Any]:

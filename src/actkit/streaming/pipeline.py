@@ -32,8 +32,6 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-log = logging.getLogger(__name__)
-
 from ..config.stream import StreamConfig
 from ..data.video.sources import open_source, short_of
 from ..data.vocab import event_columns, label_names
@@ -43,14 +41,13 @@ from .runners import load_runner
 from .sinks import DisplaySink, JsonlSink, Sink, VideoSink, annotate
 from .step import FrameStep, KeyPost, StepOutput, post_options, split_names
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class _Output:
     frame: Frame
     step: StepOutput
-
-
-_RENAMED = {"threshold": "event_threshold"}  # Python keywords of earlier releases
 
 
 class Stream:
@@ -80,9 +77,6 @@ class Stream:
     def __init__(self, model: Any, source: str | int | Path, config: StreamConfig | None = None, *,
                  detector: Any = None, detector_options: dict[str, Any] | None = None, tracker: Any = None,
                  model_fps: float | str = "auto", device: str = "cpu", **options: Any) -> None:
-        options = {_RENAMED.get(k, k): v for k, v in options.items()}
-        if "smooth" in options and options["smooth"] is None:
-            options["smooth"] = "none"
         cfg = self.config = StreamConfig.of(config, **options)
         self.runner = load_runner(model, device, cfg.threads, flip=cfg.flip, lowpass=cfg.lowpass)
         names = self.runner.class_names

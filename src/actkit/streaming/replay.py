@@ -25,18 +25,15 @@ class Unreadable(Exception):
 
 
 def video_frames(path: Path) -> Iterator[np.ndarray]:
-    """RGB frames of a video, one at a time."""
-    from ..data.video.sources import open_source
+    """RGB frames of a video, one at a time (:func:`~actkit.data.video.sources.iter_video`); a video that
+    cannot be opened is :class:`Unreadable`."""
+    from ..data.video.sources import iter_video
 
     try:
-        src = open_source(path)
+        for _, img in iter_video(path):
+            yield img
     except (ValueError, OSError) as e:
         raise Unreadable(str(e)) from e
-    try:
-        while (img := src.read()) is not None:
-            yield img
-    finally:
-        src.close()
 
 
 # --------------------------------------------------------------------------- model
