@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
 
+
 class FrameSource:
     """An opened source. ``read()`` returns the next RGB frame or None at the end.
 
