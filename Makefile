@@ -14,6 +14,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e ".[$(EXTRAS)]"
 	$(BIN)/actkit -q models fetch mediapipe
+	$(BIN)/actkit -q data fetch opencv-samples
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from actkit.perception.assets import fetch_mediapipe
-from actkit.perception.pose import (ANCHORS, BlazePose, decode_detections, roi_from_keypoints, roi_matrix,
-                                    ssd_anchors, weighted_nms)
+from actkit.perception.pose import ANCHORS, BlazePose, decode_detections, roi_from_keypoints
+from actkit.perception.regions import region_matrix as roi_matrix
+from actkit.perception.regions import ssd_anchors, weighted_nms
 
 
 def test_anchor_grid_matches_the_detector_output():
-    a = ssd_anchors()
+    a = ssd_anchors(224, (8, 16, 32, 32, 32))
     assert a.shape == (2254, 2)  # 28*28*2 + 14*14*2 + 7*7*6, the detector's 2254 rows
     np.testing.assert_allclose(a[0], [0.5 / 28, 0.5 / 28])
     np.testing.assert_allclose(a[1], a[0])  # two anchors per cell on the stride-8 layer

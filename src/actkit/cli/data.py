@@ -1,4 +1,4 @@
-"""`actkit data`: build and fix crop datasets."""
+"""`actkit data`: build and fix crop datasets; fetch the sample photos and video of real people."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ from ._common import names
 
 
 def add_parser(sub: Any) -> None:
-    dp = sub.add_parser("data", help="build and fix crop datasets").add_subparsers(dest="data_verb", metavar="DATA_VERB", required=True)
+    dp = sub.add_parser("data", help="build and fix crop datasets; fetch sample photos of real people").add_subparsers(dest="data_verb", metavar="DATA_VERB", required=True)
     sp = dp.add_parser("crops", help="build a Parquet crop dataset from a class-folder tree or a CSV (path,label[,group])")
     sp.set_defaults(fn=run_crops)
     sp.add_argument("source", help="folder <root>/<class>/... or CSV")
@@ -26,6 +26,12 @@ def add_parser(sub: Any) -> None:
         s.add_argument("--test", type=float, default=0.1, help="test fraction")
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--group-regex", help="regex on the path whose first group names the group (video, person, face)")
+    fp = dp.add_parser("fetch", help="fetch the sample photos and video of real people from Debian's opencv-doc")
+    fp.set_defaults(fn=run_fetch)
+    fp.add_argument("what", choices=["opencv-samples"])
+    fp.add_argument("--from", dest="source", help="opencv-doc_4.6.0+dfsg-12_all.deb, or the unpacked "
+                    "/usr/share/doc/opencv-doc (default: download the .deb from deb.debian.org)")
+    fp.add_argument("--force", action="store_true", help="fetch again even if cached")
 
 
 def run_crops(a: argparse.Namespace) -> Any:
@@ -45,3 +51,12 @@ def run_resplit(a: argparse.Namespace) -> Any:
     s = resplit(a.input, a.out, val=a.val, test=a.test, seed=a.seed, group_regex=a.group_regex)
     print(f"{a.out}: regrouped; {s.get('straddling_before', 0)} groups straddled splits before")
     return s
+
+
+def run_fetch(a: argparse.Namespace) -> Any:
+    from ..perception.samples import fetch_samples, samples_dir
+
+    got = fetch_samples(a.source, a.force)
+    if not a.quiet:
+        print(f"{len(got)} sample files verified in {samples_dir()}")
+    return got
