@@ -25,6 +25,6 @@ from .transforms import ClipAugment, ClipTransform, cutmix, mixup, one_hot, smoo
 
 __all__ = ["FrameCache", "ClipDataset", "average_clips", "VideoDecodeError", "VideoReader", "bench_decode", "FORMATS", "VideoRecord",
            "VideoTable", "detect_format", "read_csv", "read_diving48", "read_folder", "read_hmdb51", "read_kinetics",
-           "read_ucf101", "read_videos", "DenseSampler", "RandomWindowSampler", "UniformSampler", "make_sampler",
+           "read_ucf101", "read_videos", "DenseSampler", "RandomWindowSampler", "UniformSampler", "eval_sampler", "eval_views", "make_sampler",
            "temporal_jitter", "ClipAugment", "ClipTransform", "cutmix", "mixup", "one_hot", "smooth_labels",
            "soft_cross_entropy"]
