@@ -108,5 +108,5 @@ def test_keypoints_verb_and_api_on_a_rendered_walker(walker, tmp_path, capsys):
     (row,) = load_sequences(seq)
     assert row["keypoints"].shape == (len(walker), 1, 33, 4)
     assert np.isfinite(row["keypoints"][:, 0, 0, 0]).sum() == len(with_kp)
-    assert main(["keypoints", str(video), "--parts", "hands"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+    assert main(["keypoints", str(video), "--parts", "body,tail"]) == 2
+    assert "unknown parts ['tail']" in capsys.readouterr().err

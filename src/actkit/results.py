@@ -7,6 +7,17 @@ from typing import Any
 import numpy as np
 
 
+def _plain(v: Any) -> Any:
+    """Arrays (rounded to 3 decimals) and nested dicts / lists of them as JSON-ready values."""
+    if isinstance(v, np.ndarray):
+        return np.round(v.astype(np.float64), 3).tolist()
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
 @dataclass
 class Results:
     """The prediction for one input (an image, a crop of it, or a video frame).
@@ -28,7 +39,9 @@ class Results:
         tracks: one result per tracked person on this frame (stream loop with tracking).
         vote: k-of-n vote on the positive class (stream loop with a vote rule).
         keypoints: a person's keypoints (``actkit keypoints``): ``layout`` (``mediapipe33``), ``xy`` (N, 2) pixels,
-            ``z``, ``visibility``, ``presence`` (N,), ``score``.
+            ``z``, ``visibility``, ``presence`` (N,), ``world`` (N, 3) metres, ``score``; with hands, ``hands``
+            (``xy`` (21, 2), ``z``, ``world``, ``handedness``, ``score`` each); with the face, ``faces`` (``xy``
+            (468, 2), ``z``, ``score``, ``irises`` {``left``, ``right``: (5, 2)} each).
     """
 
     probs: np.ndarray
@@ -83,8 +96,7 @@ class Results:
         if self.tracks is not None:
             d["tracks"] = [t.to_dict() for t in self.tracks]
         if self.keypoints is not None:
-            d["keypoints"] = {k: (np.round(v, 3).tolist() if isinstance(v, np.ndarray) else v)
-                              for k, v in self.keypoints.items()}
+            d["keypoints"] = _plain(self.keypoints)
         return d
 
     def __repr__(self) -> str:

@@ -1,4 +1,5 @@
-"""`actkit keypoints`: body keypoints of the main person in every frame of a file, camera, URL or folder."""
+"""`actkit keypoints`: body, hand and face keypoints of one person or everyone in every frame of a file, camera,
+URL or folder."""
 from __future__ import annotations
 
 import argparse
@@ -8,13 +9,18 @@ from ._common import names, verb
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    sp = verb(sub, "keypoints", run, "body keypoints (MediaPipe's BlazePose, offline) of every frame of a video "
-              "file, camera, URL or folder of frames; JSON lines and a drawn skeleton")
-    sp.add_argument("source", help="camera index (0), video file, rtsp://... / http(s)://... URL, or folder of frames")
-    sp.add_argument("--parts", default="body", help="what to find: body (hands and face are not built yet)")
+    sp = verb(sub, "keypoints", run, "body, hand and face keypoints (MediaPipe's models, offline) of every frame of "
+              "a video file, camera, URL, image or folder of frames; JSON lines or Parquet, and the drawn skeletons")
+    sp.add_argument("source", help="camera index (0), video file, image, rtsp://... / http(s)://... URL, or folder of "
+                    "frames")
+    sp.add_argument("--parts", default="body", help="what to find, comma-separated: body, hands, face")
+    sp.add_argument("--detector", help="find several people: blazepose (BlazePose's detector over tiles), motion, hog, "
+                    "auto or a person detector .onnx; default: one person, followed by BlazePose itself")
+    sp.add_argument("--max-people", type=int, default=6, help="with --detector: the most people followed per frame")
     sp.add_argument("--out", help="write one JSON line per frame (Results with a keypoints field) here, or the "
                     "keypoint sequence format for a .parquet name")
-    sp.add_argument("--annotate", help="write the video with the skeleton drawn (.mp4)")
+    sp.add_argument("--annotate", help="write the video with the skeletons drawn (.mp4), or the first frame as a "
+                    "picture (.png, .jpg)")
     sp.add_argument("--threads", type=int, default=1, help="LiteRT threads per model")
     sp.add_argument("--max-frames", type=int, help="stop after this many frames")
     return sp
@@ -23,7 +29,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(a: argparse.Namespace) -> Any:
     from ..perception.keypoints import run_keypoints
 
-    s = run_keypoints(a.source, a.out, a.annotate, names(a.parts) or (), a.threads, a.max_frames)
+    s = run_keypoints(a.source, a.out, a.annotate, names(a.parts) or (), a.threads, a.max_frames, a.detector,
+                      a.max_people, progress=not a.quiet)
     med = s["ms_per_frame_median"]
     print(f"{s['frames']} frames, a person in {s['with_person']}; median {med or 0:.1f} ms per frame"
           + (f" -> {s['out']}" if s["out"] else "") + (f", {s['annotate']}" if s["annotate"] else ""))

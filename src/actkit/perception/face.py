@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .litert import TfliteModel
-from .regions import Region, crop, detect, project, region_from_box, region_from_points, sigmoid, ssd_anchors
+from .regions import Region, crop, detect_in, project, region_from_box, region_from_points, sigmoid, ssd_anchors
 
 DETECTOR_SIZE = 128
 LANDMARK_SIZE = 192
@@ -69,9 +69,9 @@ class FaceMesh:
         self.iris = TfliteModel("iris_landmark", threads) if irises else None
         self.max_faces = max_faces
 
-    def faces(self, rgb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """Face detections ``(box, keypoints (6, 2), score)`` in image pixels, best first."""
-        return detect(self.detector, rgb, FACE_ANCHORS, (-1.0, 1.0), MIN_SCORE, 0.3)
+    def faces(self, rgb: np.ndarray, box: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Face detections ``(box, keypoints (6, 2), score)`` in image pixels, best first (inside ``box``)."""
+        return detect_in(self.detector, rgb, box, FACE_ANCHORS, (-1.0, 1.0), MIN_SCORE, 0.3)
 
     def region(self, box: np.ndarray, keypoints: np.ndarray) -> Region:
         """The landmark model's region for a face detection."""
@@ -99,17 +99,19 @@ class FaceMesh:
         iris = next(v for v in out.values() if v.shape[-1] == 15)[0].reshape(5, 3)
         return project(contour, inv), project(iris, inv)
 
-    def __call__(self, rgb: np.ndarray, previous: list[FaceLandmarks] | None = None) -> list[FaceLandmarks]:
-        """Faces in ``rgb``; pass the previous frame's result to track (no detector while all faces hold)."""
+    def __call__(self, rgb: np.ndarray, previous: list[FaceLandmarks] | None = None,
+                 box: np.ndarray | None = None) -> list[FaceLandmarks]:
+        """Faces in ``rgb`` (new ones looked for inside ``box`` when given); pass the previous frame's result to
+        track (no detector while all faces hold)."""
         regions = [f.next_roi() for f in previous or []][: self.max_faces]
         if len(regions) < self.max_faces:
             taken = [f.box() for f in previous or []]
-            for box, kp, _ in self.faces(rgb):
-                c = (box[:2] + box[2:]) / 2
+            for face, kp, _ in self.faces(rgb, box):
+                c = (face[:2] + face[2:]) / 2
                 if any(t[0] <= c[0] <= t[2] and t[1] <= c[1] <= t[3] for t in taken):
                     continue  # already tracked
-                regions.append(self.region(box, kp))
-                taken.append(box)
+                regions.append(self.region(face, kp))
+                taken.append(face)
                 if len(regions) == self.max_faces:
                     break
         return [f for f in (self.landmarks(rgb, r) for r in regions) if f.score > MIN_SCORE]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .litert import TfliteModel
-from .regions import Region, crop, detect, iou, project, region_from_box, region_from_points, ssd_anchors
+from .regions import Region, crop, detect_in, iou, project, region_from_box, region_from_points, ssd_anchors
 
 PALM_SIZE = 192
 LANDMARK_SIZE = 224
@@ -81,9 +81,9 @@ class Hands:
         self.landmarker = TfliteModel(f"hand_landmark_{kind}", threads)
         self.max_hands = max_hands
 
-    def palms(self, rgb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """Palm detections ``(box, keypoints (7, 2), score)`` in image pixels, best first."""
-        return detect(self.detector, rgb, PALM_ANCHORS, (0.0, 1.0), MIN_SCORE, 0.3)
+    def palms(self, rgb: np.ndarray, box: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Palm detections ``(box, keypoints (7, 2), score)`` in image pixels, best first (inside ``box``)."""
+        return detect_in(self.detector, rgb, box, PALM_ANCHORS, (0.0, 1.0), MIN_SCORE, 0.3)
 
     def landmarks(self, rgb: np.ndarray, roi: Region) -> HandLandmarks:
         """The 21 landmarks in a hand region, projected back into the image."""
@@ -98,13 +98,15 @@ class Hands:
                              world.astype(np.float32), float(presence[0]), "right" if left >= 0.5 else "left",
                              max(left, 1.0 - left), roi)
 
-    def __call__(self, rgb: np.ndarray, previous: list[HandLandmarks] | None = None) -> list[HandLandmarks]:
-        """Hands in ``rgb``; pass the previous frame's result to track (no palm detector while all hands hold)."""
+    def __call__(self, rgb: np.ndarray, previous: list[HandLandmarks] | None = None,
+                 box: np.ndarray | None = None) -> list[HandLandmarks]:
+        """Hands in ``rgb`` (new ones looked for inside ``box`` when given); pass the previous frame's result to
+        track (no palm detector while all hands hold)."""
         regions = [h.next_roi() for h in previous or []][: self.max_hands]
         if len(regions) < self.max_hands:
             tracked = np.array([_region_box(r) for r in regions], np.float32).reshape(-1, 4)
-            for box, kp, _ in self.palms(rgb):
-                roi = region_from_box(box, kp[0], kp[2], math.pi / 2, 2.6, -0.5)
+            for palm, kp, _ in self.palms(rgb, box):
+                roi = region_from_box(palm, kp[0], kp[2], math.pi / 2, 2.6, -0.5)
                 if len(tracked) and iou(_region_box(roi), tracked).max() > 0.5:
                     continue
                 regions.append(roi)

@@ -1,9 +1,10 @@
-"""`actkit keypoints`: body keypoints of the main person in every frame of a source (file, camera, URL, folder).
+"""`actkit keypoints`: body, hand and face keypoints in every frame of a source (file, camera, URL, folder).
 
-One BlazePose run per frame in tracking mode (the region comes from the previous frame's landmarks; the
-detector runs only when they are lost). Each frame gives an :class:`~actkit.results.Results` whose
-``keypoints`` hold MediaPipe's 33 points (``COCO17`` indexes the COCO-17 view of them); ``label`` is
-``person`` or ``none`` with the pose score as its probability.
+One person by default (BlazePose in tracking mode: the region comes from the previous frame's landmarks, the
+detector runs only when they are lost); several with a person detector (:mod:`.people`). Each frame gives an
+:class:`~actkit.results.Results` whose ``keypoints`` (or, with a detector, each of ``tracks``) hold
+MediaPipe's 33 body points (``COCO17`` indexes the COCO-17 view of them), ``hands`` (21 points each, with
+handedness) and ``faces`` (468 points and irises); ``label`` is ``person`` or ``none``.
 """
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..data.video.sources import open_source
+from ..data.video.sources import ImageSource, image_kind, open_source
 from ..results import Results
-from ..utils.io import atomic_write
-from .filters import OneEuroFilter, object_scale
-from .pose import NUM_LANDMARKS, BlazePose
+from ..utils.io import atomic_write, atomic_write_bytes
+from .hands import BONES as HAND_BONES
+from .people import People
+from .pose import NUM_LANDMARKS
 
 
-PARTS = ("body", "hands", "face")
 # MediaPipe-33 indices of COCO-17's nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles.
 COCO17 = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 # Lines of the drawn skeleton (MediaPipe-33 indices).
@@ -29,27 +30,19 @@ BONES = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (
          (24, 26), (26, 28), (27, 31), (28, 32), (0, 11), (0, 12))
 
 
-def check_parts(parts: Sequence[str]) -> tuple[str, ...]:
-    parts = tuple(parts)
-    unknown = [p for p in parts if p not in PARTS]
-    if unknown or not parts:
-        raise ValueError(f"unknown parts {unknown or parts}; choose from {', '.join(PARTS)}")
-    if set(parts) - {"body"}:
-        raise ValueError(f"{', '.join(sorted(set(parts) - {'body'}))}: not available yet; `--parts body` is")
-    return parts
-
-
 def keypoints(source: str | int | Path, parts: Sequence[str] = ("body",), threads: int = 1,
-              max_frames: int | None = None) -> Iterator[Results]:
-    """Body keypoints, frame by frame: ``for r in actkit.keypoints("video.mp4"): r.keypoints["xy"]``.
+              max_frames: int | None = None, detector: Any = None) -> Iterator[Results]:
+    """Keypoints, frame by frame: ``for r in actkit.keypoints("video.mp4"): r.keypoints["xy"]``.
 
     Args:
         source: camera index, video file, URL or folder of frames (as ``actkit stream`` takes).
-        parts: what to find; ``body`` for now.
+        parts: any of ``body``, ``hands``, ``face``.
         threads: LiteRT threads per model.
         max_frames: stop after this many frames.
+        detector: None for one person; ``blazepose``, ``motion``, ``hog``, ``auto`` or a ``.onnx`` file for
+            several (each in ``r.tracks`` with its ``track_id``, ``box`` and ``keypoints``).
     """
-    for r, _ in KeypointRun(source, parts, threads, max_frames):
+    for r, _ in KeypointRun(source, parts, threads, max_frames, detector=detector):
         yield r
 
 
@@ -58,83 +51,131 @@ class KeypointRun:
     source fails at once)."""
 
     def __init__(self, source: str | int | Path, parts: Sequence[str] = ("body",), threads: int = 1,
-                 max_frames: int | None = None, smooth: bool = True) -> None:
-        check_parts(parts)
-        self.pose = BlazePose(threads)
-        self.src = open_source(source)
+                 max_frames: int | None = None, smooth: bool = True, detector: Any = None,
+                 max_people: int = 6) -> None:
+        self.people = People(parts, detector, max_people, threads, smooth)
+        self.several = detector is not None
+        still = isinstance(source, (str, Path)) and Path(source).is_file() and image_kind(source) is not None
+        self.src = ImageSource(Path(source)) if still else open_source(source)
         self.fps = self.src.fps or 10.0
         self.max_frames = max_frames
-        # One Euro on coordinates divided by the body's size (as MediaPipe smooths pose landmarks)
-        self.filter = OneEuroFilter() if smooth else None
 
     def __iter__(self) -> Iterator[tuple[Results, np.ndarray]]:
-        src, previous, i = self.src, None, 0
+        src, i = self.src, 0
         try:
             while (self.max_frames is None or i < self.max_frames) and (rgb := src.read()) is not None:
                 t0 = time.perf_counter()
-                previous = lm = self.pose(rgb, previous)
-                score = float(np.clip(lm.score, 0.0, 1.0)) if lm is not None else 0.0
-                kp = None if lm is None else {"layout": "mediapipe33", "xy": lm.xy, "z": lm.z,
-                                              "visibility": lm.visibility, "presence": lm.presence, "score": score}
-                if self.filter is not None:
-                    if kp is None:
-                        self.filter.reset()
-                    else:  # the tracking region keeps the raw landmarks; what is reported is smoothed
-                        sm = self.filter(np.column_stack([lm.xy, lm.z]), i / self.fps, object_scale(lm.xy))
-                        kp["xy"], kp["z"] = sm[:, :2].astype(np.float32), sm[:, 2].astype(np.float32)
-                yield Results(np.array([1.0 - score, score], np.float32), ["none", "person"], source=src.name,
-                              frame=i, timings={"keypoints": (time.perf_counter() - t0) * 1e3}, keypoints=kp,
-                              timestamp=round(i / src.fps, 4) if src.fps and not src.live else None), rgb
+                found = [(p, box, self.people.keypoints(p, i / self.fps)) for p, box in self.people(rgb, i / self.fps)]
+                found = [(p, box, kp) for p, box, kp in found if kp is not None]
+                score = max((kp.get("score", 1.0) for _, _, kp in found), default=0.0)
+                timestamp = round(i / src.fps, 4) if src.fps and not src.live else None
+                r = Results(np.array([1.0 - score, score], np.float32), ["none", "person"], source=src.name, frame=i,
+                            timestamp=timestamp)
+                if self.several:
+                    r.tracks = [Results(np.array([1 - kp.get("score", 1.0), kp.get("score", 1.0)], np.float32),
+                                        ["none", "person"], source=src.name, frame=i, timestamp=timestamp,
+                                        box=tuple(float(v) for v in box), track_id=p.id, keypoints=kp)
+                                for p, box, kp in found]
+                else:
+                    r.keypoints = found[0][2] if found else None
+                r.timings["keypoints"] = (time.perf_counter() - t0) * 1e3
+                yield r, rgb
                 i += 1
         finally:
             src.close()
 
 
+def people_of(r: Results) -> list[dict[str, Any]]:
+    """The keypoint dicts of a frame's result: its tracks' or its own."""
+    if r.tracks is not None:
+        return [t.keypoints for t in r.tracks if t.keypoints is not None]
+    return [] if r.keypoints is None else [r.keypoints]
+
+
+def _pt(p: np.ndarray) -> tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))
+
+
 def draw(rgb: np.ndarray, r: Results, min_visibility: float = 0.5) -> np.ndarray:
-    """An RGB copy of ``rgb`` with the skeleton of ``r.keypoints`` drawn (visible points only)."""
+    """An RGB copy of ``rgb`` with everyone's skeleton, hands, face points and irises drawn (visible body
+    points only), and each tracked person's box and id."""
     import cv2
 
     out = np.ascontiguousarray(rgb.copy())
-    kp = r.keypoints
-    if kp is None:
-        return out
-    xy, vis = np.asarray(kp["xy"]), np.asarray(kp["visibility"])
-    for a, b in BONES:
-        if vis[a] >= min_visibility and vis[b] >= min_visibility:
-            cv2.line(out, tuple(int(v) for v in xy[a]), tuple(int(v) for v in xy[b]), (0, 220, 0), 2, cv2.LINE_AA)
-    for k in range(NUM_LANDMARKS):
-        if vis[k] >= min_visibility:
-            cv2.circle(out, tuple(int(v) for v in xy[k]), 3, (255, 60, 60), -1, cv2.LINE_AA)
+    for t in r.tracks or []:
+        x0, y0, x1, y1 = (int(v) for v in t.box)
+        cv2.rectangle(out, (x0, y0), (x1, y1), (255, 200, 0), 1)
+        cv2.putText(out, str(t.track_id), (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 200, 0), 1)
+    for kp in people_of(r):
+        if "xy" in kp:
+            xy, vis = np.asarray(kp["xy"]), np.asarray(kp["visibility"])
+            for a, b in BONES:
+                if vis[a] >= min_visibility and vis[b] >= min_visibility:
+                    cv2.line(out, _pt(xy[a]), _pt(xy[b]), (0, 220, 0), 2, cv2.LINE_AA)
+            for k in range(NUM_LANDMARKS):
+                if vis[k] >= min_visibility:
+                    cv2.circle(out, _pt(xy[k]), 3, (255, 60, 60), -1, cv2.LINE_AA)
+        for hand in kp.get("hands", []):
+            colour = (255, 140, 0) if hand["handedness"] == "left" else (0, 160, 255)
+            for a, b in HAND_BONES:
+                cv2.line(out, _pt(hand["xy"][a]), _pt(hand["xy"][b]), colour, 1, cv2.LINE_AA)
+        for face in kp.get("faces", []):
+            for p in np.asarray(face["xy"])[::3]:
+                cv2.circle(out, _pt(p), 1, (230, 230, 230), -1)
+            for iris in face["irises"].values():
+                centre, edge = np.asarray(iris)[0], np.asarray(iris)[1:]
+                radius = max(1, int(np.linalg.norm(edge - centre, axis=1).mean()))
+                cv2.circle(out, _pt(centre), radius, (0, 255, 255), 1, cv2.LINE_AA)
     return out
 
 
+def _write_image(path: str | Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    ok, data = cv2.imencode(Path(path).suffix.lower(), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"{path}: cannot encode the drawn picture")
+    atomic_write_bytes(path, data.tobytes())
+
+
 def run_keypoints(source: str | int | Path, out: str | Path | None = None, annotate: str | Path | None = None,
-                  parts: Sequence[str] = ("body",), threads: int = 1, max_frames: int | None = None) -> dict[str, Any]:
+                  parts: Sequence[str] = ("body",), threads: int = 1, max_frames: int | None = None,
+                  detector: Any = None, max_people: int = 6, progress: bool = False) -> dict[str, Any]:
     """The ``actkit keypoints`` verb: ``out`` as JSON lines (one per frame) or, for a ``.parquet`` name, the
     keypoint sequence format (:mod:`.sequence`), written atomically at the end; an annotated mp4 to
     ``annotate``; returns a summary."""
     from ..data.video.writer import VideoWriter
+    from ..utils.progress import progress as progress_bar
 
-    run = KeypointRun(source, parts, threads, max_frames)
+    run = KeypointRun(source, parts, threads, max_frames, detector=detector, max_people=max_people)
     frames = found = 0
     ms: list[float] = []
     kept: list[Results] = []
-    writer = VideoWriter(annotate, run.fps, "mp4v") if annotate else None
+    still = annotate is not None and Path(annotate).suffix.lower() in (".png", ".jpg", ".jpeg")
+    writer = VideoWriter(annotate, run.fps, "mp4v") if annotate and not still else None
+    total = min(filter(None, (run.src.frames_promised, max_frames)), default=None)
+    bar = progress_bar(total=total, desc="keypoints", unit="frame", enable=None if progress else False)
     try:
         for r, rgb in run:
             frames += 1
-            found += r.keypoints is not None
+            found += bool(people_of(r))
             ms.append(r.timings["keypoints"])
             kept.append(r)
+            bar.update(1)
             if writer is not None:
                 writer.write(draw(rgb, r))
+            elif still and frames == 1:  # a picture: the first frame drawn
+                _write_image(annotate, draw(rgb, r))
     finally:
+        bar.close()
         if writer is not None:
             writer.close()
     if out and Path(out).suffix == ".parquet":
         from .sequence import save_sequences, sequence_array
 
-        save_sequences(out, [{"source": str(source), "fps": run.fps, "keypoints": sequence_array(kept)}])
+        layout = "mediapipe33" if set(run.people.parts) == {"body"} else "holistic"
+        save_sequences(out, [{"source": str(source), "fps": run.fps, "layout": layout,
+                              "keypoints": sequence_array(kept, layout)}])
     elif out:
         with atomic_write(out, "w") as f:
             f.writelines(json.dumps(r.to_dict()) + "\n" for r in kept)

@@ -111,6 +111,19 @@ def detect(model, rgb: np.ndarray, anchors: np.ndarray, value_range: tuple[float
     return found
 
 
+def detect_in(model, rgb: np.ndarray, box: np.ndarray | None, anchors: np.ndarray, value_range: tuple[float, float],
+              min_score: float = 0.5, nms: float = 0.3) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """:func:`detect` inside ``box`` (xyxy pixels; None: the whole image), in the image's pixels."""
+    if box is None:
+        return detect(model, rgb, anchors, value_range, min_score, nms)
+    x0, y0 = int(max(0, box[0])), int(max(0, box[1]))
+    patch = rgb[y0:int(min(rgb.shape[0], box[3])), x0:int(min(rgb.shape[1], box[2]))]
+    if patch.shape[0] < 4 or patch.shape[1] < 4:
+        return []
+    shift = np.float32([x0, y0])
+    return [(b + np.tile(shift, 2), k + shift, s) for b, k, s in detect(model, patch, anchors, value_range, min_score, nms)]
+
+
 def normalize_radians(angle: float) -> float:
     return angle - 2 * math.pi * math.floor((angle + math.pi) / (2 * math.pi))
 

@@ -1,8 +1,11 @@
 """The keypoint sequence format later models read: a Parquet table, one row per video.
 
-Columns: ``source`` (string), ``fps`` (float), ``frames``, ``people``, ``joints`` (ints), ``layout``
-(``mediapipe33``) and ``keypoints``: a flat float32 list of frames x people x joints x 4 values
-(x, y in pixels, z on x's scale, visibility), NaN where nobody was found.
+Columns: ``source`` (string), ``fps`` (float), ``frames``, ``people``, ``joints`` (ints), ``layout`` and
+``keypoints``: a flat float32 list of frames x people x joints x 4 values (x, y in pixels, z on x's scale,
+visibility), NaN where nobody was found. Layouts: ``mediapipe33`` (the body) and ``holistic`` (553 joints: the
+33 body points, the person's left hand's 21, the right hand's 21, the face's 468, then the right and left
+irises' 5 each; hand and face points found get visibility 1). Tracked people are in order of first
+appearance.
 """
 from __future__ import annotations
 
@@ -14,18 +17,44 @@ import numpy as np
 from ..results import Results
 from ..utils.io import atomic_write_parquet
 
-LAYOUTS = {"mediapipe33": 33}
+LAYOUTS = {"mediapipe33": 33, "holistic": 553}
+HAND_OFFSET = {"left": 33, "right": 54}
+FACE_OFFSET, IRIS_OFFSET = 75, 543
 
 
-def sequence_array(results: Sequence[Results], people: int = 1, joints: int = 33) -> np.ndarray:
-    """(frames, people, joints, 4) from per-frame Results (their ``keypoints``; NaN for frames without)."""
-    out = np.full((len(results), people, joints, 4), np.nan, np.float32)
-    for t, r in enumerate(results):
-        kp = r.keypoints
-        if kp is not None:
-            out[t, 0, :, :2] = np.asarray(kp["xy"], np.float32)
-            out[t, 0, :, 2] = np.asarray(kp["z"], np.float32)
-            out[t, 0, :, 3] = np.asarray(kp["visibility"], np.float32)
+def _person_rows(kp: dict[str, Any], layout: str) -> np.ndarray:
+    out = np.full((LAYOUTS[layout], 4), np.nan, np.float32)
+    if "xy" in kp:
+        out[:33, :2], out[:33, 2], out[:33, 3] = kp["xy"], kp["z"], kp["visibility"]
+    if layout == "holistic":
+        for hand in kp.get("hands", []):
+            o = HAND_OFFSET[hand["handedness"]]
+            out[o:o + 21, :2], out[o:o + 21, 2], out[o:o + 21, 3] = hand["xy"], hand["z"], 1.0
+        for face in kp.get("faces", [])[:1]:
+            out[FACE_OFFSET:FACE_OFFSET + 468, :2], out[FACE_OFFSET:FACE_OFFSET + 468, 2] = face["xy"], face["z"]
+            out[FACE_OFFSET:FACE_OFFSET + 468, 3] = 1.0
+            for k, eye in enumerate(("right", "left")):
+                if eye in face["irises"]:
+                    o = IRIS_OFFSET + 5 * k
+                    out[o:o + 5, :2], out[o:o + 5, 3] = face["irises"][eye], 1.0
+    return out
+
+
+def sequence_array(results: Sequence[Results], layout: str = "mediapipe33") -> np.ndarray:
+    """(frames, people, joints, 4) from per-frame Results (their ``keypoints``, or their ``tracks``' in order of
+    first appearance; NaN where a person is missing)."""
+    slots: dict[int, int] = {}
+    for r in results:
+        for t in r.tracks or []:
+            slots.setdefault(t.track_id, len(slots))
+    out = np.full((len(results), max(1, len(slots)), LAYOUTS[layout], 4), np.nan, np.float32)
+    for f, r in enumerate(results):
+        if r.tracks is not None:
+            for t in r.tracks:
+                if t.keypoints is not None:
+                    out[f, slots[t.track_id]] = _person_rows(t.keypoints, layout)
+        elif r.keypoints is not None:
+            out[f, 0] = _person_rows(r.keypoints, layout)
     return out
 
 

@@ -126,6 +126,14 @@ class FolderSource(FrameSource):
         return None
 
 
+class ImageSource(FolderSource):
+    """One image file as a one-frame source (for the commands that take photos as well as videos)."""
+
+    def __init__(self, path: Path) -> None:
+        self.name, self.files, self.fps, self._i = str(path), [Path(path)], 0.0, 0
+        self.frames_promised = 1
+
+
 class LoopSource(FrameSource):
     """A video file or frame folder played again from the start at its end (for runs longer than the file).
 
