@@ -9,6 +9,10 @@ IMAGES.json is a list of {"name": ..., "path": ...}; OUT.json maps each name to 
 points: x, y in pixels, visibility), hands (21 points, MediaPipe's handedness label), faces (468 points) and
 irises (points 468-477 of the refined face mesh) found in still-image mode. ``benchmarks/parity.sh`` makes
 IMAGES.json and writes the fixture the tests read.
+
+``--time PHOTOS_JSON REPEATS`` instead prints the median ms per call of each solution ({"body": [paths],
+"hands": [...], "face": [...]}) still (a new solution object per photo, static mode) and tracking (video mode,
+the same photo again): what ``actkit bench --perception --reference-python`` compares with.
 """
 import json
 import sys
@@ -50,5 +54,38 @@ def main(images_json, out_json):
     json.dump(out, open(out_json, "w"), separators=(",", ":"))
 
 
+def median_ms(fn, repeats):
+    import time
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return sorted(times)[len(times) // 2]
+
+
+def timings(photos, repeats):
+    s = mp.solutions
+    make = {"body": lambda still: s.pose.Pose(static_image_mode=still, model_complexity=1),
+            "hands": lambda still: s.hands.Hands(static_image_mode=still, max_num_hands=1, model_complexity=1),
+            "face": lambda still: s.face_mesh.FaceMesh(static_image_mode=still, refine_landmarks=True)}
+    names = {"body": "body", "hands": "hands", "face": "face_irises"}
+    out = {}
+    for part, paths in photos.items():
+        for mode in ("still", "tracking"):
+            vals = []
+            for path in paths:
+                rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+                solution = make[part](mode == "still")
+                vals.append(median_ms(lambda: solution.process(rgb), repeats))
+            out[f"{names[part]}_{mode}"] = round(sum(vals) / len(vals), 2)
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    if sys.argv[1] == "--time":
+        timings(json.loads(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main(*sys.argv[1:3])

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, "tests")
-from perception_frames import rendered_frames
+from actkit.bench.perception import rendered_frames
 from actkit.perception.samples import SAMPLES, sample_path
 
 work = Path(sys.argv[1])

@@ -43,12 +43,24 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("--device", default="auto", help="--train: auto, cpu, cuda or cuda:N")
     sp.add_argument("--workers", type=int, default=0, help="--train: DataLoader worker processes")
     sp.add_argument("--frames", type=int, help="--train: frames per clip (default: the model's)")
+    sp.add_argument("--perception", action="store_true", help="the keypoint front-end: ms per person for body, hands "
+                    "and face (1 thread) on the sample photos, and people recall / frames per second of each "
+                    "--detectors on the sample plaza video (2 threads)")
+    sp.add_argument("--reference-python", help="--perception: a Python with mediapipe==0.10.21 installed; its own "
+                    "solutions are timed on the same photos in the same run")
+    sp.add_argument("--parity", nargs="?", const="tests/data/mediapipe_reference.json", metavar="REFERENCE_JSON",
+                    help="--perception: only the landmark errors against MediaPipe's reference outputs (default "
+                    "tests/data/mediapipe_reference.json of a source checkout; benchmarks/parity.sh writes it)")
+    sp.add_argument("--detectors", default="motion,hog,blazepose", help="--perception: detectors for the footage run "
+                    "(empty: skip it)")
     return sp
 
 
 def run(a: argparse.Namespace) -> Any:
     from ..bench.inference import BATCH_SIZES, bench, format_table
 
+    if a.perception:
+        return _perception(a)
     if a.decode:
         from ..bench.decode import run_decode_bench
 
@@ -98,4 +110,30 @@ def run(a: argparse.Namespace) -> Any:
         return res
     res = bench(list(names(a.models) or ()), a.input, iters=a.iters, batch=a.batch or BATCH_SIZES)
     print(json.dumps(res, indent=2) if a.json else format_table(res))
+    return res
+
+
+def _perception(a: argparse.Namespace) -> Any:
+    from ..bench.perception import footage, format_perception, landmark_speed, reference_speed
+    from ..perception.samples import fetch_samples
+
+    fetch_samples()
+    if a.parity:
+        import tempfile
+        from pathlib import Path
+
+        from ..bench.perception import format_parity, parity, parity_images
+
+        with tempfile.TemporaryDirectory() as tmp:
+            res = parity(json.loads(Path(a.parity).read_text()), parity_images(tmp))
+        print(json.dumps(res, indent=2) if a.json else format_parity(res))
+        return res
+    repeats = min(a.iters, 100)
+    res: dict[str, Any] = {"speed": landmark_speed(repeats)}
+    if a.reference_python:
+        res["reference"] = reference_speed(a.reference_python, repeats)
+    detectors = names(a.detectors) or ()
+    if detectors:
+        res["footage"] = footage(tuple(detectors), threads=int((names(a.threads) or ("2",))[0]))
+    print(json.dumps(res, indent=2) if a.json else format_perception(res))
     return res

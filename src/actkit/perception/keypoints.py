@@ -66,18 +66,20 @@ class KeypointRun:
             while (self.max_frames is None or i < self.max_frames) and (rgb := src.read()) is not None:
                 t0 = time.perf_counter()
                 found = [(p, box, self.people.keypoints(p, i / self.fps)) for p, box in self.people(rgb, i / self.fps)]
-                found = [(p, box, kp) for p, box, kp in found if kp is not None]
-                score = max((kp.get("score", 1.0) for _, _, kp in found), default=0.0)
+                with_kp = [(p, box, kp) for p, box, kp in found if kp is not None]
+                score = max((kp.get("score", 1.0) for _, _, kp in with_kp), default=0.0)
                 timestamp = round(i / src.fps, 4) if src.fps and not src.live else None
                 r = Results(np.array([1.0 - score, score], np.float32), ["none", "person"], source=src.name, frame=i,
                             timestamp=timestamp)
-                if self.several:
-                    r.tracks = [Results(np.array([1 - kp.get("score", 1.0), kp.get("score", 1.0)], np.float32),
-                                        ["none", "person"], source=src.name, frame=i, timestamp=timestamp,
-                                        box=tuple(float(v) for v in box), track_id=p.id, keypoints=kp)
-                                for p, box, kp in found]
+                if self.several:  # everyone tracked; those beyond max_people (or not found) without keypoints
+                    r.tracks = []
+                    for p, box, kp in found:
+                        s = 0.5 if kp is None else kp.get("score", 1.0)
+                        r.tracks.append(Results(np.array([1 - s, s], np.float32), ["none", "person"], source=src.name,
+                                                frame=i, timestamp=timestamp, box=tuple(float(v) for v in box),
+                                                track_id=p.id, keypoints=kp))
                 else:
-                    r.keypoints = found[0][2] if found else None
+                    r.keypoints = with_kp[0][2] if with_kp else None
                 r.timings["keypoints"] = (time.perf_counter() - t0) * 1e3
                 yield r, rgb
                 i += 1

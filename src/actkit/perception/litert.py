@@ -44,7 +44,7 @@ class TfliteModel:
             raise ValueError(f"{self.path.name}: expected input {self.input_shape}, got {x.shape}")
         self._it.set_tensor(self._in["index"], x)
         self._it.invoke()
-        return {o["name"]: self._it.get_tensor(o["index"]).copy() for o in self._out}
+        return {o["name"]: self._it.get_tensor(o["index"]) for o in self._out}  # get_tensor copies
 
     def __repr__(self) -> str:
         return f"TfliteModel({self.path.name}, input {self.input_shape})"

@@ -2,7 +2,8 @@
 
 Without a detector (``detector=None``) there is one person, found and followed by BlazePose itself (tracking
 mode), and hands and faces are looked for over the whole frame, as MediaPipe's own solutions do. With a
-detector (``motion``, ``hog``, ``auto``, a ``.onnx`` file, or ``blazepose``: BlazePose's detector over
+detector (``motion``: background subtraction with blobs of people side by side cut apart, the measured best
+on a fixed camera; ``hog``; ``auto``; a ``.onnx`` file; or ``blazepose``: BlazePose's detector over
 overlapping tiles), each box the tracker keeps becomes a person with its own id, its own landmarks (tracked
 from its previous frame), hands and face searched inside its box, and its own One Euro filter.
 """
@@ -77,11 +78,37 @@ class TiledPoseDetector:
         return boxes[keep], scores[keep]
 
 
+def split_wide(boxes: np.ndarray, scores: np.ndarray, person_aspect: float = 0.45, wide: float = 0.8
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes wider than ``wide`` x their height (two or more people walking side by side make one motion blob)
+    cut into ``round(width / (person_aspect * height))`` side-by-side boxes of the same height."""
+    out_b, out_s = [], []
+    for box, score in zip(boxes, scores):
+        w, h = box[2] - box[0], box[3] - box[1]
+        k = int(round(w / (person_aspect * h))) if h > 0 and w > wide * h else 1
+        for i in range(max(1, k)):
+            out_b.append([box[0] + w * i / k, box[1], box[0] + w * (i + 1) / k, box[3]] if k > 1 else list(box))
+            out_s.append(score)
+    return np.array(out_b, np.float32).reshape(-1, 4), np.array(out_s, np.float32)
+
+
+class SplitBoxes:
+    """A detector whose wide boxes are cut into one box per person (:func:`split_wide`)."""
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return split_wide(*self.base.detect(rgb))
+
+
 def _make_detector(spec: Any, pose: BlazePose) -> Any:
     if spec == "blazepose":
         return TiledPoseDetector(pose)
     from ..streaming.tracking.detectors import make_detector
 
+    if spec == "motion":  # blobs of people walking side by side are cut apart
+        return SplitBoxes(make_detector("motion"))
     return make_detector(spec)
 
 
@@ -98,7 +125,8 @@ class People:
         parts: any of ``body``, ``hands``, ``face``.
         detector: None (one person, BlazePose's own tracking), ``blazepose`` (tiled), ``motion``, ``hog``,
             ``auto``, a ``.onnx`` person detector or an object with ``detect(rgb) -> (boxes, scores)``.
-        max_people: the most people followed per frame (largest boxes first).
+        max_people: the most people given landmarks per frame (largest boxes first); the tracker follows
+            everyone the detector finds.
         threads: LiteRT threads per model.
         smooth: One Euro filter on the reported body landmarks.
     """
@@ -125,15 +153,19 @@ class People:
             self._update(person, rgb, None, t)
             found = person.pose is not None or person.hands or person.faces
             return [(person, None)] if found else []
-        boxes, scores = self.detector.detect(rgb)
-        order = np.argsort(-(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[: self.max_people]
-        tracks = self.tracker.update(boxes[order], scores[order])
+        tracks = self.tracker.update(*self.detector.detect(rgb))
         for gone in self.tracker.ended:
             self.people.pop(gone, None)
+        largest = sorted(tracks, key=lambda k: -(k.box[2] - k.box[0]) * (k.box[3] - k.box[1]))[: self.max_people]
         out = []
         for track in tracks:
             person = self.people.setdefault(track.id, Person(track.id))
-            self._update(person, rgb, track.box, t)
+            if track in largest:
+                self._update(person, rgb, track.box, t)
+            else:  # beyond max_people: followed by the tracker, no landmarks this frame
+                person.pose, person.hands, person.faces = None, [], []
+                if person.filter is not None:
+                    person.filter.reset()
             out.append((person, track.box))
         return out
 

@@ -74,21 +74,26 @@ def decode_detections(regressors: np.ndarray, scores: np.ndarray, min_score: flo
 def refine_from_heatmap(pts: np.ndarray, heatmap: np.ndarray, kernel: int = 7, min_confidence: float = 0.5
                         ) -> np.ndarray:
     """RefineLandmarksFromHeatmapCalculator: each point (input pixels) moved to the sigmoid-weighted mean of the
-    ``kernel`` x ``kernel`` heatmap cells around it, where the peak there reaches ``min_confidence``."""
-    hm_h, hm_w, _ = heatmap.shape
-    out = pts.copy()
+    ``kernel`` x ``kernel`` heatmap cells around it (cells off the map weigh nothing), where the peak there
+    reaches ``min_confidence``; points off the map are kept."""
+    hm_h, hm_w, n = heatmap.shape
     half = (kernel - 1) // 2
-    for k in range(len(pts)):
-        col, row = int(pts[k, 0] / LANDMARK_SIZE * hm_w), int(pts[k, 1] / LANDMARK_SIZE * hm_h)
-        if not (0 <= col < hm_w and 0 <= row < hm_h):
-            continue
-        r0, r1, c0, c1 = max(0, row - half), min(hm_h, row + half + 1), max(0, col - half), min(hm_w, col + half + 1)
-        conf = sigmoid(heatmap[r0:r1, c0:c1, k])
-        total = conf.sum()
-        if conf.max() >= min_confidence and total > 0:
-            rows, cols = np.mgrid[r0:r1, c0:c1]
-            out[k, 0] = (cols * conf).sum() / total / hm_w * LANDMARK_SIZE
-            out[k, 1] = (rows * conf).sum() / total / hm_h * LANDMARK_SIZE
+    col = np.trunc(pts[:n, 0] / LANDMARK_SIZE * hm_w).astype(int)  # truncated towards zero, as MediaPipe does
+    row = np.trunc(pts[:n, 1] / LANDMARK_SIZE * hm_h).astype(int)
+    inside = (col >= 0) & (col < hm_w) & (row >= 0) & (row < hm_h)
+    padded = np.pad(heatmap, ((half, half), (half, half), (0, 0)), constant_values=-100.0)
+    offsets = np.arange(kernel)
+    rows = np.clip(row, 0, hm_h - 1)[:, None] + offsets  # window rows in the padded map
+    cols = np.clip(col, 0, hm_w - 1)[:, None] + offsets
+    conf = sigmoid(padded[rows[:, :, None], cols[:, None, :], np.arange(n)[:, None, None]])  # (n, k, k)
+    total = conf.sum((1, 2))
+    ok = inside & (conf.max((1, 2)) >= min_confidence) & (total > 0)
+    r_idx, c_idx = rows - half, cols - half  # back to heatmap cells
+    out = pts.copy()
+    wc = (conf * c_idx[:, None, :]).sum((1, 2)) / np.maximum(total, 1e-12)
+    wr = (conf * r_idx[:, :, None]).sum((1, 2)) / np.maximum(total, 1e-12)
+    out[:n, 0] = np.where(ok, wc / hm_w * LANDMARK_SIZE, pts[:n, 0])
+    out[:n, 1] = np.where(ok, wr / hm_h * LANDMARK_SIZE, pts[:n, 1])
     return out
 
 

@@ -190,8 +190,11 @@ def crop(rgb: np.ndarray, region: Region, size: int, value_range: tuple[float, f
     m = region_matrix(region, size, flip)
     patch = cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT)
-    lo, hi = value_range
-    return patch[None].astype(np.float32) * ((hi - lo) / 255.0) + lo, cv2.invertAffineTransform(m)
+    x = patch[None].astype(np.float32)
+    x *= (value_range[1] - value_range[0]) / 255.0
+    if value_range[0]:
+        x += value_range[0]
+    return x, cv2.invertAffineTransform(m)
 
 
 def project(points: np.ndarray, inverse: np.ndarray) -> np.ndarray:

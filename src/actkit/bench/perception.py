@@ -1,0 +1,245 @@
+"""`actkit bench --perception`: the keypoint front-end's speed per person, beside MediaPipe's own Python solutions
+when a reference interpreter is given, and its people recall on real footage.
+
+Speed (``landmark_speed``): median milliseconds per call on the sample photos, one LiteRT thread: body on a still
+(detector + landmarks) and tracked (landmarks only), hands (palm detector + landmarks) and tracked, face with both
+irises (detector + mesh + 2 iris runs) and tracked. With ``reference_python`` (a venv with ``mediapipe==0.10.21``),
+``benchmarks/mediapipe_reference.py --time`` measures MediaPipe's solutions on the same photos in the same run.
+
+Footage (``footage``): the sample plaza video (768x576, 10 fps) through ``actkit keypoints --detector D``; on the
+frames a person counted by hand (``benchmarks/data/vtest_people.json``: every person at least 50 px tall), a
+person is found when a reported person's box overlaps theirs at IoU >= 0.3 (one to one); boxes left over are
+false boxes. Frames per second is the whole pipeline (detector, tracker, landmarks per person).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..utils.progress import progress
+
+COUNTS = Path(__file__).parent / "data" / "vtest_people.json"
+REFERENCE_SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "mediapipe_reference.py"  # a source checkout
+SPEED_PHOTOS = {"body": ("messi5.jpg", "basketball1.png"), "hands": ("handSrc.jpg", "right04.jpg"),
+                "face": ("227943776_1.jpg", "230501201_1.jpg")}
+
+
+def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(times))
+
+
+def _photo(name: str) -> np.ndarray:
+    import cv2
+
+    from ..perception.samples import sample_path
+
+    return cv2.cvtColor(cv2.imread(str(sample_path(name))), cv2.COLOR_BGR2RGB)
+
+
+def landmark_speed(repeats: int = 50, threads: int = 1) -> dict[str, float]:
+    """Median ms per call of each stage (see the module doc), averaged over the stage's photos."""
+    from ..perception.face import FaceMesh
+    from ..perception.hands import Hands
+    from ..perception.pose import BlazePose
+
+    pose, hands, face = BlazePose(threads), Hands(1, threads), FaceMesh(1, True, threads)
+    out: dict[str, list[float]] = {}
+    for part, photos in SPEED_PHOTOS.items():
+        for name in photos:
+            rgb = _photo(name)
+            if part == "body":
+                first = pose(rgb)
+                out.setdefault("body_still", []).append(_median_ms(lambda: pose(rgb), repeats))
+                out.setdefault("body_tracking", []).append(_median_ms(lambda: pose(rgb, first), repeats))
+            elif part == "hands":
+                first = hands(rgb)
+                out.setdefault("hands_still", []).append(_median_ms(lambda: hands(rgb), repeats))
+                out.setdefault("hands_tracking", []).append(_median_ms(lambda: hands(rgb, first), repeats))
+            else:
+                first = face(rgb)
+                out.setdefault("face_irises_still", []).append(_median_ms(lambda: face(rgb), repeats))
+                out.setdefault("face_irises_tracking", []).append(_median_ms(lambda: face(rgb, first), repeats))
+    return {k: round(float(np.mean(v)), 2) for k, v in out.items()}
+
+
+def reference_speed(python: str, repeats: int = 50) -> dict[str, float]:
+    """MediaPipe 0.10.21's Python solutions on the same photos, timed by ``benchmarks/mediapipe_reference.py``."""
+    from ..perception.samples import sample_path
+
+    photos = {part: [str(sample_path(n)) for n in names] for part, names in SPEED_PHOTOS.items()}
+    if not REFERENCE_SCRIPT.is_file():
+        raise FileNotFoundError(f"{REFERENCE_SCRIPT}: the reference timing script comes with a source checkout of actkit")
+    cmd = [python, str(REFERENCE_SCRIPT), "--time", json.dumps(photos), str(repeats)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the reference run failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / max(1e-9, (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _match(truth: list[list[float]], found: list[np.ndarray]) -> tuple[int, int]:
+    """(people found, false boxes) by greedy one-to-one IoU >= 0.3."""
+    pairs = sorted(((_iou(np.array(t), f), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)), reverse=True)
+    used_t, used_f = set(), set()
+    for v, i, j in pairs:
+        if v >= 0.3 and i not in used_t and j not in used_f:
+            used_t.add(i)
+            used_f.add(j)
+    return len(used_t), len(found) - len(used_f)
+
+
+def _person_box(kp: dict[str, Any] | None, fallback: tuple[float, ...]) -> np.ndarray:
+    """The visible body landmarks' box (the detector's box when the body was not found)."""
+    if kp and "xy" in kp:
+        xy = np.asarray(kp["xy"])[np.asarray(kp["visibility"]) >= 0.5]
+        if len(xy) >= 4:
+            return np.concatenate([xy.min(0), xy.max(0)])
+    return np.asarray(fallback, np.float32)
+
+
+def footage(detectors: tuple[str, ...] = ("motion", "hog", "blazepose"), threads: int = 2) -> dict[str, Any]:
+    """People recall, false boxes per frame and frames per second of each detector on the plaza video."""
+    from ..perception.keypoints import KeypointRun
+    from ..perception.samples import sample_path
+
+    counts = json.loads(COUNTS.read_text())
+    truth = {int(k): v for k, v in counts["frames"].items()}
+    out = {"hand_counted_people": sum(len(v) for v in truth.values()), "frames_counted": len(truth)}
+    for det in detectors:
+        run = KeypointRun(sample_path("vtest.avi"), ("body",), threads, max(truth) + 1, detector=det)
+        found = {"boxes": 0, "keypoints": 0}
+        false = {"boxes": 0, "keypoints": 0}
+        t0 = time.perf_counter()
+        for r, _ in progress(run, total=max(truth) + 1, desc=det, unit="frame"):
+            if r.frame in truth:
+                tracks = r.tracks or []
+                for kind, boxes in (("boxes", [np.asarray(t.box) for t in tracks]),
+                                    ("keypoints", [_person_box(t.keypoints, t.box) for t in tracks])):
+                    f, x = _match(truth[r.frame], boxes)
+                    found[kind], false[kind] = found[kind] + f, false[kind] + x
+        elapsed = time.perf_counter() - t0
+        n = out["hand_counted_people"]
+        out[det] = {"recall": round(found["boxes"] / n, 3),
+                    "false_boxes_per_frame": round(false["boxes"] / len(truth), 2),
+                    "keypoint_recall": round(found["keypoints"] / n, 3),
+                    "fps": round((max(truth) + 1) / elapsed, 1)}
+    return out
+
+
+RENDERED_CLASSES = ("walk", "run", "punch")
+
+
+def rendered_frames(out: str | Path) -> list[np.ndarray]:
+    """51 RGB frames of rendered people (walk, run, punch: 17 frames each at 256 px) for the parity check."""
+    import logging
+
+    from ..data.synth.actions import render_actions
+    from ..data.video.sources import read_video
+
+    quiet = logging.getLogger("actkit.data.synth.actions")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # one clip per class leaves splits without some classes: expected here
+    try:
+        render_actions(out, clips_per_class=1, frames=17, size=256, workers=1, classes=list(RENDERED_CLASSES),
+                       progress=False)
+    finally:
+        quiet.setLevel(level)
+    frames = []
+    for name in RENDERED_CLASSES:
+        frames.extend(read_video(next(Path(out).rglob(f"v_{name.title()}_*.mp4"))))
+    return frames
+
+
+def parity_images(work: str | Path) -> dict[str, np.ndarray]:
+    """The parity check's images by name: the sample photos and ``rendered/NNN``."""
+    from ..perception.samples import SAMPLES
+
+    out = {Path(k).name: _photo(k) for k in SAMPLES if not k.endswith(".avi")}
+    for i, rgb in enumerate(rendered_frames(Path(work) / "rendered")):
+        out[f"rendered/{i:03d}"] = rgb
+    return out
+
+
+def _error(ours: np.ndarray, ref: np.ndarray, box: np.ndarray) -> float:
+    """Mean distance between corresponding points over the diagonal of ``box``'s points."""
+    return float(np.linalg.norm(ours - ref, axis=1).mean() / np.linalg.norm(box.max(0) - box.min(0)))
+
+
+def parity(reference: dict[str, Any], images: dict[str, np.ndarray]) -> dict[str, Any]:
+    """actkit against MediaPipe's reference outputs (``tests/data/mediapipe_reference.json``): per part, the
+    images where the detections differ and each matched landmark set's error (see docs/perception.md)."""
+    from ..perception.face import FaceMesh
+    from ..perception.hands import Hands
+    from ..perception.pose import BlazePose
+
+    pose, hands, mesh = BlazePose(), Hands(max_hands=2), FaceMesh(max_faces=3)
+    res: dict[str, Any] = {k: {} for k in ("body", "hands", "faces", "irises", "handedness")}
+    res["disagree"] = []
+    for name, ref in reference.items():
+        rgb = images[name]
+        lm, hs, fs = pose(rgb), hands(rgb), mesh(rgb)
+        if (lm is None) != (ref["pose"] is None) or len(hs) != len(ref["hands"]) or len(fs) != len(ref["faces"]):
+            res["disagree"].append(name)
+            continue
+        if lm is not None:
+            r = np.array(ref["pose"])
+            seen = r[:, 2] >= 0.5  # the points MediaPipe calls visible; the rest are guesses
+            res["body"][name] = _error(lm.xy[seen], r[seen, :2], r[:, :2])
+        for k, h in enumerate(ref["hands"]):
+            r = np.array(h["xy"])
+            best = min(hs, key=lambda f: np.linalg.norm(f.xy - r, axis=1).mean())
+            res["hands"][f"{name}#{k}"] = _error(best.xy, r, r)
+            # MediaPipe labels a mirrored (selfie) view; actkit names the person's own hand
+            res["handedness"][f"{name}#{k}"] = best.handedness == {"Left": "right", "Right": "left"}[h["label"]]
+        for k, (face, irises) in enumerate(zip(ref["faces"], ref["irises"])):
+            r = np.array(face)
+            best = min(fs, key=lambda f: np.linalg.norm(f.xy - r, axis=1).mean())
+            res["faces"][f"{name}#{k}"] = _error(best.xy, r, r)
+            ours = np.vstack([best.irises["right"], best.irises["left"]])  # MediaPipe's points 468-477
+            res["irises"][f"{name}#{k}"] = _error(ours, np.array(irises), r)
+    return res
+
+
+def format_parity(res: dict[str, Any]) -> str:
+    lines = [f"images where the detections differ: {len(res['disagree'])} {res['disagree'] or ''}".rstrip(),
+             "part     sets   median %   max %"]
+    for part in ("body", "hands", "faces", "irises"):
+        v = np.array(list(res[part].values())) * 100
+        if len(v):
+            lines.append(f"{part:8s} {len(v):4d}   {np.median(v):8.2f}   {v.max():5.2f}")
+    hand = list(res["handedness"].values())
+    lines.append(f"handedness agrees on {sum(hand)} of {len(hand)} hands")
+    return "\n".join(lines)
+
+
+def format_perception(res: dict[str, Any]) -> str:
+    lines = ["stage                  actkit ms" + ("   MediaPipe ms   ratio" if "reference" in res else "")]
+    for k, v in res["speed"].items():
+        ref = res.get("reference", {}).get(k)
+        lines.append(f"{k:22s} {v:9.2f}" + (f"   {ref:12.2f}   {v / ref:5.2f}" if ref else ""))
+    if "footage" in res:
+        f = res["footage"]
+        lines.append(f"\nplaza video, {f['hand_counted_people']} people counted by hand on {f['frames_counted']} frames")
+        lines.append("detector    recall   false boxes/frame   keypoint recall   frames/s")
+        for k, v in f.items():
+            if isinstance(v, dict):
+                lines.append(f"{k:10s} {v['recall']:7.3f}   {v['false_boxes_per_frame']:17.2f}   "
+                             f"{v['keypoint_recall']:15.3f}   {v['fps']:8.1f}")
+    return "\n".join(lines)
