@@ -161,7 +161,9 @@ def test_rss_probe_flags_growth():
     probe = RssProbe(every=1, warmup=0.0)
     keep = []
     for i in range(12):
-        keep.append(np.ones(2_000_000 // 8 * 4, np.float64))  # ~4 MB per step, touched
+        # 40 MB per step, touched: above glibc's largest mmap threshold (32 MB), so always fresh pages that RSS
+        # counts, whatever earlier tests freed
+        keep.append(np.ones(40_000_000 // 8, np.float64))
         probe.sample(i)
     r = probe.report()
     assert r["slope_mb_per_1k_steps"] > 1000 and r["flat"] is False
