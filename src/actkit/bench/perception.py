@@ -143,6 +143,68 @@ def footage(detectors: tuple[str, ...] = ("motion", "hog", "blazepose"), threads
     return out
 
 
+def posture_rule_accuracy(parquet: str | Path, split: str = "test") -> dict[str, Any]:
+    """The geometric posture rule (:mod:`actkit.perception.posture`) on one split of a postures crop set:
+    BlazePose on each crop (still-image mode), then the rule. ``coverage`` is the share of crops that get an
+    answer (a body found and the landmarks the rule needs visible); ``accuracy`` is over those."""
+    from ..data.crops import read_crops_table
+    from ..data.schema import decode_image
+    from ..perception.pose import BlazePose
+    from ..perception.posture import POSTURES, posture_rule
+
+    table = read_crops_table(parquet).select(split)
+    pose = BlazePose()
+    confusion = np.zeros((len(POSTURES), len(POSTURES)), np.int64)
+    unanswered = {"no body": 0, "landmarks not visible": 0}
+    for data, label in progress(list(zip(table.images, table.labels)), desc="posture rule", unit="crop"):
+        lm = pose(decode_image(data))
+        if lm is None:
+            unanswered["no body"] += 1
+            continue
+        got = posture_rule(lm.xy, lm.visibility)
+        if got is None:
+            unanswered["landmarks not visible"] += 1
+            continue
+        if label in POSTURES:
+            confusion[POSTURES.index(label), POSTURES.index(got[0])] += 1
+    answered = int(confusion.sum())
+    return {"split": split, "crops": len(table), "coverage": round(answered / max(1, len(table)), 3),
+            "accuracy": round(float(np.trace(confusion)) / max(1, answered), 3), "unanswered": unanswered,
+            "classes": list(POSTURES), "confusion": confusion.tolist()}
+
+
+def two_stream(data: str | Path, model: str | Path, seed: int = 0) -> dict[str, Any]:
+    """What the pose stream adds to an image model trained with ``actkit train --task image --data DATA``: the
+    image model's probabilities and BlazePose keypoints for every image of the same splits (``seed`` as
+    trained), then :func:`actkit.perception.twostream.two_stream_report`."""
+    from ..data.images import read_images
+    from ..data.schema import decode_image
+    from ..engine.predictor import load
+    from ..engine.tasks import carve_val
+    from ..perception.pose import BlazePose
+    from ..perception.twostream import FEATURES, pose_features, two_stream_report
+
+    table = read_images(data, seed=seed)
+    if not np.any(table.splits == "val"):
+        table.splits = carve_val(table.splits, table.labels, table.groups, seed)
+    predictor, pose = load(model), BlazePose()
+    if predictor.class_names != table.class_names:
+        raise ValueError(f"{data}: classes {table.class_names} differ from the model's {predictor.class_names}")
+    appearance, keypoints, labels = {}, {}, {}
+    for split in ("train", "val", "test"):
+        sub = table.select(split)
+        probs, feats, found = [], np.zeros((len(sub), FEATURES), np.float32), np.zeros(len(sub), bool)
+        for i, data_bytes in enumerate(progress(sub.images, desc=f"two streams: {split}", unit="image")):
+            rgb = decode_image(data_bytes)
+            probs.append(predictor.predict(rgb)[0].probs)
+            lm = pose(rgb)
+            if lm is not None:
+                feats[i], found[i] = pose_features(lm.xy, lm.visibility), True
+        appearance[split], keypoints[split], labels[split] = np.array(probs), (feats, found), sub.class_ids
+    return {"data": str(data), "model": str(model), **two_stream_report(appearance, keypoints, labels,
+                                                                        len(table.class_names))}
+
+
 RENDERED_CLASSES = ("walk", "run", "punch")
 
 

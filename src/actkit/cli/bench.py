@@ -51,6 +51,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("--parity", nargs="?", const="tests/data/mediapipe_reference.json", metavar="REFERENCE_JSON",
                     help="--perception: only the landmark errors against MediaPipe's reference outputs (default "
                     "tests/data/mediapipe_reference.json of a source checkout; benchmarks/parity.sh writes it)")
+    sp.add_argument("--posture-rule", metavar="POSTURES_PARQUET", help="--perception: only the geometric posture "
+                    "rule's coverage and accuracy on the test split of a postures crop set (`actkit synth postures`)")
+    sp.add_argument("--two-stream", metavar="IMAGE_DATA", help="--perception: only what BlazePose keypoints add "
+                    "to an image model (--models: its checkpoint or ONNX) trained on IMAGE_DATA with --task image")
     sp.add_argument("--detectors", default="motion,hog,blazepose", help="--perception: detectors for the footage run "
                     "(empty: skip it)")
     return sp
@@ -117,6 +121,14 @@ def _perception(a: argparse.Namespace) -> Any:
     from ..bench.perception import footage, format_perception, landmark_speed, reference_speed
     from ..perception.samples import fetch_samples
 
+    if a.posture_rule or a.two_stream:
+        from ..bench.perception import posture_rule_accuracy, two_stream
+
+        if a.two_stream and not a.models:
+            raise ValueError("--two-stream needs --models MODEL (the image model trained on that data)")
+        res = posture_rule_accuracy(a.posture_rule) if a.posture_rule else two_stream(a.two_stream, a.models)
+        print(json.dumps(res, indent=2))
+        return res
     fetch_samples()
     if a.parity:
         import tempfile

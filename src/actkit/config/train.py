@@ -15,8 +15,9 @@ class CommonData:
     RANGES: ClassVar[dict] = {"batch_size": (1, None), "workers": (0, None), "colour_jitter": (0, 1),
                               "hue_jitter": (0, 0.5), "mixup": (0, None), "cutmix": (0, None)}
 
-    path: str = opt("", "crop task: Parquet crop dataset; clip task: a video dataset (folder, UCF-101/HMDB51/"
-                         "Diving48 root, Kinetics or generic CSV); stream task: a streams or reps folder", alias="--data")
+    path: str = opt("", "crop task: Parquet crop dataset; image task: a Stanford40 root or <root>/<class>/ photos; "
+                         "clip task: a video dataset (folder, UCF-101/HMDB51/Diving48 root, Kinetics or generic "
+                         "CSV); stream task: a streams or reps folder", alias="--data")
     batch_size: int = opt(64, "batch size", alias="--batch-size")
     workers: int = opt(0, "DataLoader worker processes")
     imbalance: str = opt("loss", "correct class imbalance ONCE: by loss weights, by a balanced sampler, or not",
@@ -39,6 +40,7 @@ class CropData:
     positive: str = opt("", "(crop) binary view: this class vs the rest (e.g. sitting)", alias="--positive")
     box_jitter: float = opt(0.08, "random shift of the crop box, as a fraction of its size")
     scale_jitter: float = opt(0.12, "random scale of the crop box (+/- fraction)")
+    person_box: bool = opt(False, "(image) crop Stanford40 photos to the person box of their XML annotation")
 
 
 @dataclass
@@ -165,9 +167,9 @@ class RunSection:
 class TrainConfig:
     """Everything `actkit train` needs."""
 
-    task: str = opt("crop", "what is trained: crop classifiers (Parquet), clip classifiers (videos) or "
-                             "streaming models with a target per frame (streams/reps sets)",
-                     choices=("crop", "clip", "stream"))
+    task: str = opt("crop", "what is trained: crop classifiers (Parquet), image classifiers (Stanford40 or "
+                             "class folders of photos), clip classifiers (videos) or streaming models with a target "
+                             "per frame (streams/reps sets)", choices=("crop", "image", "clip", "stream"))
     data: DataSection = field(default_factory=DataSection)
     model: ModelSection = field(default_factory=ModelSection)
     optim: OptimSection = field(default_factory=OptimSection)

@@ -68,7 +68,8 @@ def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int
 def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out: str | Path | None = None,
                   threshold: float | None = None, plots: bool = True, format: str = "auto", split_index: int = 1,
                   clips: int = 3, flip: bool = False) -> dict[str, Any]:
-    """Evaluate a ``.pt`` / ``.onnx`` model on one split of a crop Parquet or a video dataset.
+    """Evaluate a ``.pt`` / ``.onnx`` model on one split of a crop Parquet, an image dataset (Stanford40 or class
+    folders) or a video dataset.
 
     For binary models the report is given at the model's stored threshold (or ``threshold``),
     and a threshold is tuned on the ``val`` split (never on the split being reported) and
@@ -101,7 +102,13 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
         if out:
             _write(Path(out), report, labels, probs, names, model, split, plots)
         return report
-    table = table_for_model(read_crops_table(data), predictor.class_names, data)
+    if Path(data).is_dir():  # photos in place: Stanford40 or class folders (the image task's data)
+        from ..data.images import read_images
+
+        source = read_images(data)
+    else:
+        source = read_crops_table(data)
+    table = table_for_model(source, predictor.class_names, data)
     sub = table.select(split)
     if len(sub) == 0:
         raise ValueError(f"{data}: the {split!r} split is empty")

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 INPUT_NAME = "images"
 
 
+PLAIN_BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
 class _Affine(nn.Module):
     """A folded BatchNorm: ``x * scale + shift`` (exports as Mul/Add)."""
 
@@ -54,12 +57,12 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
             names = list(module._modules)
             for a, b in zip(names, names[1:]):
                 conv, bn = module._modules[a], module._modules[b]
-                if isinstance(conv, (nn.Conv2d, nn.Conv3d)) and isinstance(bn, (nn.BatchNorm2d, nn.BatchNorm3d)):
+                if isinstance(conv, (nn.Conv2d, nn.Conv3d)) and type(bn) in PLAIN_BATCHNORM:
                     module._modules[a] = fuse_conv_bn_eval(conv, bn)
                     module._modules[b] = nn.Identity()
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            if type(child) in PLAIN_BATCHNORM:  # subclasses (timm's BatchNormAct2d: BN + activation) stay whole
                 setattr(parent, name, _Affine(child))
     return model
 

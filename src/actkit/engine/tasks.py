@@ -7,6 +7,8 @@ Every dataset yields dicts with the keys ``input``, ``label`` and ``index``; cli
 ``video``, so several clips of one video can be averaged for video-level accuracy.
 
 * ``crop``: a Parquet crop table (:mod:`actkit.data.crops`), images decoded once.
+* ``image``: photos read in place (:mod:`actkit.data.images`: Stanford40 or folder-per-class), decoded per
+  sample at the model's size (timm backbones: 224 px, timm's mean and std).
 * ``clip``: a video dataset (:mod:`actkit.data.video`): folder-per-class, UCF-101, HMDB51,
   Kinetics, Diving48 or a generic CSV, decoded with seeking and sampled per clip.
 * ``stream``: a frame-labelled set (streams / reps, :mod:`actkit.data.video.framelabels`):
@@ -117,6 +119,47 @@ class CropTask:
     @property
     def eval_batch_size(self) -> int:
         return 512
+
+
+class ImageTask(CropTask):
+    """Image classification from Stanford40 or a folder of class folders (the crop task's training, with
+    images decoded per sample)."""
+
+    name = "image"
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        from ..data.images import read_images
+
+        self.cfg = cfg
+        if not cfg.data.path:
+            raise ValueError("no dataset given: pass --data ROOT (Stanford40 root or <root>/<class>/*.jpg)")
+        self.table = read_images(cfg.data.path, cfg.data.person_box, cfg.run.seed)
+        if not np.any(self.table.splits == "val"):
+            log.warning("%s has no val split: holding out 10%% of train images for validation", cfg.data.path)
+            self.table.splits = carve_val(self.table.splits, self.table.labels, self.table.groups, cfg.run.seed)
+        self.class_names = list(self.table.class_names)
+        self.skipped = [{"path": p, "reason": r} for p, r in self.table.skipped]
+
+    def model_overrides(self) -> dict[str, Any]:
+        o: dict[str, Any] = {}
+        if self.cfg.model.input_size:
+            o["input_size"] = tuple(int(v) for v in self.cfg.model.input_size)
+        if self.cfg.model.pretrained:
+            o["pretrained"] = self.cfg.model.pretrained
+        return o
+
+    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
+        from ..data.transforms import CropAugment
+        from .data import ImageDataset
+
+        d = self.cfg.data
+        aug = CropAugment(d.box_jitter, d.scale_jitter, d.hflip, d.colour_jitter, d.hue_jitter)
+        return {s: ImageDataset(self.table.select(s), data_cfg, aug if s == "train" else None, seed)
+                for s in SPLITS if np.any(self.table.splits == s)}
+
+    @property
+    def eval_batch_size(self) -> int:
+        return 64
 
 
 class ClipTask:
@@ -292,14 +335,14 @@ class StreamTask:
         return max(1, self.cfg.data.batch_size)
 
 
-def model_kwargs(task: CropTask | ClipTask | StreamTask) -> dict[str, Any]:
+def model_kwargs(task: CropTask | ImageTask | ClipTask | StreamTask) -> dict[str, Any]:
     """Keyword arguments for ``create_model``: what the data and run config decide, then ``model.args``."""
     return {**task.model_overrides(), **task.cfg.model.args}
 
 
-def make_task(cfg: TrainConfig) -> CropTask | ClipTask | StreamTask:
+def make_task(cfg: TrainConfig) -> CropTask | ImageTask | ClipTask | StreamTask:
     """The task object for ``cfg.task``."""
-    tasks = {"crop": CropTask, "clip": ClipTask, "stream": StreamTask}
+    tasks = {"crop": CropTask, "image": ImageTask, "clip": ClipTask, "stream": StreamTask}
     if cfg.task not in tasks:
         raise ValueError(f"unknown task {cfg.task!r}; known: {sorted(tasks)}")
     return tasks[cfg.task](cfg)
