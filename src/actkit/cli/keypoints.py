@@ -21,6 +21,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "keypoint sequence format for a .parquet name")
     sp.add_argument("--annotate", help="write the video with the skeletons drawn (.mp4), or the first frame as a "
                     "picture (.png, .jpg)")
+    sp.add_argument("--display", action="store_true", help="show the drawn frames in a window ('q' or Esc stops)")
     sp.add_argument("--threads", type=int, default=1, help="LiteRT threads per model")
     sp.add_argument("--max-frames", type=int, help="stop after this many frames")
     return sp
@@ -30,7 +31,7 @@ def run(a: argparse.Namespace) -> Any:
     from ..perception.keypoints import run_keypoints
 
     s = run_keypoints(a.source, a.out, a.annotate, names(a.parts) or (), a.threads, a.max_frames, a.detector,
-                      a.max_people, progress=not a.quiet)
+                      a.max_people, progress=not a.quiet, display=a.display)
     med = s["ms_per_frame_median"]
     print(f"{s['frames']} frames, a person in {s['with_person']}; median {med or 0:.1f} ms per frame"
           + (f" -> {s['out']}" if s["out"] else "") + (f", {s['annotate']}" if s["annotate"] else ""))

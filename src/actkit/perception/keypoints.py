@@ -142,10 +142,12 @@ def _write_image(path: str | Path, rgb: np.ndarray) -> None:
 
 def run_keypoints(source: str | int | Path, out: str | Path | None = None, annotate: str | Path | None = None,
                   parts: Sequence[str] = ("body",), threads: int = 1, max_frames: int | None = None,
-                  detector: Any = None, max_people: int = 6, progress: bool = False) -> dict[str, Any]:
+                  detector: Any = None, max_people: int = 6, progress: bool = False,
+                  display: bool = False) -> dict[str, Any]:
     """The ``actkit keypoints`` verb: ``out`` as JSON lines (one per frame) or, for a ``.parquet`` name, the
     keypoint sequence format (:mod:`.sequence`), written atomically at the end; an annotated mp4 to
-    ``annotate``; returns a summary."""
+    ``annotate``; the drawn frames in a window with ``display`` ('q' or Esc stops); returns a summary."""
+    from ..streaming.sinks import DisplaySink
     from ..data.video.writer import VideoWriter
     from ..utils.progress import progress as progress_bar
 
@@ -157,6 +159,7 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
     writer = VideoWriter(annotate, run.fps, "mp4v") if annotate and not still else None
     total = min(filter(None, (run.src.frames_promised, max_frames)), default=None)
     bar = progress_bar(total=total, desc="keypoints", unit="frame", enable=None if progress else False)
+    window = DisplaySink("actkit keypoints") if display else None
     try:
         for r, rgb in run:
             frames += 1
@@ -168,8 +171,14 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
                 writer.write(draw(rgb, r))
             elif still and frames == 1:  # a picture: the first frame drawn
                 _write_image(annotate, draw(rgb, r))
+            if window is not None:
+                window.write(r, rgb, lambda: np.ascontiguousarray(draw(rgb, r)[..., ::-1]))
+                if window.stop_requested:
+                    break
     finally:
         bar.close()
+        if window is not None:
+            window.close()
         if writer is not None:
             writer.close()
     if out and Path(out).suffix == ".parquet":
