@@ -28,7 +28,7 @@ for row in csv.DictReader(open(root / "manifest.csv")):
     video = root / row["path"]
     action = row["label"].lower()
     boxes = json.loads((root / "boxes" / row["label"] / (video.stem + ".json")).read_text())["frames"]
-    split = "test" if row["split"] == "test" else "train"  # Stanford40 has train and test lists only
+    split = row["split"]  # <action>_val.txt beside Stanford40's train / test lists: frames of one clip stay together
     for t, rgb in enumerate(read_video(video)):
         if t % 2 or boxes[t] is None:
             continue

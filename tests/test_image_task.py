@@ -63,6 +63,21 @@ def test_stanford40_reader_keeps_official_splits_and_lists_bad_lines(stanford40)
     assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1 and (x1 - x0) == pytest.approx(40 / 128, abs=1e-3)
 
 
+def test_stanford40_val_lists_are_read_where_a_set_adds_them(stanford40, tmp_path):
+    import shutil
+
+    from actkit.data.images import read_images
+
+    copy = tmp_path / "s40"
+    shutil.copytree(stanford40, copy)
+    train = copy / "ImageSplits" / "jumping_train.txt"
+    train.write_text(train.read_text().replace("jumping_001.jpg\n", ""))
+    (copy / "ImageSplits" / "jumping_val.txt").write_text("jumping_001.jpg\njumping_002.jpg\n")
+    t = read_images(copy)
+    assert list(t.sources[t.splits == "val"]) == ["jumping_001.jpg"]  # 002 is a train photo already
+    assert ("jumping_002.jpg", "listed in jumping_train.txt and in jumping_val.txt: kept in the first only") in t.skipped
+
+
 def test_folder_reader_with_and_without_split_folders(tmp_path):
     import cv2
 

@@ -2,7 +2,8 @@
 
 * **Stanford40** (Yao et al., ICCV 2011): ``JPEGImages/<action>_NNN.jpg``, ``ImageSplits/<action>_train.txt``
   and ``<action>_test.txt`` (one file name per line), ``XMLAnnotations/<action>_NNN.xml`` (Pascal VOC style,
-  the person's ``bndbox``). The official train / test lists are kept; validation is carved from train.
+  the person's ``bndbox``). The official train / test lists are kept; validation is carved from train, or
+  read from ``<action>_val.txt`` lists where a set adds them (photos from one video must not straddle splits).
 * **Folder**: ``<root>/<class>/*.jpg``, or ``<root>/{train,val,test}/<class>/*.jpg`` with the splits given;
   without split folders, a seeded stratified split (one group per image).
 
@@ -91,16 +92,20 @@ def read_stanford40(root: str | Path, use_person_box: bool = False) -> CropTable
     """Stanford 40 Actions with its official train / test lists (see the module doc)."""
     root = Path(root)
     skipped: list[tuple[str, str]] = []
-    rows = []
-    for split_file in sorted((root / "ImageSplits").glob("*_t*.txt")):
+    rows, seen = [], {}
+    for split_file in sorted((root / "ImageSplits").glob("*_*.txt")):
         action, _, split = split_file.stem.rpartition("_")
-        if split not in ("train", "test") or not action:
+        if split not in ("train", "val", "test") or not action:
             continue
         for line in split_file.read_text().split():
             name = Path(line)
             if name.is_absolute() or ".." in name.parts or name.suffix.lower() not in IMAGE_EXTS:
                 skipped.append((line, "not a file name inside JPEGImages"))
                 continue
+            if line in seen:
+                skipped.append((line, f"listed in {seen[line]} and in {split_file.name}: kept in the first only"))
+                continue
+            seen[line] = split_file.name
             data = _read_bytes(root, root / "JPEGImages" / name, skipped)
             if data is None:
                 continue
