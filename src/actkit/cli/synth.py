@@ -1,4 +1,5 @@
-"""`actkit synth`: labelled data rendered from motion capture (postures, actions, reps, streams, dives)."""
+"""`actkit synth`: labelled data rendered from motion capture (postures, actions, reps, streams, dives) and
+keypoint sequences projected from its true joints (skeletons)."""
 from __future__ import annotations
 
 import argparse
@@ -70,6 +71,15 @@ def add_parser(sub: Any) -> None:
                     "(default: all 48)")
     _rendering(sp, 112, 25)
 
+    sp = _set(syp, "skeletons", run_skeletons, "the 15 motion-capture clips as labelled keypoint sequences "
+              "(MediaPipe-33) seen by random cameras with a pose model's noise; no rendering", "output .parquet")
+    sp.add_argument("--sequences-per-class", type=int, default=200)
+    sp.add_argument("--frames", type=int, default=32, help="frames per sequence")
+    sp.add_argument("--fps", type=float, default=15.0)
+    sp.add_argument("--classes", help="comma-separated clip names (default: all 15)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--clean", action="store_true", help="no noise: the true joints through the cameras only")
+
 
 def run_postures(a: argparse.Namespace) -> Any:
     from ..data.synth.postures import render_postures
@@ -113,4 +123,13 @@ def run_dives(a: argparse.Namespace) -> Any:
     s = render_dives(a.out, videos_per_class=a.videos_per_class, frames=frames, size=a.size, fps=a.fps, seed=a.seed,
                      workers=a.workers, classes=names(a.classes), sheet=a.sheet)
     print(json.dumps(s, indent=1, default=str))
+    return s
+
+
+def run_skeletons(a: argparse.Namespace) -> Any:
+    from ..data.synth.skeletons import Noise, render_skeletons
+
+    noise = Noise(jitter=0, drop_joint=0, swap=0, occlude_limb=0, drop_frame=0, time_warp=0) if a.clean else None
+    s = render_skeletons(a.out, a.sequences_per_class, a.frames, a.fps, a.seed, names(a.classes), noise)
+    print(json.dumps(s, indent=1))
     return s

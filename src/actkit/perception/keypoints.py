@@ -182,7 +182,7 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
         if writer is not None:
             writer.close()
     if out and Path(out).suffix == ".parquet":
-        from .sequence import save_sequences, sequence_array
+        from ..data.keypoint_sequences import save_sequences, sequence_array
 
         layout = "mediapipe33" if set(run.people.parts) == {"body"} else "holistic"
         save_sequences(out, [{"source": str(source), "fps": run.fps, "layout": layout,
