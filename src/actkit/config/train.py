@@ -168,8 +168,9 @@ class TrainConfig:
     """Everything `actkit train` needs."""
 
     task: str = opt("crop", "what is trained: crop classifiers (Parquet), image classifiers (Stanford40 or "
-                             "class folders of photos), clip classifiers (videos) or streaming models with a target "
-                             "per frame (streams/reps sets)", choices=("crop", "image", "clip", "stream"))
+                             "class folders of photos), skeleton classifiers (keypoint sequences), clip classifiers "
+                             "(videos) or streaming models with a target per frame (streams/reps sets)",
+                     choices=("crop", "image", "skeleton", "clip", "stream"))
     data: DataSection = field(default_factory=DataSection)
     model: ModelSection = field(default_factory=ModelSection)
     optim: OptimSection = field(default_factory=OptimSection)

@@ -62,3 +62,35 @@ class ImageDataset(CropDataset):
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.aug is not None else None
         x = crop_to_input(img, self.table.boxes[i], self.data_cfg, rng, self.aug)
         return {"input": torch.from_numpy(x), "label": int(self.labels[i]), "index": i}
+
+
+class SkeletonDataset(torch.utils.data.Dataset):
+    """Samples ``{"input": (4, T, 33) float32, "label": int, "index": int}`` from keypoint sequences (one
+    person each, :func:`~actkit.data.skeleton_inputs.skeleton_input`); training windows of ``frames`` frames
+    start at a seeded random frame, evaluation takes the centre window; augmentation per sample and epoch
+    is seeded as in :class:`CropDataset`."""
+
+    def __init__(self, sequences: list[np.ndarray], labels: np.ndarray, frames: int, aug=None, seed: int = 0) -> None:
+        from ..data.skeleton_inputs import skeleton_input
+
+        self.inputs = [skeleton_input(s) for s in sequences]
+        self.labels, self.frames, self.aug, self.seed, self.epoch = np.asarray(labels, np.int64), frames, aug, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, i: int) -> dict:
+        x = self.inputs[i]
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.aug is not None else None
+        t = x.shape[1]
+        if t >= self.frames:
+            start = int(rng.integers(0, t - self.frames + 1)) if rng is not None else (t - self.frames) // 2
+            x = x[:, start:start + self.frames]
+        else:  # shorter than the model's window: padded with empty frames
+            x = np.concatenate([x, np.zeros((x.shape[0], self.frames - t, x.shape[2]), np.float32)], axis=1)
+        if rng is not None:
+            x = self.aug(x, rng)
+        return {"input": torch.from_numpy(np.ascontiguousarray(x, np.float32)), "label": int(self.labels[i]), "index": i}

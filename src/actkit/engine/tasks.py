@@ -9,6 +9,8 @@ Every dataset yields dicts with the keys ``input``, ``label`` and ``index``; cli
 * ``crop``: a Parquet crop table (:mod:`actkit.data.crops`), images decoded once.
 * ``image``: photos read in place (:mod:`actkit.data.images`: Stanford40 or folder-per-class), decoded per
   sample at the model's size (timm backbones: 224 px, timm's mean and std).
+* ``skeleton``: keypoint sequences (:mod:`actkit.data.keypoint_sequences`: ``actkit synth skeletons`` or
+  ``actkit keypoints --out kp.parquet`` with a ``label`` column), one person per sequence.
 * ``clip``: a video dataset (:mod:`actkit.data.video`): folder-per-class, UCF-101, HMDB51,
   Kinetics, Diving48 or a generic CSV, decoded with seeking and sampled per clip.
 * ``stream``: a frame-labelled set (streams / reps, :mod:`actkit.data.video.framelabels`):
@@ -160,6 +162,61 @@ class ImageTask(CropTask):
     @property
     def eval_batch_size(self) -> int:
         return 64
+
+
+class SkeletonTask:
+    """Action classification from keypoint sequences (a Parquet with ``label`` and ``split`` columns; ``group``
+    keeps sequences of one source together when val is carved from train)."""
+
+    name = "skeleton"
+    per_frame = False
+    allows_unseen_classes = False
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        from ..data.keypoint_sequences import load_sequences
+
+        self.cfg = cfg
+        if not cfg.data.path:
+            raise ValueError("no dataset given: pass --data KEYPOINTS.parquet (see `actkit synth skeletons`)")
+        rows = load_sequences(cfg.data.path)
+        missing = [k for k in ("label", "split") if rows and k not in rows[0]]
+        if not rows or missing:
+            raise ValueError(f"{cfg.data.path}: keypoint sequences need label and split columns "
+                             f"({'no rows' if not rows else 'missing ' + ', '.join(missing)})")
+        self.class_names = sorted({r["label"] for r in rows})
+        self.sequences = [r["keypoints"][:, 0] for r in rows]  # the first person of each
+        self.labels = np.array([self.class_names.index(r["label"]) for r in rows], np.int64)
+        self.splits = np.array([r["split"] for r in rows], dtype=object)
+        self.groups = np.array([r.get("group") or r["source"] for r in rows], dtype=object)
+        if not np.any(self.splits == "train"):
+            raise ValueError(f"{cfg.data.path}: no sequences in the train split")
+        if not np.any(self.splits == "val"):
+            log.warning("%s has no val split: holding out 10%% of train groups for validation", cfg.data.path)
+            self.splits = carve_val(self.splits, np.array([r["label"] for r in rows]), self.groups, cfg.run.seed)
+        self.skipped: list[dict[str, str]] = []
+
+    def model_overrides(self) -> dict[str, Any]:
+        return {"num_frames": int(self.cfg.model.num_frames)} if self.cfg.model.num_frames else {}
+
+    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
+        from ..data.skeleton_inputs import SkeletonAugment
+        from .data import SkeletonDataset
+
+        out = {}
+        for s in SPLITS:
+            idx = np.flatnonzero(self.splits == s)
+            if len(idx):
+                out[s] = SkeletonDataset([self.sequences[i] for i in idx], self.labels[idx], data_cfg.num_frames,
+                                         SkeletonAugment(mirror=0.5 if self.cfg.data.hflip else 0.0)
+                                         if s == "train" else None, seed)
+        return out
+
+    def train_counts(self) -> np.ndarray:
+        return np.bincount(self.labels[self.splits == "train"], minlength=len(self.class_names))
+
+    @property
+    def eval_batch_size(self) -> int:
+        return 256
 
 
 class ClipTask:
@@ -335,14 +392,14 @@ class StreamTask:
         return max(1, self.cfg.data.batch_size)
 
 
-def model_kwargs(task: CropTask | ImageTask | ClipTask | StreamTask) -> dict[str, Any]:
+def model_kwargs(task: CropTask | ImageTask | SkeletonTask | ClipTask | StreamTask) -> dict[str, Any]:
     """Keyword arguments for ``create_model``: what the data and run config decide, then ``model.args``."""
     return {**task.model_overrides(), **task.cfg.model.args}
 
 
-def make_task(cfg: TrainConfig) -> CropTask | ImageTask | ClipTask | StreamTask:
+def make_task(cfg: TrainConfig) -> CropTask | ImageTask | SkeletonTask | ClipTask | StreamTask:
     """The task object for ``cfg.task``."""
-    tasks = {"crop": CropTask, "image": ImageTask, "clip": ClipTask, "stream": StreamTask}
+    tasks = {"crop": CropTask, "image": ImageTask, "skeleton": SkeletonTask, "clip": ClipTask, "stream": StreamTask}
     if cfg.task not in tasks:
         raise ValueError(f"unknown task {cfg.task!r}; known: {sorted(tasks)}")
     return tasks[cfg.task](cfg)

@@ -1,0 +1,131 @@
+"""Skeleton action classifiers on keypoint sequences (``skel_gcn_s``, ``skel_gcn_m``).
+
+A compact spatial-temporal graph network after ST-GCN (Yan, Xiong and Lin, "Spatial Temporal Graph
+Convolutional Networks for Skeleton-Based Action Recognition", AAAI 2018): each block mixes every joint
+with its neighbours on the body graph (MediaPipe-33 bones, self loops, symmetric normalisation; one
+weight for the joint itself and one for its neighbours), then convolves over time (kernel 9), with
+BatchNorm, ReLU and a residual connection; an input BatchNorm over channels x joints, global average
+pooling and a linear classifier.
+
+Input: (B, 4, T, 33) from :func:`actkit.data.skeleton_inputs.skeleton_input` (x, y, z about the hips in
+torso lengths, visibility). ``actkit train --task skeleton`` trains them on ``actkit synth skeletons`` sets or
+on keypoint files from ``actkit keypoints``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ._base import ActkitModel, DataConfig
+from ._registry import build_config, register_model
+
+NUM_JOINTS = 33
+# The body graph: MediaPipe-33 bones (face, arms and hands, torso, legs and feet).
+EDGES = ((0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (0, 9), (0, 10),
+         (11, 12), (11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16), (16, 18),
+         (16, 20), (16, 22), (18, 20), (11, 23), (12, 24), (23, 24), (23, 25), (25, 27), (27, 29), (27, 31),
+         (29, 31), (24, 26), (26, 28), (28, 30), (28, 32), (30, 32), (0, 11), (0, 12))
+
+
+def adjacency() -> np.ndarray:
+    """(2, 33, 33): the identity and the symmetric-normalised neighbour matrix of the body graph."""
+    a = np.zeros((NUM_JOINTS, NUM_JOINTS), np.float32)
+    for i, j in EDGES:
+        a[i, j] = a[j, i] = 1.0
+    d = 1.0 / np.sqrt(a.sum(1) + 1e-6)
+    return np.stack([np.eye(NUM_JOINTS, dtype=np.float32), a * d[:, None] * d[None, :]])
+
+
+@dataclass
+class SkeletonConfig:
+    """Config of the skeleton graph family."""
+
+    widths: tuple[int, ...] = (48, 48, 96, 96)
+    strides: tuple[int, ...] = (1, 1, 2, 1)
+    temporal_kernel: int = 9
+    in_channels: int = 4
+    num_classes: int = 15
+    num_frames: int = 32
+    fps: float = 15.0
+    dropout: float = 0.2
+
+
+class GraphBlock(nn.Module):
+    """Graph convolution over joints, then a temporal convolution, residual."""
+
+    def __init__(self, cin: int, cout: int, stride: int, kernel: int, a: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("a", a)
+        self.spatial = nn.Conv2d(cin, cout * a.shape[0], 1)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.temporal = nn.Conv2d(cout, cout, (kernel, 1), (stride, 1), (kernel // 2, 0))
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.res = nn.Identity() if cin == cout and stride == 1 else nn.Sequential(
+            nn.Conv2d(cin, cout, 1, (stride, 1)), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, t, v = x.shape
+        y = self.spatial(x).view(b, self.a.shape[0], -1, t, v)
+        # sum over k of y_k @ a_k, as one matmul (twice as fast as the einsum on CPU)
+        y = y.permute(0, 2, 3, 1, 4).reshape(b, -1, t, self.a.shape[0] * v) @ self.a.reshape(-1, v)
+        y = self.relu(self.bn1(y))
+        y = self.bn2(self.temporal(y))
+        return self.relu(y + self.res(x))
+
+
+class SkeletonNet(ActkitModel):
+    """See the module docstring."""
+
+    def __init__(self, cfg: SkeletonConfig) -> None:
+        super().__init__()
+        if len(cfg.widths) != len(cfg.strides):
+            raise ValueError(f"widths {cfg.widths} and strides {cfg.strides} differ in length")
+        self.cfg = cfg
+        self.data_cfg = DataConfig(input_size=(cfg.num_frames, NUM_JOINTS), colour="rgb", num_frames=cfg.num_frames,
+                                   fps=cfg.fps)
+        a = torch.from_numpy(adjacency())
+        self.data_bn = nn.BatchNorm1d(cfg.in_channels * NUM_JOINTS)
+        blocks, c = [], cfg.in_channels
+        for w, s in zip(cfg.widths, cfg.strides):
+            blocks.append(GraphBlock(c, w, s, cfg.temporal_kernel, a))
+            c = w
+        self.blocks = nn.Sequential(*blocks)
+        self.num_features = c
+        self.drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(c, cfg.num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.cfg.in_channels or x.shape[3] != NUM_JOINTS:
+            raise ValueError(f"expected keypoints (B, {self.cfg.in_channels}, T, {NUM_JOINTS}), got {tuple(x.shape)}")
+        b, c, t, v = x.shape
+        x = self.data_bn(x.permute(0, 1, 3, 2).reshape(b, c * v, t)).view(b, c, v, t).permute(0, 1, 3, 2)
+        return self.blocks(x.contiguous()).mean((2, 3))
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(x))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.cfg.num_classes = num_classes
+        self.head = nn.Linear(self.num_features, num_classes)
+
+
+def _create(base: dict[str, Any], overrides: dict[str, Any]) -> SkeletonNet:
+    return SkeletonNet(build_config(SkeletonConfig, base, overrides))
+
+
+@register_model("skeleton", task="skeleton")
+def skel_gcn_s(**kw: Any) -> SkeletonNet:
+    """Skeleton graph network S, sized for CPU training: 4 blocks (32, 32, 64, 64 channels; time halved in the
+    first and third), temporal kernel 5, about 70K parameters."""
+    return _create(dict(widths=(32, 32, 64, 64), strides=(2, 1, 2, 1), temporal_kernel=5), kw)
+
+
+@register_model("skeleton", task="skeleton")
+def skel_gcn_m(**kw: Any) -> SkeletonNet:
+    """Skeleton graph network M: 6 blocks (64 .. 128 channels)."""
+    return _create(dict(widths=(64, 64, 64, 128, 128, 128), strides=(1, 1, 1, 2, 1, 1)), kw)
