@@ -56,7 +56,7 @@ def test_skeletons_set_splits_by_camera_and_is_reproducible(tmp_path, capsys):
     assert main(["synth", "skeletons", "--out", str(out), "--sequences-per-class", "20", "--classes",
                  "walk,jump,cartwheel", "--frames", "16"]) == 0
     rows = load_sequences(out)
-    assert len(rows) == 60 and {r["label"] for r in rows} == {"walk", "jump", "cartwheel"}
+    assert len(rows) == 60 and {r["label"] for r in rows} == {"Walk", "Jump", "Cartwheel"}  # the video sets' names
     assert all(r["keypoints"].shape == (16, 1, 33, 4) and r["layout"] == "mediapipe33" for r in rows)
     sectors = {s: {r["sector"] for r in rows if r["split"] == s} for s in ("train", "val", "test")}
     assert sectors["train"] <= {0, 2, 4, 6} and sectors["val"] <= {3, 5} and sectors["test"] <= {1, 7}

@@ -21,6 +21,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "keypoint sequence format for a .parquet name")
     sp.add_argument("--annotate", help="write the video with the skeletons drawn (.mp4), or the first frame as a "
                     "picture (.png, .jpg)")
+    sp.add_argument("--dataset", action="store_true", help="SOURCE is a labelled video dataset (a folder `actkit "
+                    "train --task clip` reads): write every video's keypoints with its label and split to --out "
+                    "(.parquet), for `actkit train --task skeleton` and `actkit eval`")
     sp.add_argument("--display", action="store_true", help="show the drawn frames in a window ('q' or Esc stops)")
     sp.add_argument("--threads", type=int, default=1, help="LiteRT threads per model")
     sp.add_argument("--max-frames", type=int, help="stop after this many frames")
@@ -28,7 +31,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(a: argparse.Namespace) -> Any:
-    from ..perception.keypoints import run_keypoints
+    from ..perception.keypoints import dataset_keypoints, run_keypoints
+
+    if a.dataset:
+        if not a.out or not a.out.endswith(".parquet"):
+            raise ValueError("--dataset writes a keypoint sequence file: give --out NAME.parquet")
+        s = dataset_keypoints(a.source, a.out, names(a.parts) or (), a.threads, progress=not a.quiet)
+        print(f"{s['videos']} videos -> {s['out']}; a person on {s['frames_with_person']:.1%} of frames; "
+              f"{len(s['skipped'])} skipped")
+        return s
 
     s = run_keypoints(a.source, a.out, a.annotate, names(a.parts) or (), a.threads, a.max_frames, a.detector,
                       a.max_people, progress=not a.quiet, display=a.display)

@@ -65,6 +65,26 @@ def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int
     return p, y, ds.skipped
 
 
+def _evaluate_skeletons(predictor: Any, data: str | Path, split: str, threshold: float | None) -> dict[str, Any]:
+    """A skeleton model on one split of a labelled keypoint sequence file (centre windows, first person)."""
+    from ..data.keypoint_sequences import load_sequences
+    from .data import SkeletonDataset
+
+    rows = [r for r in load_sequences(data) if r.get("split") == split]
+    if not rows:
+        raise ValueError(f"{data}: no sequences in the {split!r} split (keypoint files need label and split columns)")
+    unknown = sorted({str(r.get("label")) for r in rows} - set(predictor.class_names))
+    if unknown:
+        raise ValueError(f"{data}: labels {unknown} are not the model's classes {predictor.class_names}")
+    labels = np.array([predictor.class_names.index(r["label"]) for r in rows])
+    ds = SkeletonDataset([r["keypoints"][:, 0] for r in rows], labels, predictor.data_cfg.num_frames)
+    inputs = np.stack([ds[i]["input"].numpy() for i in range(len(ds))])
+    probs = np.concatenate([predictor.infer(inputs[i:i + 256]) for i in range(0, len(inputs), 256)])
+    report = classification_report(labels, probs, predictor.class_names, threshold=threshold)
+    report.update({"level": "sequence", "_labels": labels, "_probs": probs})
+    return report
+
+
 def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out: str | Path | None = None,
                   threshold: float | None = None, plots: bool = True, format: str = "auto", split_index: int = 1,
                   clips: int = 3, flip: bool = False) -> dict[str, Any]:
@@ -83,6 +103,14 @@ def evaluate_file(model: str | Path, data: str | Path, split: str = "test", out:
     names = predictor.class_names
     binary = len(names) == 2
     thr = threshold if threshold is not None else predictor.threshold
+    if predictor.task == "skeleton":
+        report = _evaluate_skeletons(predictor, data, split, thr if binary else None)
+        report.update({"model": str(model), "data": str(data), "split": split})
+        if out:
+            _write(Path(out), report, report.pop("_labels"), report.pop("_probs"), names, model, split, plots)
+        else:
+            report.pop("_labels"), report.pop("_probs")
+        return report
     if predictor.is_clip:
         from ..data.video import read_videos
 

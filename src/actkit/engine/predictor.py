@@ -68,9 +68,19 @@ class Predictor:
         self.clip_views: dict[str, Any] | None = meta.get("clip_views")
 
     @property
+    def task(self) -> str:
+        """The registry's task of the model (``crop``, ``image``, ``skeleton``, ``clip``, ``stream``)."""
+        from ..models import model_entry
+
+        try:
+            return model_entry(self.model_name).task
+        except KeyError:  # a name this version does not know: judge by the input
+            return "clip" if self.data_cfg.num_frames > 1 else "crop"
+
+    @property
     def is_clip(self) -> bool:
-        """True for clip models (inputs of ``num_frames`` > 1 frames)."""
-        return self.data_cfg.num_frames > 1
+        """True for clip models (inputs of ``num_frames`` > 1 frames; skeleton models take keypoints)."""
+        return self.data_cfg.num_frames > 1 and self.task != "skeleton"
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Preprocessed (N, C, H, W) or, for clip models, (N, C, T, H, W) float32 -> probabilities (N, C >= 2)."""

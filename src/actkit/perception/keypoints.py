@@ -192,3 +192,35 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
             f.writelines(json.dumps(r.to_dict()) + "\n" for r in kept)
     return {"frames": frames, "with_person": found, "ms_per_frame_median": float(np.median(ms)) if ms else None,
             "out": str(out) if out else None, "annotate": str(annotate) if annotate else None}
+
+
+def dataset_keypoints(root: str | Path, out: str | Path, parts: Sequence[str] = ("body",), threads: int = 1,
+                      progress: bool = False) -> dict[str, Any]:
+    """Every video of a labelled video dataset (any format ``actkit train --task clip`` reads) through the
+    keypoint front-end, as a keypoint sequence file with the dataset's ``label``, ``split`` and ``group``
+    columns (one person, BlazePose's tracking): what ``actkit train --task skeleton`` and ``actkit eval``
+    take. Videos that cannot be read are skipped and listed."""
+    from ..data.keypoint_sequences import save_sequences, sequence_array
+    from ..data.video import read_videos
+    from ..utils.progress import progress as progress_bar
+
+    table = read_videos(root)
+    layout = "mediapipe33" if set(parts) == {"body"} else "holistic"
+    rows, skipped = [], [{"path": str(p), "reason": r} for p, r in table.skipped]
+    for rec in progress_bar(table.records, desc="keypoints", unit="video", enable=None if progress else False):
+        try:
+            run = KeypointRun(rec.path, parts, threads)
+            results = [r for r, _ in run]
+        except (OSError, ValueError, RuntimeError) as e:
+            skipped.append({"path": rec.path, "reason": str(e).splitlines()[0][:200]})
+            continue
+        if not results:
+            skipped.append({"path": rec.path, "reason": "no frames"})
+            continue
+        rows.append({"source": rec.path, "fps": run.fps, "layout": layout, "keypoints": sequence_array(results, layout),
+                     "label": rec.label, "split": rec.split, "group": rec.group})
+    if not rows:
+        raise ValueError(f"{root}: no video could be read ({len(skipped)} skipped)")
+    save_sequences(out, rows)
+    found = float(np.mean([np.isfinite(r["keypoints"][:, 0, 0, 0]).mean() for r in rows]))
+    return {"videos": len(rows), "skipped": skipped, "frames_with_person": round(found, 3), "out": str(out)}

@@ -205,15 +205,16 @@ def sample_sequence(points: np.ndarray, rng: np.random.Generator, frames: int, f
 
 def render_skeletons(out: str | Path, sequences_per_class: int = 200, frames: int = 32, fps: float = 15.0,
                      seed: int = 0, classes: tuple[str, ...] | None = None, noise: Noise | None = None) -> dict:
-    """The 15 mocap clips as labelled keypoint sequences (MediaPipe-33, pixels of a 640x480 camera) in the
+    """The 15 mocap clips as labelled keypoint sequences (MediaPipe-33, pixels of a 640x480 camera; labels the
+    rendered action videos' class names: ``Walk``, ``Cartwheel``, ...) in the
     keypoint sequence Parquet (:mod:`actkit.data.keypoint_sequences`, plus ``label``, ``split``, ``group``,
     ``camera`` columns). Splits by camera sector (train 0, 2, 4, 6; val 3, 5; test 1, 7 of 8 around the
     body) and speed, as the rendered action videos; mirrored half the time. Returns a summary."""
     import time
 
-    from ..vocab import CLIP_NAMES
     from ..keypoint_sequences import save_sequences
-    from .actions import SPLIT_CYCLE, SPLIT_SPEEDS
+    from ..vocab import CLIP_NAMES
+    from .actions import CLASS_NAMES, SPLIT_CYCLE, SPLIT_SPEEDS
 
     names = tuple(classes or CLIP_NAMES)
     unknown = sorted(set(names) - set(CLIP_NAMES))
@@ -234,7 +235,8 @@ def render_skeletons(out: str | Path, sequences_per_class: int = 200, frames: in
             seq, info = sample_sequence(clip_points(name, mirror), rng, frames, fps,
                                         int(rng.choice(SPLIT_SECTORS[split])), float(rng.uniform(lo, hi)), noise)
             rows.append({"source": f"synth:skeletons:{name}:{k}", "fps": fps, "keypoints": seq[:, None],
-                         "label": name, "split": split, "group": f"{name}-{k}", "mirror": int(mirror), **info})
+                         "label": CLASS_NAMES[name], "split": split, "group": f"{name}-{k}", "mirror": int(mirror),
+                         **info})
             counts[split] = counts.get(split, 0) + 1
     build_s = time.perf_counter() - t1
     save_sequences(out, rows)
