@@ -64,6 +64,13 @@ def test_train_and_eval_on_synthetic_skeletons(tmp_path):
                  "--out", str(out)]) == 0
     report = json.loads((out / "eval_test.json").read_text())
     assert report["level"] == "sequence" and report["accuracy"] == pytest.approx(summary["test"]["accuracy"], abs=1e-6)
+    onnx = tmp_path / "skel.onnx"
+    assert main(["export", str(run / "checkpoints" / "best.pt"), "--out", str(onnx)]) == 0
+    from actkit.engine.evaluator import evaluate_file
+    from actkit.utils.ort import read_metadata
+
+    assert read_metadata(onnx)["task"] == "skeleton"
+    assert evaluate_file(onnx, data, "test", plots=False)["accuracy"] == pytest.approx(report["accuracy"], abs=1e-6)
 
 
 def test_a_video_dataset_becomes_labelled_keypoints(tmp_path):

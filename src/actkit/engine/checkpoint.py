@@ -61,6 +61,12 @@ def model_meta(model: ActkitModel, class_names: list[str], threshold: float | No
     }
     if clip_views:
         meta["clip_views"] = dict(clip_views)
+    try:
+        from ..models import model_entry
+
+        meta["task"] = model_entry(model.model_name).task
+    except KeyError:  # a model built outside the registry
+        pass
     return meta
 
 

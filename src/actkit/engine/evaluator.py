@@ -178,7 +178,7 @@ def _write(out: Path, report: dict[str, Any], labels: np.ndarray, probs: np.ndar
 
 def format_report(report: dict[str, Any]) -> str:
     """Human-readable summary of an evaluation report."""
-    unit = "videos" if report.get("level") == "video" else "crops"
+    unit = {"video": "videos", "sequence": "sequences"}.get(report.get("level"), "crops")
     lines = [f"{report.get('split', '')}: {report['num_samples']} {unit}  accuracy {report['accuracy']:.4f}  "
              f"macro-F1 {report['macro_f1']:.4f}  ROC-AUC {_f(report.get('roc_auc'))}  ECE {_f(report.get('ece'))}"]
     if "threshold" in report:

@@ -126,14 +126,19 @@ def write_metadata(path: Path, meta: dict[str, Any], extra: dict[str, Any] | Non
     import onnx
 
     d = meta["data_cfg"]
-    clip = d.get("num_frames", 1) > 1
+    skeleton = meta.get("task") == "skeleton"
+    clip = d.get("num_frames", 1) > 1 and not skeleton
     flat = {"actkit": json.dumps(meta), "labels": json.dumps(meta["class_names"]), "model_name": meta["model_name"],
             "input_size": json.dumps(d["input_size"]), "colour": d["colour"],
             "mean": json.dumps(d["mean"]), "std": json.dumps(d["std"]),
             "threshold": json.dumps(meta.get("threshold")), "input_range": "[0, 1] after colour conversion, then (x - mean) / std",
             "resize": ("clip of num_frames frames (N, C, T, H, W): one centre crop of the short side for every frame, "
                        "then resize (cv2), actkit.data.video.ClipTransform" if clip else
+                       "keypoints (N, 4, T, 33): x, y, z about the hips in torso lengths and visibility, "
+                       "actkit.data.skeleton_inputs.skeleton_input" if skeleton else
                        "crop box, area downscale / bilinear upscale (cv2), actkit.data.transforms.crop_to_input")}
+    if skeleton:
+        flat["input_range"] = "torso lengths (x, y, z), [0, 1] (visibility)"
     if clip:
         flat.update({"num_frames": json.dumps(d["num_frames"]), "fps": json.dumps(d.get("fps", 0.0))})
     flat.update(extra or {})
@@ -157,7 +162,7 @@ def export_model(model: nn.Module, class_names: list[str], out: str | Path, thre
     out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     folded = ProbabilityModel(fold_batchnorm(model))
-    shape = input_shape(model.data_cfg, 1)
+    shape = model.input_shape(1) if hasattr(model, "input_shape") else input_shape(model.data_cfg, 1)
     name = output_name(class_names, model.num_classes)
     from ..utils.io import atomic_path
     with atomic_path(out) as tmp:
@@ -175,7 +180,8 @@ def export_model(model: nn.Module, class_names: list[str], out: str | Path, thre
 @torch.no_grad()
 def check_parity(model: nn.Module, onnx_path: str | Path, batch: int = 8, seed: int = 0) -> float:
     """Max |torch - ONNX Runtime| over a random batch (the exported graph outputs probabilities)."""
-    x = torch.rand(input_shape(model.data_cfg, batch), generator=torch.Generator().manual_seed(seed))
+    shape = model.input_shape(batch) if hasattr(model, "input_shape") else input_shape(model.data_cfg, batch)
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(seed))
     ref = ProbabilityModel(model.eval())(x).numpy()
     sess = ort_session(onnx_path, threads=0)
     got = sess.run(None, {INPUT_NAME: x.numpy()})[0]

@@ -86,6 +86,12 @@ class ActkitModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
+    def input_shape(self, batch: int = 1) -> tuple[int, ...]:
+        """The input the model takes: (N, C, H, W), or (N, C, T, H, W) for clips (``num_frames`` > 1)."""
+        d = self.data_cfg
+        h, w = d.input_size
+        return (batch, d.in_chans, d.num_frames, h, w) if d.num_frames > 1 else (batch, d.in_chans, h, w)
+
     def config_dict(self) -> dict[str, Any]:
         d = asdict(self.cfg)
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}

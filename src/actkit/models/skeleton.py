@@ -109,6 +109,9 @@ class SkeletonNet(ActkitModel):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.drop(x))
 
+    def input_shape(self, batch: int = 1) -> tuple[int, ...]:
+        return (batch, self.cfg.in_channels, self.cfg.num_frames, NUM_JOINTS)
+
     def reset_classifier(self, num_classes: int) -> None:
         self.cfg.num_classes = num_classes
         self.head = nn.Linear(self.num_features, num_classes)
