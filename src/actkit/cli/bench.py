@@ -55,6 +55,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "rule's coverage and accuracy on the test split of a postures crop set (`actkit synth postures`)")
     sp.add_argument("--two-stream", metavar="IMAGE_DATA", help="--perception: only what BlazePose keypoints add "
                     "to an image model (--models: its checkpoint or ONNX) trained on IMAGE_DATA with --task image")
+    sp.add_argument("--posture-footage", metavar="MODEL", help="--perception: only a skeleton posture model on "
+                    "everyone in --source (default: the sample plaza video): the share of person-frames per posture")
     sp.add_argument("--detectors", default="motion,hog,blazepose", help="--perception: detectors for the footage run "
                     "(empty: skip it)")
     return sp
@@ -121,6 +123,12 @@ def _perception(a: argparse.Namespace) -> Any:
     from ..bench.perception import footage, format_perception, landmark_speed, reference_speed
     from ..perception.samples import fetch_samples
 
+    if a.posture_footage:
+        from ..bench.perception import posture_on_footage
+
+        res = posture_on_footage(a.posture_footage, a.source)
+        print(json.dumps(res, indent=2))
+        return res
     if a.posture_rule or a.two_stream:
         from ..bench.perception import posture_rule_accuracy, two_stream
 

@@ -71,12 +71,17 @@ def add_parser(sub: Any) -> None:
                     "(default: all 48)")
     _rendering(sp, 112, 25)
 
-    sp = _set(syp, "skeletons", run_skeletons, "the 15 motion-capture clips as labelled keypoint sequences "
-              "(MediaPipe-33) seen by random cameras with a pose model's noise; no rendering", "output .parquet")
-    sp.add_argument("--sequences-per-class", type=int, default=200)
-    sp.add_argument("--frames", type=int, default=32, help="frames per sequence")
+    sp = _set(syp, "skeletons", run_skeletons, "labelled keypoint sequences (MediaPipe-33) from the motion "
+              "capture's true joints, seen by random cameras with a pose model's noise; no rendering",
+              "output .parquet")
+    sp.add_argument("--set", dest="which", default="actions", choices=("actions", "postures"),
+                    help="actions: the 15 clips as 15 classes; postures: standing / sitting / lying bodies as short "
+                    "still sequences")
+    sp.add_argument("--sequences-per-class", type=int, default=200, help="actions: sequences per clip")
+    sp.add_argument("--n", type=int, default=3000, help="postures: number of samples")
+    sp.add_argument("--frames", type=int, help="frames per sequence (default: actions 32, postures 4)")
     sp.add_argument("--fps", type=float, default=15.0)
-    sp.add_argument("--classes", help="comma-separated clip names (default: all 15)")
+    sp.add_argument("--classes", help="actions: comma-separated clip names (default: all 15)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--clean", action="store_true", help="no noise: the true joints through the cameras only")
 
@@ -127,9 +132,12 @@ def run_dives(a: argparse.Namespace) -> Any:
 
 
 def run_skeletons(a: argparse.Namespace) -> Any:
-    from ..data.synth.skeletons import Noise, render_skeletons
+    from ..data.synth.skeletons import Noise, render_posture_skeletons, render_skeletons
 
     noise = Noise(jitter=0, drop_joint=0, swap=0, occlude_limb=0, drop_frame=0, time_warp=0) if a.clean else None
-    s = render_skeletons(a.out, a.sequences_per_class, a.frames, a.fps, a.seed, names(a.classes), noise)
+    if a.which == "postures":
+        s = render_posture_skeletons(a.out, a.n, a.frames or 4, a.fps, a.seed, noise)
+    else:
+        s = render_skeletons(a.out, a.sequences_per_class, a.frames or 32, a.fps, a.seed, names(a.classes), noise)
     print(json.dumps(s, indent=1))
     return s

@@ -212,6 +212,18 @@ def _draw_scene(renderer: HumanoidRenderer, rng: np.random.Generator) -> _Scene:
     return _Scene(pose, seat, gen, gen, (gen.split("_")[1], position, prop_yaw, color))
 
 
+def labelled_pose(renderer: HumanoidRenderer, rng: np.random.Generator) -> tuple[str, Pose]:
+    """A random body (the postures set's generators) set on ``renderer``, with its label from its geometry;
+    ambiguous draws are redrawn. For sets that need the pose without a picture (keypoint skeletons)."""
+    for _ in range(MAX_DRAWS * 4):
+        renderer.hide_props()
+        scene = _draw_scene(renderer, rng)
+        label = label_posture(measure_posture(renderer.link_frames(), renderer.link_aabbs(), scene.support))
+        if label is not None:
+            return label, scene.pose
+    raise RuntimeError(f"no unambiguous posture in {MAX_DRAWS * 4} draws")
+
+
 def _facing(frames: np.ndarray) -> np.ndarray:
     """Horizontal facing direction: perpendicular to the hip axis, or along the torso when the hips
     are stacked vertically (lying on the side)."""

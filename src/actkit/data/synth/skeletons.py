@@ -242,3 +242,37 @@ def render_skeletons(out: str | Path, sequences_per_class: int = 200, frames: in
     save_sequences(out, rows)
     return {"out": str(out), "sequences": len(rows), "classes": list(names), "frames": frames, "fps": fps,
             "splits": counts, "kinematics_s": round(t1 - t0, 2), "sequences_per_s": round(len(rows) / max(build_s, 1e-9), 1)}
+
+
+def render_posture_skeletons(out: str | Path, n: int = 3000, frames: int = 4, fps: float = 15.0, seed: int = 0,
+                             noise: Noise | None = None) -> dict:
+    """The postures set's bodies (standing, sitting, lying: mocap frames and posed sitting and lying, labelled
+    by geometry) as short still keypoint sequences (``frames`` frames of one pose with a little sway),
+    through random cameras split by sector (70 / 15 / 15 % of samples) with the noise model; labels
+    ``standing``, ``sitting``, ``lying``."""
+    import time
+
+    from ..keypoint_sequences import save_sequences
+    from .mocap import quat_rotate
+    from .postures import labelled_pose
+    from .scene import SPLIT_WEIGHTS, SPLITS
+
+    noise = noise or Noise()
+    renderer = _renderer()
+    rows, counts, t0 = [], {}, time.perf_counter()
+    for i in range(n):
+        rng = np.random.default_rng([seed, 1, i])
+        split = SPLITS[int(rng.choice(len(SPLITS), p=SPLIT_WEIGHTS))]
+        label, pose = labelled_pose(renderer, rng)
+        facing = quat_rotate(np.asarray(pose.root_orn), np.array([1.0, 0.0, 0.0]))
+        still = mediapipe33(renderer.link_frames(), renderer.link_aabbs(), facing)
+        sway = rng.normal(0, 0.01, (frames, 1, 3)).cumsum(0)  # a body at rest still moves a little
+        sector = int(rng.choice(SPLIT_SECTORS[split]))
+        xy, depth, camera = project(still[None] + sway, rng, sector, _unit(still[0] - still[[7, 8]].mean(0)))
+        rows.append({"source": f"synth:posture-skeletons:{seed}:{i}", "fps": fps,
+                     "keypoints": add_noise(xy, depth, rng, noise)[:, None], "label": label, "split": split,
+                     "group": f"posture-{seed}-{i}", "sector": sector, **camera})
+        counts[label] = counts.get(label, 0) + 1
+    save_sequences(out, rows)
+    return {"out": str(out), "samples": n, "frames": frames, "labels": counts,
+            "samples_per_s": round(n / max(time.perf_counter() - t0, 1e-9), 1)}
