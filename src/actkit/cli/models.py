@@ -20,12 +20,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("--from", dest="source", help="with `fetch`: a folder of the model files, or the mediapipe "
                     "0.10.21 wheel (default: `pip download --no-deps mediapipe==0.10.21`, never installed)")
     sp.add_argument("--force", action="store_true", help="with `fetch`: fetch again even if cached")
+    sp.add_argument("--pretrained", action="store_true", help="list the models shipped trained in the package "
+                    "(usable by name: `--model posture`), with their labels and recorded accuracy")
     return sp
 
 
 def run(a: argparse.Namespace) -> Any:
     if a.pattern == "fetch":
         return _fetch(a)
+    if a.pretrained:
+        from ..models.pretrained import pretrained_models
+
+        cards = pretrained_models()
+        for name, c in cards.items():
+            print(f"{name:<14}{c['model']:<14}{c['task']:<10}labels {', '.join(c['labels'])}; test macro-F1 "
+                  f"{c['test_macro_f1']:.4f}, check set accuracy {c['check']['accuracy']:.3f}")
+        return cards
     if a.what is not None:
         raise ValueError(f"unexpected {a.what!r}: `actkit models [PATTERN]` or `actkit models fetch {FETCHABLE[0]}`")
     from ..models import count_params, create_model, list_models, model_entry

@@ -40,7 +40,12 @@ class Predictor:
         self._upscaled = 0  # crops enlarged past MAX_UPSCALE so far (the first ones are reported)
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"model not found: {self.path}")
+            from ..models.pretrained import pretrained_models, pretrained_path
+
+            if str(path) not in pretrained_models():
+                raise FileNotFoundError(f"model not found: {self.path} (shipped models: "
+                                        f"{', '.join(pretrained_models()) or 'none'})")
+            self.path = pretrained_path(str(path))
         if self.path.suffix == ".onnx":
             from .exporter import INPUT_NAME
             from ..utils.ort import ort_session, read_metadata

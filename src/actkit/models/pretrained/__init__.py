@@ -1,0 +1,31 @@
+"""Models that ship trained inside the package: an ONNX file and a JSON card each (how it was made, its
+labels, its recorded accuracy on a check set anyone can regenerate). A shipped model is used by name
+wherever a model path is taken (``actkit eval --model posture``); ``actkit models --pretrained`` lists them."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+
+
+def pretrained_models() -> dict[str, dict[str, Any]]:
+    """Name -> card of every shipped model."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(HERE.glob("*.json"))}
+
+
+def pretrained_path(name: str) -> Path:
+    """The verified file of shipped model ``name``.
+
+    Raises:
+        KeyError: no such shipped model. ValueError: the file differs from its card's sha256 (a damaged install).
+    """
+    cards = pretrained_models()
+    if name not in cards:
+        raise KeyError(f"no shipped model {name!r}; shipped: {', '.join(cards) or 'none'}")
+    path = HERE / cards[name]["file"]
+    if hashlib.sha256(path.read_bytes()).hexdigest() != cards[name]["sha256"]:
+        raise ValueError(f"{path}: differs from the sha256 in {name}.json (a damaged install; reinstall actkit)")
+    return path
