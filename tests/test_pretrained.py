@@ -47,3 +47,20 @@ def test_a_damaged_shipped_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(shipped, "HERE", tmp_path)
     with pytest.raises(ValueError, match="damaged install"):
         shipped.pretrained_path("posture")
+
+
+def test_keypoints_label_everyone_with_the_shipped_posture_model(tmp_path):
+    from actkit.perception.assets import fetch_mediapipe
+    from actkit.perception.samples import fetch_samples, sample_path
+
+    fetch_mediapipe()
+    fetch_samples()
+    out = tmp_path / "kp.jsonl"
+    assert main(["keypoints", str(sample_path("vtest.avi")), "--detector", "motion", "--model", "posture",
+                 "--max-frames", "30", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    labelled = [t for r in rows for t in r["tracks"] if "keypoints" in t]
+    assert len(labelled) >= 20
+    assert all(set(t["probs"]) == {"lying", "sitting", "standing"} for t in labelled)
+    assert np.mean([t["label"] == "standing" for t in labelled]) > 0.6  # people walk and stand in this video
+    assert main(["keypoints", str(sample_path("vtest.avi")), "--parts", "face", "--model", "posture"]) == 2

@@ -21,6 +21,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "keypoint sequence format for a .parquet name")
     sp.add_argument("--annotate", help="write the video with the skeletons drawn (.mp4), or the first frame as a "
                     "picture (.png, .jpg)")
+    sp.add_argument("--model", help="label each person with a skeleton model: a shipped name (`posture`, see `actkit "
+                    "models --pretrained`), a .pt or an .onnx; the label goes in each person's result and on the "
+                    "drawn frames")
     sp.add_argument("--dataset", action="store_true", help="SOURCE is a labelled video dataset (a folder `actkit "
                     "train --task clip` reads): write every video's keypoints with its label and split to --out "
                     "(.parquet), for `actkit train --task skeleton` and `actkit eval`")
@@ -42,7 +45,7 @@ def run(a: argparse.Namespace) -> Any:
         return s
 
     s = run_keypoints(a.source, a.out, a.annotate, names(a.parts) or (), a.threads, a.max_frames, a.detector,
-                      a.max_people, progress=not a.quiet, display=a.display)
+                      a.max_people, progress=not a.quiet, display=a.display, model=a.model)
     med = s["ms_per_frame_median"]
     print(f"{s['frames']} frames, a person in {s['with_person']}; median {med or 0:.1f} ms per frame"
           + (f" -> {s['out']}" if s["out"] else "") + (f", {s['annotate']}" if s["annotate"] else ""))

@@ -52,8 +52,15 @@ class KeypointRun:
 
     def __init__(self, source: str | int | Path, parts: Sequence[str] = ("body",), threads: int = 1,
                  max_frames: int | None = None, smooth: bool = True, detector: Any = None,
-                 max_people: int = 6) -> None:
+                 max_people: int = 6, model: str | None = None) -> None:
         self.people = People(parts, detector, max_people, threads, smooth)
+        self.labeller = None
+        if model is not None:
+            from .labeller import SkeletonLabeller
+
+            if "body" not in self.people.parts:
+                raise ValueError("--model labels body keypoints: add body to --parts")
+            self.labeller = SkeletonLabeller(model)
         self.several = detector is not None
         still = isinstance(source, (str, Path)) and Path(source).is_file() and image_kind(source) is not None
         self.src = ImageSource(Path(source)) if still else open_source(source)
@@ -71,15 +78,19 @@ class KeypointRun:
                 timestamp = round(i / src.fps, 4) if src.fps and not src.live else None
                 r = Results(np.array([1.0 - score, score], np.float32), ["none", "person"], source=src.name, frame=i,
                             timestamp=timestamp)
+                labels = self.labeller({p.id: kp for p, _, kp in found}) if self.labeller is not None else {}
                 if self.several:  # everyone tracked; those beyond max_people (or not found) without keypoints
                     r.tracks = []
                     for p, box, kp in found:
                         s = 0.5 if kp is None else kp.get("score", 1.0)
-                        r.tracks.append(Results(np.array([1 - s, s], np.float32), ["none", "person"], source=src.name,
-                                                frame=i, timestamp=timestamp, box=tuple(float(v) for v in box),
-                                                track_id=p.id, keypoints=kp))
+                        probs, names = (labels[p.id], self.labeller.names) if p.id in labels else \
+                            (np.array([1 - s, s], np.float32), ["none", "person"])
+                        r.tracks.append(Results(probs, names, source=src.name, frame=i, timestamp=timestamp,
+                                                box=tuple(float(v) for v in box), track_id=p.id, keypoints=kp))
                 else:
                     r.keypoints = with_kp[0][2] if with_kp else None
+                    if labels:
+                        r.probs, r.names = next(iter(labels.values())), self.labeller.names
                 r.timings["keypoints"] = (time.perf_counter() - t0) * 1e3
                 yield r, rgb
                 i += 1
@@ -107,7 +118,10 @@ def draw(rgb: np.ndarray, r: Results, min_visibility: float = 0.5) -> np.ndarray
     for t in r.tracks or []:
         x0, y0, x1, y1 = (int(v) for v in t.box)
         cv2.rectangle(out, (x0, y0), (x1, y1), (255, 200, 0), 1)
-        cv2.putText(out, str(t.track_id), (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 200, 0), 1)
+        text = f"{t.track_id}" + (f" {t.label}" if t.names != ["none", "person"] else "")
+        cv2.putText(out, text, (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 200, 0), 1)
+    if r.tracks is None and r.names != ["none", "person"]:
+        cv2.putText(out, f"{r.label} {r.confidence:.2f}", (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 200, 0), 2)
     for kp in people_of(r):
         if "xy" in kp:
             xy, vis = np.asarray(kp["xy"]), np.asarray(kp["visibility"])
@@ -143,7 +157,7 @@ def _write_image(path: str | Path, rgb: np.ndarray) -> None:
 def run_keypoints(source: str | int | Path, out: str | Path | None = None, annotate: str | Path | None = None,
                   parts: Sequence[str] = ("body",), threads: int = 1, max_frames: int | None = None,
                   detector: Any = None, max_people: int = 6, progress: bool = False,
-                  display: bool = False) -> dict[str, Any]:
+                  display: bool = False, model: str | None = None) -> dict[str, Any]:
     """The ``actkit keypoints`` verb: ``out`` as JSON lines (one per frame) or, for a ``.parquet`` name, the
     keypoint sequence format (:mod:`.sequence`), written atomically at the end; an annotated mp4 to
     ``annotate``; the drawn frames in a window with ``display`` ('q' or Esc stops); returns a summary."""
@@ -151,7 +165,7 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
     from ..data.video.writer import VideoWriter
     from ..utils.progress import progress as progress_bar
 
-    run = KeypointRun(source, parts, threads, max_frames, detector=detector, max_people=max_people)
+    run = KeypointRun(source, parts, threads, max_frames, detector=detector, max_people=max_people, model=model)
     frames = found = 0
     ms: list[float] = []
     kept: list[Results] = []
