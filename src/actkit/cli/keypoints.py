@@ -14,9 +14,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("source", help="camera index (0), video file, image, rtsp://... / http(s)://... URL, or folder of "
                     "frames")
     sp.add_argument("--parts", default="body", help="what to find, comma-separated: body, hands, face")
-    sp.add_argument("--detector", help="find several people: blazepose (BlazePose's detector over tiles), motion, hog, "
-                    "auto or a person detector .onnx; default: one person, followed by BlazePose itself")
-    sp.add_argument("--max-people", type=int, default=6, help="with --detector: the most people followed per frame")
+    sp.add_argument("--detector", help="find several people: motion (the measured best on a fixed camera), hog, auto, blazepose (BlazePose's detector over tiles), "
+                    "or a person detector .onnx; default: one person, followed by BlazePose itself")
+    sp.add_argument("--max-people", type=int, default=6, help="with --detector: the most people given landmarks per "
+                    "frame (largest first; the tracker follows everyone)")
     sp.add_argument("--out", help="write one JSON line per frame (Results with a keypoints field) here, or the "
                     "keypoint sequence format for a .parquet name")
     sp.add_argument("--annotate", help="write the video with the skeletons drawn (.mp4), or the first frame as a "
