@@ -88,3 +88,32 @@ def test_a_video_dataset_becomes_labelled_keypoints(tmp_path):
     assert all(r["keypoints"].shape == (8, 1, 33, 4) and r["split"] in ("train", "val", "test") for r in rows)
     assert np.mean([np.isfinite(r["keypoints"][:, 0, 0, 0]).mean() for r in rows]) > 0.5
     assert main(["keypoints", str(videos), "--dataset", "--out", str(tmp_path / "kp.jsonl")]) == 2
+
+
+def test_causal_skeleton_stream_steps_equal_the_offline_pass_and_export_with_state(tmp_path):
+    import torch
+
+    import actkit
+    from actkit.streaming.export import OnnxStreamer, export_stream_onnx
+
+    m = actkit.create_model("skel_stream_s", num_classes=4).eval()
+    for mod in m.modules():  # statistics that are not the identity
+        if isinstance(mod, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(2, 4, 40, 33)
+    with torch.no_grad():
+        offline = m.forward_frames(x)
+        state, steps = m.init_state(2), []
+        for t in range(40):
+            logits, state = m.step(x[:, :, t], state)
+            steps.append(logits)
+        assert torch.allclose(offline, torch.stack(steps, 1), atol=1e-4)
+        late = x.clone()
+        late[:, :, 20:] += 5.0  # the future never changes the past
+        assert torch.allclose(m.forward_frames(late)[:, :20], offline[:, :20], atol=1e-5)
+    assert m.receptive_field() == 31
+    r = export_stream_onnx(m, tmp_path / "s.onnx", class_names=list("abcd"))
+    assert r["parity_max_abs"] < 1e-4
+    s = OnnxStreamer(tmp_path / "s.onnx")
+    assert s.frame_shape == (1, 4, 33) and s.step(np.zeros((4, 33), np.float32)).shape == (4,)

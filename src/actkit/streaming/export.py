@@ -91,10 +91,9 @@ def export_stream_onnx(model_or_checkpoint: Any, path: str | Path, class_names: 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     graph = _StepGraph(fold_batchnorm(model)).eval()
-    h, w = model.data_cfg.input_size
     state = model.init_state(1, device="cpu")
     ins, outs = state_names(len(state))
-    frame = torch.zeros(1, model.data_cfg.in_chans, h, w)
+    frame = torch.zeros(1, *frame_shape(model))
     with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -105,6 +104,7 @@ def export_stream_onnx(model_or_checkpoint: Any, path: str | Path, class_names: 
         meta = model_meta(model, names)
         meta["stream"] = {"batch": 1, "frame_input": FRAME_NAME, "logits_output": LOGITS_NAME, "state_inputs": ins,
                           "state_outputs": outs, "state_shapes": [[1, *s] for s in model.state_shapes()],
+                          "frame_shape": [1, *frame_shape(model)],
                           "receptive_field_frames": model.receptive_field()}
         _write_stream_metadata(tmp, meta)
     nodes = [n.op_type for n in onnx.load(str(path)).graph.node]
@@ -112,6 +112,14 @@ def export_stream_onnx(model_or_checkpoint: Any, path: str | Path, class_names: 
     return {"path": str(path), "inputs": [FRAME_NAME, *ins], "outputs": [LOGITS_NAME, *outs], "state_shapes": meta["stream"]["state_shapes"],
             "nodes": len(nodes), "batchnorm_nodes": nodes.count("BatchNormalization"), "bytes": path.stat().st_size,
             "parity_max_abs": parity}
+
+
+def frame_shape(model: nn.Module) -> tuple[int, ...]:
+    """One frame's input without the batch: (C, H, W) for pixel models, the model's own (keypoints: (4, 33))."""
+    if hasattr(model, "frame_shape"):
+        return tuple(model.frame_shape())
+    h, w = model.data_cfg.input_size
+    return (model.data_cfg.in_chans, h, w)
 
 
 def _write_stream_metadata(path: Path, meta: dict[str, Any]) -> None:
@@ -151,7 +159,8 @@ class OnnxStreamer:
         self.class_names: list[str] = self.meta["class_names"]
         self._in, self._out = s["state_inputs"], s["state_outputs"]
         self._shapes = [tuple(v) for v in s["state_shapes"]]
-        self.frame_shape = (1, 1 if self.meta["data_cfg"]["colour"] == "y" else 3, *self.meta["data_cfg"]["input_size"])
+        self.frame_shape = tuple(s["frame_shape"]) if "frame_shape" in s else \
+            (1, 1 if self.meta["data_cfg"]["colour"] == "y" else 3, *self.meta["data_cfg"]["input_size"])
         self._outputs = [s["logits_output"], *self._out]
         self.reset()
 
@@ -160,9 +169,10 @@ class OnnxStreamer:
         self.state = [np.zeros(s, np.float32) for s in self._shapes]
 
     def step(self, frame: np.ndarray) -> np.ndarray:
-        """One preprocessed frame, (C, H, W) or (1, C, H, W) float32 -> this frame's logits (K,)."""
+        """One preprocessed frame, (C, H, W) or (1, C, H, W) float32 (keypoint models: (4, 33)) -> this frame's
+        logits (K,)."""
         x = np.asarray(frame, dtype=np.float32)
-        if x.ndim == 3:
+        if x.ndim == len(self.frame_shape) - 1:
             x = x[None]
         if x.shape != self.frame_shape:
             raise ValueError(f"expected a frame of shape {self.frame_shape[1:]} (or with batch 1), got {np.shape(frame)}")
@@ -174,9 +184,8 @@ class OnnxStreamer:
 @torch.no_grad()
 def stream_parity(model: nn.Module, onnx_path: str | Path, frames: int = 8, seed: int = 0) -> float:
     """Max |torch step - ONNX Runtime step| over ``frames`` random frames streamed from zero state."""
-    h, w = model.data_cfg.input_size
     g = torch.Generator().manual_seed(seed)
-    xs = torch.rand(frames, 1, model.data_cfg.in_chans, h, w, generator=g)
+    xs = torch.rand(frames, 1, *frame_shape(model), generator=g)
     streamer, state, worst = OnnxStreamer(onnx_path, threads=0), model.init_state(1, device="cpu"), 0.0
     for x in xs:
         ref, state = model.step(x, state)
