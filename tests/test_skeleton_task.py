@@ -117,3 +117,19 @@ def test_causal_skeleton_stream_steps_equal_the_offline_pass_and_export_with_sta
     assert r["parity_max_abs"] < 1e-4
     s = OnnxStreamer(tmp_path / "s.onnx")
     assert s.frame_shape == (1, 4, 33) and s.step(np.zeros((4, 33), np.float32)).shape == (4,)
+
+
+def test_binary_sitting_view_of_posture_skeletons(tmp_path):
+    pytest.importorskip("pybullet_data")
+    data, run = tmp_path / "postures.parquet", tmp_path / "run"
+    assert main(["synth", "skeletons", "--set", "postures", "--n", "300", "--out", str(data)]) == 0
+    assert main(["train", "--task", "skeleton", "--data", str(data), "--positive", "sitting", "--model", "skel_gcn_s",
+                 "--frames", "4", "--epochs", "3", "--batch-size", "32", "--lr", "0.003", "--out", str(run)]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["class_names"] == ["not_sitting", "sitting"]
+    report_dir = tmp_path / "eval"
+    assert main(["eval", "--model", str(run / "checkpoints" / "best.pt"), "--data", str(data), "--split", "test",
+                 "--out", str(report_dir)]) == 0  # lying and standing count as not_sitting
+    assert json.loads((report_dir / "eval_test.json").read_text())["num_samples"] > 0
+    assert main(["train", "--task", "skeleton", "--data", str(data), "--positive", "dancing", "--out",
+                 str(tmp_path / "bad")]) == 2

@@ -37,7 +37,7 @@ class CropData:
 
     RANGES: ClassVar[dict] = {"box_jitter": (0, 0.5), "scale_jitter": (0, 0.9)}
 
-    positive: str = opt("", "(crop) binary view: this class vs the rest (e.g. sitting)", alias="--positive")
+    positive: str = opt("", "(crop, skeleton) binary view: this class vs the rest (e.g. sitting)", alias="--positive")
     box_jitter: float = opt(0.08, "random shift of the crop box, as a fraction of its size")
     scale_jitter: float = opt(0.12, "random scale of the crop box (+/- fraction)")
     person_box: bool = opt(False, "(image) crop Stanford40 photos to the person box of their XML annotation")

@@ -73,10 +73,14 @@ def _evaluate_skeletons(predictor: Any, data: str | Path, split: str, threshold:
     rows = [r for r in load_sequences(data) if r.get("split") == split]
     if not rows:
         raise ValueError(f"{data}: no sequences in the {split!r} split (keypoint files need label and split columns)")
-    unknown = sorted({str(r.get("label")) for r in rows} - set(predictor.class_names))
+    names = [str(r.get("label")) for r in rows]
+    first, second = (predictor.class_names + ["", ""])[:2]
+    if len(predictor.class_names) == 2 and first == f"not_{second}":  # a binary view: the rest is not_<positive>
+        names = [n if n == second else first for n in names]
+    unknown = sorted(set(names) - set(predictor.class_names))
     if unknown:
         raise ValueError(f"{data}: labels {unknown} are not the model's classes {predictor.class_names}")
-    labels = np.array([predictor.class_names.index(r["label"]) for r in rows])
+    labels = np.array([predictor.class_names.index(n) for n in names])
     ds = SkeletonDataset([r["keypoints"][:, 0] for r in rows], labels, predictor.data_cfg.num_frames)
     inputs = np.stack([ds[i]["input"].numpy() for i in range(len(ds))])
     probs = np.concatenate([predictor.infer(inputs[i:i + 256]) for i in range(0, len(inputs), 256)])

@@ -183,16 +183,24 @@ class SkeletonTask:
         if not rows or missing:
             raise ValueError(f"{cfg.data.path}: keypoint sequences need label and split columns "
                              f"({'no rows' if not rows else 'missing ' + ', '.join(missing)})")
-        self.class_names = sorted({r["label"] for r in rows})
+        names = [str(r["label"]) for r in rows]
+        if cfg.data.positive:  # the binary view: <positive> (id 1) vs not_<positive> (id 0), as crop tables do
+            if cfg.data.positive not in names:
+                raise ValueError(f"{cfg.data.positive!r} is not a label of {cfg.data.path} "
+                                 f"(labels: {sorted(set(names))})")
+            names = [n if n == cfg.data.positive else f"not_{cfg.data.positive}" for n in names]
+            self.class_names = [f"not_{cfg.data.positive}", cfg.data.positive]
+        else:
+            self.class_names = sorted(set(names))
         self.sequences = [r["keypoints"][:, 0] for r in rows]  # the first person of each
-        self.labels = np.array([self.class_names.index(r["label"]) for r in rows], np.int64)
+        self.labels = np.array([self.class_names.index(n) for n in names], np.int64)
         self.splits = np.array([r["split"] for r in rows], dtype=object)
         self.groups = np.array([r.get("group") or r["source"] for r in rows], dtype=object)
         if not np.any(self.splits == "train"):
             raise ValueError(f"{cfg.data.path}: no sequences in the train split")
         if not np.any(self.splits == "val"):
             log.warning("%s has no val split: holding out 10%% of train groups for validation", cfg.data.path)
-            self.splits = carve_val(self.splits, np.array([r["label"] for r in rows]), self.groups, cfg.run.seed)
+            self.splits = carve_val(self.splits, np.array(names), self.groups, cfg.run.seed)
         self.skipped: list[dict[str, str]] = []
 
     def model_overrides(self) -> dict[str, Any]:
