@@ -40,6 +40,23 @@ def adjacency() -> np.ndarray:
     return np.stack([np.eye(NUM_JOINTS, dtype=np.float32), a * d[:, None] * d[None, :]])
 
 
+def normalise_joints(data_bn: nn.BatchNorm1d, x: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """Check that ``x`` is keypoints (B, C, T, 33) and apply the input BatchNorm over channels x joints."""
+    if x.dim() != 4 or x.shape[1] != in_channels or x.shape[3] != NUM_JOINTS:
+        raise ValueError(f"expected keypoints (B, {in_channels}, T, {NUM_JOINTS}), got {tuple(x.shape)}")
+    b, c, t, v = x.shape
+    return data_bn(x.permute(0, 1, 3, 2).reshape(b, c * v, t)).view(b, c, v, t).permute(0, 1, 3, 2).contiguous()
+
+
+def graph_conv(spatial: nn.Conv2d, a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """One graph convolution: ``spatial`` gives one set of channels per adjacency matrix in ``a`` (K, V, V),
+    and each set is mixed over the joints by its matrix; the sum over K is one matmul (twice as fast as an
+    einsum on CPU)."""
+    b, _, t, v = x.shape
+    y = spatial(x).view(b, a.shape[0], -1, t, v)
+    return y.permute(0, 2, 3, 1, 4).reshape(b, -1, t, a.shape[0] * v) @ a.reshape(-1, v)
+
+
 @dataclass
 class SkeletonConfig:
     """Config of the skeleton graph family."""
@@ -69,11 +86,7 @@ class GraphBlock(nn.Module):
             nn.Conv2d(cin, cout, 1, (stride, 1)), nn.BatchNorm2d(cout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, t, v = x.shape
-        y = self.spatial(x).view(b, self.a.shape[0], -1, t, v)
-        # sum over k of y_k @ a_k, as one matmul (twice as fast as the einsum on CPU)
-        y = y.permute(0, 2, 3, 1, 4).reshape(b, -1, t, self.a.shape[0] * v) @ self.a.reshape(-1, v)
-        y = self.relu(self.bn1(y))
+        y = self.relu(self.bn1(graph_conv(self.spatial, self.a, x)))
         y = self.bn2(self.temporal(y))
         return self.relu(y + self.res(x))
 
@@ -100,11 +113,7 @@ class SkeletonNet(ActkitModel):
         self.head = nn.Linear(c, cfg.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.cfg.in_channels or x.shape[3] != NUM_JOINTS:
-            raise ValueError(f"expected keypoints (B, {self.cfg.in_channels}, T, {NUM_JOINTS}), got {tuple(x.shape)}")
-        b, c, t, v = x.shape
-        x = self.data_bn(x.permute(0, 1, 3, 2).reshape(b, c * v, t)).view(b, c, v, t).permute(0, 1, 3, 2)
-        return self.blocks(x.contiguous()).mean((2, 3))
+        return self.blocks(normalise_joints(self.data_bn, x, self.cfg.in_channels)).mean((2, 3))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.drop(x))

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ._base import ActkitModel, DataConfig
 from ._registry import build_config, register_model
-from .skeleton import NUM_JOINTS, adjacency
+from .skeleton import NUM_JOINTS, adjacency, graph_conv, normalise_joints
 
 
 @dataclass
@@ -57,10 +57,7 @@ class CausalGraphBlock(nn.Module):
         return (self.kernel - 1) * self.dilation
 
     def _graph(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, t, v = x.shape
-        y = self.spatial(x).view(b, self.a.shape[0], -1, t, v)
-        y = y.permute(0, 2, 3, 1, 4).reshape(b, -1, t, self.a.shape[0] * v) @ self.a.reshape(-1, v)
-        return F.relu(self.bn1(y))
+        return F.relu(self.bn1(graph_conv(self.spatial, self.a, x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.pad(self._graph(x), (0, 0, self.history, 0))  # zeros before the first frame
@@ -94,14 +91,8 @@ class SkeletonStreamNet(ActkitModel):
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(c, cfg.num_classes)
 
-    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t, v = x.shape
-        return self.data_bn(x.permute(0, 1, 3, 2).reshape(b, c * v, t)).view(b, c, v, t).permute(0, 1, 3, 2)
-
     def forward_frames(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.cfg.in_channels or x.shape[3] != NUM_JOINTS:
-            raise ValueError(f"expected keypoints (B, {self.cfg.in_channels}, T, {NUM_JOINTS}), got {tuple(x.shape)}")
-        x = self._normalise(x).contiguous()
+        x = normalise_joints(self.data_bn, x, self.cfg.in_channels)
         for block in self.blocks:
             x = block(x)
         return self.head(self.drop(x.mean(3).transpose(1, 2)))  # (B, T, K)
@@ -131,7 +122,7 @@ class SkeletonStreamNet(ActkitModel):
 
     def step(self, frame: torch.Tensor, state: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One frame's keypoints (B, 4, 33) -> (logits (B, K), new state)."""
-        x = self._normalise(frame.unsqueeze(2)).contiguous()
+        x = normalise_joints(self.data_bn, frame.unsqueeze(2), self.cfg.in_channels)
         new = []
         for block, s in zip(self.blocks, state):
             x, s = block.step(x, s)
