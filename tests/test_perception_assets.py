@@ -9,6 +9,7 @@ import pytest
 from actkit.cli import main
 from actkit.perception import assets
 from actkit.perception.assets import MEDIAPIPE_FILES, fetch_mediapipe, model_path
+from actkit.utils.io import sha256_hex
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def fetched():
 def test_fetch_verifies_and_caches_every_file(fetched):
     assert set(fetched) == set(MEDIAPIPE_FILES)
     for rel, path in fetched.items():
-        assert Path(path).is_file() and assets._sha256(Path(path).read_bytes()) == MEDIAPIPE_FILES[rel]
+        assert Path(path).is_file() and sha256_hex(Path(path).read_bytes()) == MEDIAPIPE_FILES[rel]
     assert model_path("pose_detection") == Path(fetched["pose_detection/pose_detection.tflite"])
     assert "mediapipe" not in sys.modules  # never imported
 

@@ -7,7 +7,6 @@ pin and written atomically to ``<ACTKIT_HOME>/mediapipe/0.10.21/<module>/<name>.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import subprocess
@@ -16,7 +15,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from ..utils.io import atomic_write_bytes
+from ..utils.io import atomic_write_bytes, sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +51,26 @@ def cache_dir() -> Path:
     return actkit_home() / "mediapipe" / MEDIAPIPE_VERSION
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def cached_pins(pins: dict[str, str], folder: Path) -> dict[str, str] | None:
+    """``{relative name: path}`` when every pinned file is in ``folder`` and matches its sha256, else None."""
+    out = {k: folder / k for k in pins}
+    if all(p.is_file() and sha256_hex(p.read_bytes()) == pins[k] for k, p in out.items()):
+        return {k: str(p) for k, p in out.items()}
+    return None
+
+
+def store_pins(blobs: dict[str, bytes], pins: dict[str, str], folder: Path, where: str) -> dict[str, str]:
+    """Check every blob against its pin (one error naming the first that differs, before anything is written),
+    then write each atomically under ``folder``; returns ``{relative name: path}``."""
+    for rel, data in blobs.items():
+        if sha256_hex(data) != pins[rel]:
+            raise ValueError(f"{where}: {rel} has sha256 {sha256_hex(data)[:16]}..., not the pinned "
+                             f"{pins[rel][:16]}... (another release, or a damaged file)")
+    out = {}
+    for rel, data in blobs.items():
+        atomic_write_bytes(folder / rel, data)
+        out[rel] = str(folder / rel)
+    return out
 
 
 def model_path(name: str) -> Path:
@@ -84,9 +101,8 @@ def fetch_mediapipe(source: str | os.PathLike | None = None, force: bool = False
         ValueError: a file whose sha256 differs from its pin, a wheel of another release, or a source
             missing files (each named).
     """
-    out = {k: cache_dir() / k for k in MEDIAPIPE_FILES}
-    if not force and all(p.is_file() and _sha256(p.read_bytes()) == MEDIAPIPE_FILES[k] for k, p in out.items()):
-        return {k: str(p) for k, p in out.items()}
+    if not force and (cached := cached_pins(MEDIAPIPE_FILES, cache_dir())):
+        return cached
     if source is None:
         with tempfile.TemporaryDirectory(prefix="actkit-mediapipe-") as tmp:
             return _from_wheel(_download_wheel(Path(tmp)))
@@ -121,7 +137,7 @@ def _download_wheel(dest: Path) -> Path:
 def _from_wheel(wheel: Path) -> dict[str, str]:
     if f"mediapipe-{MEDIAPIPE_VERSION}-" not in wheel.name:
         raise ValueError(f"{wheel}: not a mediapipe {MEDIAPIPE_VERSION} wheel")
-    if _sha256(wheel.read_bytes()) != MEDIAPIPE_WHEEL_SHA256:
+    if sha256_hex(wheel.read_bytes()) != MEDIAPIPE_WHEEL_SHA256:
         log.warning("%s: not the cp311 x86_64 wheel whose sha256 is pinned; each model file is still checked", wheel)
     with zipfile.ZipFile(wheel) as z:  # only the pinned names are read: nothing else from the archive is used
         names = set(z.namelist())
@@ -135,14 +151,6 @@ def _from_wheel(wheel: Path) -> dict[str, str]:
 
 
 def _store(blobs: dict[str, bytes], where: str) -> dict[str, str]:
-    for rel, data in blobs.items():
-        if _sha256(data) != MEDIAPIPE_FILES[rel]:
-            raise ValueError(f"{where}: {rel} has sha256 {_sha256(data)[:16]}..., not the pinned "
-                             f"{MEDIAPIPE_FILES[rel][:16]}... (another release, or a damaged file)")
-    out = {}
-    for rel, data in blobs.items():
-        path = cache_dir() / rel
-        atomic_write_bytes(path, data)
-        out[rel] = str(path)
+    out = store_pins(blobs, MEDIAPIPE_FILES, cache_dir(), where)
     log.info("MediaPipe %s models verified and cached in %s", MEDIAPIPE_VERSION, cache_dir())
     return out

@@ -8,7 +8,6 @@ Apache-2.0 / BSD licences (``/usr/share/doc/opencv-doc/copyright``).
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import lzma
 import logging
@@ -17,8 +16,8 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
-from ..utils.io import atomic_write_bytes
-from .assets import actkit_home
+from ..utils.io import sha256_hex
+from .assets import actkit_home, cached_pins, store_pins
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +64,6 @@ def sample_path(name: str) -> Path:
     return path
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _ar_member(deb: bytes, prefix: str) -> bytes:
     """The first member of an ``ar`` archive whose name starts with ``prefix``."""
     if not deb.startswith(b"!<arch>\n"):
@@ -84,7 +79,7 @@ def _ar_member(deb: bytes, prefix: str) -> bytes:
 
 
 def _from_deb(deb: bytes, where: str) -> dict[str, bytes]:
-    if _sha256(deb) != DEB_SHA256:
+    if sha256_hex(deb) != DEB_SHA256:
         log.warning("%s: not the %s whose sha256 is pinned; each file is still checked", where, DEB)
     try:
         data = lzma.decompress(_ar_member(deb, "data.tar.xz"))
@@ -107,9 +102,8 @@ def fetch_samples(source: str | os.PathLike | None = None, force: bool = False) 
             ``opencv4/``); None downloads the ``.deb`` from deb.debian.org.
         force: fetch again even when every file is cached and verified.
     """
-    out = {k: samples_dir() / k for k in SAMPLES}
-    if not force and all(p.is_file() and _sha256(p.read_bytes()) == SAMPLES[k] for k, p in out.items()):
-        return {k: str(p) for k, p in out.items()}
+    if not force and (cached := cached_pins(SAMPLES, samples_dir())):
+        return cached
     if source is None:
         log.info("downloading %s (96 MB) for its sample photos", DEB)
         try:
@@ -129,10 +123,4 @@ def fetch_samples(source: str | os.PathLike | None = None, force: bool = False) 
     missing = [k for k in SAMPLES if k not in blobs]
     if missing:
         raise ValueError(f"{source or DEB_URL}: missing {', '.join(missing)}")
-    for rel, data in blobs.items():
-        if _sha256(data) != SAMPLES[rel]:
-            raise ValueError(f"{source or DEB_URL}: {rel} has sha256 {_sha256(data)[:16]}..., not the pinned "
-                             f"{SAMPLES[rel][:16]}...")
-    for rel, data in blobs.items():
-        atomic_write_bytes(out[rel], data)
-    return {k: str(p) for k, p in out.items()}
+    return store_pins(blobs, SAMPLES, samples_dir(), str(source or DEB_URL))

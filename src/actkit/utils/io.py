@@ -56,6 +56,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
         os.fsync(f.fileno())
 
 
+def sha256_hex(data: bytes) -> str:
+    """The sha256 of ``data`` as hex (what pinned downloads and shipped files are checked against)."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_write(path, "wb") as f:

@@ -3,10 +3,11 @@ labels, its recorded accuracy on a check set anyone can regenerate). A shipped m
 wherever a model path is taken (``actkit eval --model posture``); ``actkit models --pretrained`` lists them."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
+
+from ...utils.io import sha256_hex
 
 HERE = Path(__file__).parent
 
@@ -26,6 +27,6 @@ def pretrained_path(name: str) -> Path:
     if name not in cards:
         raise KeyError(f"no shipped model {name!r}; shipped: {', '.join(cards) or 'none'}")
     path = HERE / cards[name]["file"]
-    if hashlib.sha256(path.read_bytes()).hexdigest() != cards[name]["sha256"]:
+    if sha256_hex(path.read_bytes()) != cards[name]["sha256"]:
         raise ValueError(f"{path}: differs from the sha256 in {name}.json (a damaged install; reinstall actkit)")
     return path
