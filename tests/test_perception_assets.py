@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from actkit.cli import main
-from actkit.perception import assets
 from actkit.perception.assets import MEDIAPIPE_FILES, fetch_mediapipe, model_path
 from actkit.utils.io import sha256_hex
 
