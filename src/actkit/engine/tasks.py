@@ -104,13 +104,18 @@ class CropTask:
             o["input_size"] = tuple(int(v) for v in self.cfg.model.input_size)
         return o
 
-    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
-        from ..data.transforms import CropAugment
+    def dataset_class(self) -> type:
+        """The torch dataset of one split (crops: decoded once and kept)."""
         from .data import CropDataset
 
-        d = self.cfg.data
+        return CropDataset
+
+    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
+        from ..data.transforms import CropAugment
+
+        d, dataset = self.cfg.data, self.dataset_class()
         aug = CropAugment(d.box_jitter, d.scale_jitter, d.hflip, d.colour_jitter, d.hue_jitter)
-        return {s: CropDataset(self.table.select(s), data_cfg, aug if s == "train" else None, seed)
+        return {s: dataset(self.table.select(s), data_cfg, aug if s == "train" else None, seed)
                 for s in SPLITS if np.any(self.table.splits == s)}
 
     def train_counts(self) -> np.ndarray:
@@ -150,14 +155,11 @@ class ImageTask(CropTask):
             o["pretrained"] = self.cfg.model.pretrained
         return o
 
-    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
-        from ..data.transforms import CropAugment
+    def dataset_class(self) -> type:
+        """Photos are decoded when drawn (image sets are large)."""
         from .data import ImageDataset
 
-        d = self.cfg.data
-        aug = CropAugment(d.box_jitter, d.scale_jitter, d.hflip, d.colour_jitter, d.hue_jitter)
-        return {s: ImageDataset(self.table.select(s), data_cfg, aug if s == "train" else None, seed)
-                for s in SPLITS if np.any(self.table.splits == s)}
+        return ImageDataset
 
     @property
     def eval_batch_size(self) -> int:
