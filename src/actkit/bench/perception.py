@@ -146,40 +146,27 @@ def footage(detectors: tuple[str, ...] = ("motion", "hog", "blazepose"), threads
 def posture_on_footage(model: str | Path, video: str | Path | None = None, detector: str = "motion",
                        max_frames: int | None = None, min_frames: int = 10) -> dict[str, Any]:
     """A skeleton posture model on everyone in a real video (default: the sample plaza video, where people
-    walk and stand): per tracked person with at least ``min_frames`` frames of landmarks, the share of their
-    frames called each posture (each frame judged on the window of the model's length ending there)."""
-    from ..data.skeleton_inputs import skeleton_input
-    from ..engine.predictor import load
+    walk and stand), labelled live as ``actkit keypoints --model`` does: per tracked person with at least
+    ``min_frames`` frames of landmarks, the share of their frames called each posture."""
     from ..perception.keypoints import KeypointRun
     from ..perception.samples import sample_path
 
-    predictor = load(model)
-    if predictor.task != "skeleton":
-        raise ValueError(f"{model}: not a skeleton model (task {predictor.task})")
-    window = predictor.data_cfg.num_frames
-    run = KeypointRun(video or sample_path("vtest.avi"), ("body",), 2, max_frames, detector=detector)
-    tracks: dict[int, list[np.ndarray]] = {}
+    run = KeypointRun(video or sample_path("vtest.avi"), ("body",), 2, max_frames, detector=detector, model=model)
+    names = run.labeller.names
+    counts: dict[int, np.ndarray] = {}
     for r, _ in progress(run, desc="posture on footage", unit="frame"):
         for t in r.tracks or []:
-            kp = t.keypoints
-            row = np.full((33, 4), np.nan, np.float32)
-            if kp is not None and "xy" in kp:
-                row[:, :2], row[:, 2], row[:, 3] = kp["xy"], kp["z"], kp["visibility"]
-            tracks.setdefault(t.track_id, []).append(row)
-    per_person, totals = {}, np.zeros(len(predictor.class_names))
-    for tid, rows in tracks.items():
-        seq = np.stack(rows)
-        found = np.flatnonzero(np.isfinite(seq[:, 0, 0]))
-        if len(found) < min_frames:
+            if t.keypoints is not None and t.names == names:
+                counts.setdefault(int(t.track_id), np.zeros(len(names), np.int64))[t.index] += 1
+    per_person, totals = {}, np.zeros(len(names))
+    for tid, c in counts.items():
+        frames = int(c.sum())
+        if frames < min_frames:
             continue
-        # the window of the model's length ending on each frame; a track's first frames repeat its first pose
-        padded = np.concatenate([np.repeat(seq[found[:1]], window - 1, axis=0), seq])
-        windows = np.stack([skeleton_input(padded[i:i + window]) for i in found])
-        counts = np.bincount(predictor.infer(windows).argmax(1), minlength=len(predictor.class_names))
-        totals += counts
-        per_person[int(tid)] = {n: round(float(c) / len(found), 3) for n, c in zip(predictor.class_names, counts)}
-        per_person[int(tid)]["frames"] = int(len(found))
-    share = {n: round(float(c) / max(1.0, totals.sum()), 3) for n, c in zip(predictor.class_names, totals)}
+        totals += c
+        per_person[tid] = {n: round(float(v) / frames, 3) for n, v in zip(names, c)}
+        per_person[tid]["frames"] = frames
+    share = {n: round(float(c) / max(1.0, totals.sum()), 3) for n, c in zip(names, totals)}
     return {"video": str(video or "vtest.avi"), "detector": detector, "people": len(per_person),
             "person_frames": int(totals.sum()), "share": share, "per_person": per_person}
 

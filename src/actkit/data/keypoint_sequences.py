@@ -22,8 +22,16 @@ HAND_OFFSET = {"left": 33, "right": 54}
 FACE_OFFSET, IRIS_OFFSET = 75, 543
 
 
-def _person_rows(kp: dict[str, Any], layout: str) -> np.ndarray:
+def layout_for(parts: Sequence[str]) -> str:
+    """``mediapipe33`` for the body alone, else ``holistic``."""
+    return "mediapipe33" if set(parts) == {"body"} else "holistic"
+
+
+def person_rows(kp: dict[str, Any] | None, layout: str = "mediapipe33") -> np.ndarray:
+    """(joints, 4) rows of one person's ``Results.keypoints`` in ``layout`` (NaN for what was not found)."""
     out = np.full((LAYOUTS[layout], 4), np.nan, np.float32)
+    if kp is None:
+        return out
     if "xy" in kp:
         out[:33, :2], out[:33, 2], out[:33, 3] = kp["xy"], kp["z"], kp["visibility"]
     if layout == "holistic":
@@ -52,9 +60,9 @@ def sequence_array(results: Sequence[Results], layout: str = "mediapipe33") -> n
         if r.tracks is not None:
             for t in r.tracks:
                 if t.keypoints is not None:
-                    out[f, slots[t.track_id]] = _person_rows(t.keypoints, layout)
+                    out[f, slots[t.track_id]] = person_rows(t.keypoints, layout)
         elif r.keypoints is not None:
-            out[f, 0] = _person_rows(r.keypoints, layout)
+            out[f, 0] = person_rows(r.keypoints, layout)
     return out
 
 

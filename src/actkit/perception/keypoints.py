@@ -196,9 +196,9 @@ def run_keypoints(source: str | int | Path, out: str | Path | None = None, annot
         if writer is not None:
             writer.close()
     if out and Path(out).suffix == ".parquet":
-        from ..data.keypoint_sequences import save_sequences, sequence_array
+        from ..data.keypoint_sequences import layout_for, save_sequences, sequence_array
 
-        layout = "mediapipe33" if set(run.people.parts) == {"body"} else "holistic"
+        layout = layout_for(run.people.parts)
         save_sequences(out, [{"source": str(source), "fps": run.fps, "layout": layout,
                               "keypoints": sequence_array(kept, layout)}])
     elif out:
@@ -214,12 +214,12 @@ def dataset_keypoints(root: str | Path, out: str | Path, parts: Sequence[str] = 
     keypoint front-end, as a keypoint sequence file with the dataset's ``label``, ``split`` and ``group``
     columns (one person, BlazePose's tracking): what ``actkit train --task skeleton`` and ``actkit eval``
     take. Videos that cannot be read are skipped and listed."""
-    from ..data.keypoint_sequences import save_sequences, sequence_array
+    from ..data.keypoint_sequences import layout_for, save_sequences, sequence_array
     from ..data.video import read_videos
     from ..utils.progress import progress as progress_bar
 
     table = read_videos(root)
-    layout = "mediapipe33" if set(parts) == {"body"} else "holistic"
+    layout = layout_for(parts)
     rows, skipped = [], [{"path": str(p), "reason": r} for p, r in table.skipped]
     for rec in progress_bar(table.records, desc="keypoints", unit="video", enable=None if progress else False):
         try:

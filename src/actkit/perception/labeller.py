@@ -30,15 +30,14 @@ class SkeletonLabeller:
     def __call__(self, people: dict[Any, dict[str, Any] | None]) -> dict[Any, np.ndarray]:
         """``{person id: keypoints or None}`` of this frame -> ``{person id: probabilities}`` for those with a body
         on this frame. People not in ``people`` are forgotten."""
+        from ..data.keypoint_sequences import person_rows
         from ..data.skeleton_inputs import skeleton_input
 
         for gone in set(self.windows) - set(people):
             del self.windows[gone]
         ids, batch = [], []
         for pid, kp in people.items():
-            row = np.full((33, 4), np.nan, np.float32)
-            if kp is not None and "xy" in kp:
-                row[:, :2], row[:, 2], row[:, 3] = kp["xy"], kp["z"], kp["visibility"]
+            row = person_rows(kp)
             win = self.windows.get(pid)
             if win is None:
                 if not np.isfinite(row[0, 0]):
