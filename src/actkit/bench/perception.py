@@ -87,22 +87,12 @@ def reference_speed(python: str, repeats: int = 50) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / max(1e-9, (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def _match(truth: list[list[float]], found: list[np.ndarray]) -> tuple[int, int]:
-    """(people found, false boxes) by greedy one-to-one IoU >= 0.3."""
-    pairs = sorted(((_iou(np.array(t), f), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)), reverse=True)
-    used_t, used_f = set(), set()
-    for v, i, j in pairs:
-        if v >= 0.3 and i not in used_t and j not in used_f:
-            used_t.add(i)
-            used_f.add(j)
-    return len(used_t), len(found) - len(used_f)
+    """(people found, false boxes) by greedy one-to-one IoU >= 0.3 (the tracker's own matching)."""
+    from ..streaming.tracking.matching import greedy_match, iou_matrix
+
+    pairs = greedy_match(iou_matrix(np.array(truth, np.float32), np.array(found, np.float32)), 0.3)
+    return len(pairs), len(found) - len(pairs)
 
 
 def _person_box(kp: dict[str, Any] | None, fallback: tuple[float, ...]) -> np.ndarray:
