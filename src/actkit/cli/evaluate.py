@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from ._common import verb
@@ -13,7 +14,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
     sp = verb(sub, "eval", run, "evaluate a .pt/.onnx model on a dataset split (metrics, calibration, threshold, "
               "plots); on a streams / reps folder, a streaming model as `actkit stream` runs it", aliases=("evaluate",))
-    sp.add_argument("--model", required=True, help=".pt checkpoint or .onnx file")
+    sp.add_argument("--model", required=True, help=".pt checkpoint or .onnx file; on streams / reps folders also a "
+                    "shipped skeleton model (posture, exercises), run on keypoints or behind the pose model")
     sp.add_argument("--data", required=True, help="Parquet crop dataset, a video dataset for clip models, or a "
                     "streams / reps folder (actkit synth) for streaming models")
     sp.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="all: streams / reps only")
@@ -39,7 +41,15 @@ def run(a: argparse.Namespace) -> Any:
         from ..streaming.evaluate import evaluate_streams
         from ..streaming.report import format_stream_report
 
-        report = evaluate_streams(a.model, a.data, a.split, dataclass_from_args(StreamConfig, a), out=a.out)
+        from ..data.video.framelabels import is_keypoint_set
+        from .stream import live_model
+
+        # a skeleton model reads a keypoint set's keypoints, or runs behind the pose model on videos
+        model = a.model if is_keypoint_set(a.data) else live_model(a.model)
+        out = a.out or (None if Path(a.model).is_file() else f"stream_eval_{Path(a.data).resolve().name}_{a.split}")
+        # behind the pose model, the offline oracle would run the pose model a second time per frame: left out
+        report = evaluate_streams(model, a.data, a.split, dataclass_from_args(StreamConfig, a), out=out,
+                                  offline=model is a.model)
         print(json.dumps(report, indent=2) if a.json else format_stream_report(report))
         return report
     if a.split == "all":

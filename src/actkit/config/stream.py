@@ -52,7 +52,8 @@ class StreamConfig:
     events: str = opt("", "comma-separated classes to detect events for (default: the positive class, or all); "
                           "an exercise (squat) of a model trained on its positions (squat_high/_low) sums them",
                       verbs=LIVE)
-    reps: str = opt("", "two-position repetition counter: POS0,POS1 class names (e.g. up,down)", verbs=LIVE)
+    reps: str = opt("", "two-position repetition counter: POS0,POS1 class names (e.g. up,down), or auto: one per "
+                    "exercise of a model trained on exercise positions (<exercise>_high / _low)", verbs=LIVE)
     vote: str = opt("", "k-of-n vote on a binary model's positive class, e.g. 3/7,3/4", verbs=LIVE)
     track: bool = opt(False, "detect and track people; classify each one", verbs=LIVE)
     realtime: bool = opt(False, "pace files to their fps and drop the oldest frames when behind", verbs=LIVE)

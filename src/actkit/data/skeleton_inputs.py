@@ -67,3 +67,55 @@ class SkeletonAugment:
         x[1] = np.where(seen, k * (s * px + c * py) + dy, 0)
         x[2] = np.where(seen, k * x[2], 0)
         return x
+
+
+class CausalNormaliser:
+    """One frame's keypoints (33, 4) -> a streaming model's input (4, 33), from the past only.
+
+    A live model cannot know a whole sequence's centre and size, so each frame is taken about a running
+    hip centre and divided by a running torso length (exponential averages, rates ``centre_rate`` and
+    ``scale_rate`` per frame, started at the first frame with a person): a person walking drifts away from
+    the running centre, so the input still shows travel. A frame without a person is zeros, and the
+    running values wait for the next one. One normaliser per tracked person; training uses
+    :func:`causal_input`, the same loop over a whole sequence.
+    """
+
+    def __init__(self, centre_rate: float = 0.2, scale_rate: float = 0.05) -> None:
+        self.centre_rate, self.scale_rate = centre_rate, scale_rate
+        self.reset()
+
+    def reset(self) -> None:
+        self.centre: np.ndarray | None = None
+        self.scale: float | None = None
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        f = np.asarray(frame, np.float32)
+        if f.shape != (33, 4):
+            raise ValueError(f"expected one frame of keypoints (33, 4), got {f.shape}")
+        out = np.zeros((4, 33), np.float32)
+        if not np.isfinite(f).all():
+            return out
+        hips, shoulders = f[[23, 24], :2].mean(0), f[[11, 12], :2].mean(0)
+        torso = float(np.linalg.norm(shoulders - hips))
+        if not torso > 1e-6:
+            torso = float(np.ptp(f[:, :2], axis=0).max() or 1.0) / 3
+        if self.centre is None:
+            self.centre, self.scale = hips.astype(np.float64), torso
+        else:
+            self.centre += self.centre_rate * (hips - self.centre)
+            self.scale += self.scale_rate * (torso - self.scale)
+        out[0] = (f[:, 0] - self.centre[0]) / self.scale
+        out[1] = (f[:, 1] - self.centre[1]) / self.scale
+        out[2] = f[:, 2] / self.scale
+        out[3] = f[:, 3]
+        return np.clip(out, -20, 20)
+
+
+def causal_input(seq: np.ndarray) -> np.ndarray:
+    """(4, T, 33) streaming-model input of a whole (T, 33, 4) sequence, frame by frame with one
+    :class:`CausalNormaliser` (exactly what the live pipeline computes)."""
+    seq = np.asarray(seq, np.float32)
+    if seq.ndim != 3 or seq.shape[1:] != (33, 4):
+        raise ValueError(f"expected keypoints (frames, 33, 4), got {seq.shape}")
+    norm = CausalNormaliser()
+    return np.stack([norm(f) for f in seq], axis=1) if len(seq) else np.zeros((4, 0, 33), np.float32)

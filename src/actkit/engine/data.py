@@ -94,3 +94,49 @@ class SkeletonDataset(torch.utils.data.Dataset):
         if rng is not None:
             x = self.aug(x, rng)
         return {"input": torch.from_numpy(np.ascontiguousarray(x, np.float32)), "label": int(self.labels[i]), "index": i}
+
+
+class SkeletonFrameDataset(torch.utils.data.Dataset):
+    """Windows of ``frames`` consecutive frames of whole keypoint videos with a target per frame:
+    ``{"input": (4, frames, 33), "label": (frames,) int64, "index"}``. Inputs are
+    :func:`~actkit.data.skeleton_inputs.causal_input` of the whole video (as live), cut after. Training: windows
+    at seeded random starts (``len`` covers every frame about twice per epoch), the first ``warmup`` frames of
+    a window get no loss (the model has no past there), augmented per window; evaluation: consecutive windows,
+    scoring every frame once."""
+
+    def __init__(self, inputs: list[np.ndarray], targets: list[np.ndarray], frames: int, aug=None, seed: int = 0,
+                 warmup: int = 0) -> None:
+        from ..data.video.framelabels import IGNORE
+
+        self.inputs, self.targets, self.frames, self.aug, self.seed, self.epoch = inputs, targets, frames, aug, seed, 0
+        self.warmup, self.ignore = warmup, IGNORE
+        lengths = np.array([x.shape[1] for x in inputs])
+        if aug is not None:
+            self.windows = [(-1, -1)] * max(1, int(2 * lengths.sum() // frames))
+        else:
+            self.windows = [(v, s) for v, n in enumerate(lengths) for s in range(0, max(1, n), frames)]
+        self.weights = lengths / max(1, lengths.sum())
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, i: int) -> dict:
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.aug is not None else None
+        v, start = self.windows[i]
+        if rng is not None:
+            v = int(rng.choice(len(self.inputs), p=self.weights))
+            start = int(rng.integers(0, max(1, self.inputs[v].shape[1] - self.frames + 1)))
+        x = self.inputs[v][:, start:start + self.frames]
+        y = self.targets[v][start:start + self.frames].copy()
+        if rng is not None and self.warmup and start > 0:
+            y[:self.warmup] = self.ignore
+        pad = self.frames - x.shape[1]
+        if pad > 0:  # the end of a video: empty frames, not scored
+            x = np.concatenate([x, np.zeros((x.shape[0], pad, x.shape[2]), np.float32)], axis=1)
+            y = np.concatenate([y, np.full(pad, self.ignore, np.int64)])
+        if rng is not None:
+            x = self.aug(x, rng)
+        return {"input": torch.from_numpy(np.ascontiguousarray(x, np.float32)), "label": torch.from_numpy(y), "index": i}

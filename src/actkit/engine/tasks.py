@@ -10,7 +10,8 @@ Every dataset yields dicts with the keys ``input``, ``label`` and ``index``; cli
 * ``image``: photos read in place (:mod:`actkit.data.images`: Stanford40 or folder-per-class), decoded per
   sample at the model's size (timm backbones: 224 px, timm's mean and std).
 * ``skeleton``: keypoint sequences (:mod:`actkit.data.keypoint_sequences`: ``actkit synth skeletons`` or
-  ``actkit keypoints --out kp.parquet`` with a ``label`` column), one person per sequence.
+  ``actkit keypoints --out kp.parquet`` with a ``label`` column), one person per sequence; or, given a keypoint
+  streams / reps folder, per-frame targets for a causal skeleton model (``per_frame = True``).
 * ``clip``: a video dataset (:mod:`actkit.data.video`): folder-per-class, UCF-101, HMDB51,
   Kinetics, Diving48 or a generic CSV, decoded with seeking and sampled per clip.
 * ``stream``: a frame-labelled set (streams / reps, :mod:`actkit.data.video.framelabels`):
@@ -229,6 +230,68 @@ class SkeletonTask:
         return 256
 
 
+class SkeletonStreamTask:
+    """Causal skeleton models trained per frame on a keypoint streams or reps set (``actkit synth skeletons --set
+    streams|reps``): each person's whole video normalised as live
+    (:func:`~actkit.data.skeleton_inputs.causal_input`), windows of ``num_frames`` frames with their tags or
+    labels (``data.target``)."""
+
+    name = "skeleton"
+    per_frame = True
+    allows_unseen_classes = False
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        from ..data.keypoint_sequences import load_sequences
+        from ..data.skeleton_inputs import causal_input
+        from ..data.video.framelabels import read_labelled_videos
+        from ..data.vocab import full_vocabulary
+
+        self.cfg, self.skipped = cfg, []
+        target = cfg.data.target
+        if target not in ("tags", "labels"):
+            raise ValueError(f"unknown frame target {target!r}; known: tags, labels")
+        people = []
+        for v in read_labelled_videos(cfg.data.path)[1]:
+            if v.keypoints is None:
+                self.skipped.append({"path": str(v.label_file), "reason": "no keypoints file"})
+                continue
+            kp = load_sequences(v.keypoints)[0]["keypoints"]
+            for k, person in enumerate(v.people[:kp.shape[1]]):
+                people.append((v.split, causal_input(kp[:, k]), person.tags if target == "tags" else person.labels))
+        seen = {n for split, _, names in people if split == "train" for n in names}
+        self.class_names = [n for n in full_vocabulary(target) if n in seen]
+        if not self.class_names:
+            raise ValueError(f"{cfg.data.path}: no training videos with keypoints")
+        self.people = [(split, x, np.array([self.class_names.index(n) if n in seen else -100 for n in names], np.int64))
+                       for split, x, names in people]
+        if not any(split == "val" for split, _, _ in self.people):
+            raise ValueError(f"{cfg.data.path}: no videos in the val split (write more videos)")
+
+    def model_overrides(self) -> dict[str, Any]:
+        return {"num_frames": int(self.cfg.model.num_frames)} if self.cfg.model.num_frames else {}
+
+    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
+        from ..data.skeleton_inputs import SkeletonAugment
+        from .data import SkeletonFrameDataset
+
+        out = {}
+        for s in SPLITS:
+            mine = [(x, y) for split, x, y in self.people if split == s]
+            if mine:
+                aug = SkeletonAugment(mirror=0.5 if self.cfg.data.hflip else 0.0) if s == "train" else None
+                out[s] = SkeletonFrameDataset([x for x, _ in mine], [y for _, y in mine], data_cfg.num_frames, aug,
+                                              seed, self.cfg.data.warmup_frames)
+        return out
+
+    def train_counts(self) -> np.ndarray:
+        y = np.concatenate([y for split, _, y in self.people if split == "train"])
+        return np.bincount(y[y >= 0], minlength=len(self.class_names))
+
+    @property
+    def eval_batch_size(self) -> int:
+        return 64
+
+
 class ClipTask:
     """Clip classification from a video dataset (decoded with seeking, sampled per clip)."""
 
@@ -409,7 +472,11 @@ def model_kwargs(task: CropTask | ImageTask | SkeletonTask | ClipTask | StreamTa
 
 def make_task(cfg: TrainConfig) -> CropTask | ImageTask | SkeletonTask | ClipTask | StreamTask:
     """The task object for ``cfg.task``."""
+    from ..data.video.framelabels import is_keypoint_set
+
     tasks = {"crop": CropTask, "image": ImageTask, "skeleton": SkeletonTask, "clip": ClipTask, "stream": StreamTask}
     if cfg.task not in tasks:
         raise ValueError(f"unknown task {cfg.task!r}; known: {sorted(tasks)}")
+    if cfg.task == "skeleton" and cfg.data.path and is_keypoint_set(cfg.data.path):
+        return SkeletonStreamTask(cfg)  # per-frame targets of a keypoint streams / reps set
     return tasks[cfg.task](cfg)

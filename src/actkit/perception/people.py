@@ -150,7 +150,7 @@ class People:
         """The people in this frame (``t``: its time in seconds) with their boxes (None for the whole frame)."""
         if self.detector is None:
             person = self.people.setdefault(0, Person(0))
-            self._update(person, rgb, None, t)
+            self.update_person(person, rgb, None, t)
             found = person.pose is not None or person.hands or person.faces
             return [(person, None)] if found else []
         tracks = self.tracker.update(*self.detector.detect(rgb))
@@ -161,7 +161,7 @@ class People:
         for track in tracks:
             person = self.people.setdefault(track.id, Person(track.id))
             if track in largest:
-                self._update(person, rgb, track.box, t)
+                self.update_person(person, rgb, track.box, t)
             else:  # beyond max_people: followed by the tracker, no landmarks this frame
                 person.pose, person.hands, person.faces = None, [], []
                 if person.filter is not None:
@@ -169,7 +169,8 @@ class People:
             out.append((person, track.box))
         return out
 
-    def _update(self, person: Person, rgb: np.ndarray, box: np.ndarray | None, t: float) -> None:
+    def update_person(self, person: Person, rgb: np.ndarray, box: np.ndarray | None, t: float) -> None:
+        """New landmarks of ``person`` on this frame: tracked from their last ones, in ``box`` (None: the whole frame)."""
         if self.pose is not None and "body" in self.parts:
             person.pose = self.pose(rgb, person.pose) if box is None else self.pose.in_box(rgb, box, person.pose)
         search = None if box is None else _enlarge(box, 1.3, rgb.shape)

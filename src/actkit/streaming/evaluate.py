@@ -67,7 +67,7 @@ SPLITS = ("train", "val", "test", "all")
 
 # --------------------------------------------------------------------------- data
 
-def read_stream_set(root: str | Path, split: str = "test") -> tuple[str, list[Video]]:
+def read_stream_set(root: str | Path, split: str = "test", keypoints: bool = False) -> tuple[str, list[Video]]:
     """The layout and the videos of one split (``all``: every split) of a streams or reps folder, by name.
 
     Raises:
@@ -81,7 +81,10 @@ def read_stream_set(root: str | Path, split: str = "test") -> tuple[str, list[Vi
     if not videos:
         raise ValueError(f"{root}: no videos in the {split!r} split (splits here: {dict(Counter(v.split for v in every))})")
     for v in videos:
-        if not v.path.is_file():
+        if keypoints and v.keypoints is None:
+            raise ValueError(f"{root}: {v.name} has no keypoints file (keypoints/<name>.parquet); a keypoint model on "
+                             "videos runs behind a pose model (actkit evaluate sets that up)")
+        if not keypoints and not v.path.is_file():
             raise ValueError(f"{root}: video {v.path} of {v.name} is missing")
     return layout, sorted(videos, key=lambda v: str(v.path))
 
@@ -132,13 +135,18 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", config: 
 
     cfg = StreamConfig.of(config, **options)
     post_options([], cfg)  # a bad event rule fails before any work
-    layout, videos = read_stream_set(root, split)
-    videos = videos[:cfg.max_videos] if cfg.max_videos else videos
     name = str(model) if isinstance(model, (str, Path)) else type(model).__name__
     runner = stream_runner(model, device)
+    keypoints = getattr(runner, "inputs", "rgb") == "keypoints"
+    layout, videos = read_stream_set(root, split, keypoints)
+    videos = videos[:cfg.max_videos] if cfg.max_videos else videos
     if cfg.lowpass:
         set_lowpass(runner, cfg.lowpass, name)
     cls = StreamClasses.of(runner.class_names, name)
+    truth = {n for v in videos for p in v.people for n in p.labels}
+    if not truth & set(cls.labels):
+        raise ValueError(f"{name}: none of its labels {cls.labels[:8]} occurs in {root} (labels there: "
+                         f"{sorted(truth)[:8]}): the model and the data disagree")
     if out is None and isinstance(model, (str, Path)) and Path(model).is_file():
         out = Path(model).parent / f"stream_eval_{Path(root).resolve().name}_{split}"
     single, results, multi, skipped = _run_videos(videos, runner, cls, cfg, offline, rep_relative, track_iou,

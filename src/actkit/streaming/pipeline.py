@@ -214,6 +214,7 @@ class Stream:
         counts = {c: self._totals.get(c, 0) for c in self.event_classes}
         if self.post.reps:
             counts["reps"] = self._totals.get("reps", 0)
+            counts.update({k: v for k, v in sorted(self._totals.items()) if k.startswith("reps_")})
         return counts
 
     @staticmethod

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..data.video.framelabels import Video
-from ..data.vocab import EXERCISES, VOCABULARY, tag_to_label, tag_vocabulary
+from ..data.vocab import EXERCISES, VOCABULARY, tag_to_label
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +36,33 @@ def video_frames(path: Path) -> Iterator[np.ndarray]:
         raise Unreadable(str(e)) from e
 
 
+def frames_of(v: Video, runner: Any) -> Iterator[np.ndarray]:
+    """What ``runner`` takes per frame: the video's RGB frames, or for a keypoint model given a keypoint set, the
+    first person's keypoints (33, 4) per frame."""
+    if getattr(runner, "inputs", "rgb") != "keypoints":
+        return video_frames(v.path)
+    if v.keypoints is None:
+        raise Unreadable(f"no keypoints for {v.name} (a keypoint model on a set of videos runs behind a pose model)")
+    from ..data.keypoint_sequences import load_sequences
+
+    try:
+        kp = load_sequences(v.keypoints)[0]["keypoints"]
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        raise Unreadable(f"{v.keypoints}: {e}") from e
+    return iter(kp[:, 0])
+
+
 # --------------------------------------------------------------------------- model
 
 def stream_runner(model: Any, device: str) -> Any:
     """A runner: anything with ``class_names``, ``__call__(rgb, boxes, keys)`` and ``forget`` is used as is."""
     from .runners import load_runner
 
+    from .keypoint_runner import is_keypoint_model, keypoint_runner
+
     duck = not isinstance(model, (str, Path)) and callable(model) and hasattr(model, "class_names") \
         and hasattr(model, "forget") and not hasattr(model, "step")
-    runner = model if duck else load_runner(model, device)
+    runner = model if duck else keypoint_runner(model) if is_keypoint_model(model) else load_runner(model, device)
     if getattr(runner, "kind", "stream") != "stream":
         raise ValueError(f"{model if isinstance(model, (str, Path)) else type(model).__name__}: a crop classifier, "
                          "not a streaming model (task 'stream')")
@@ -64,11 +82,11 @@ class StreamClasses:
     def of(cls, names: Sequence[str], model: str) -> "StreamClasses":
 
         names = list(names)
-        unknown = [n for n in names if n not in {*VOCABULARY, *tag_vocabulary()}]
-        if unknown:
-            raise ValueError(f"{model}: classes {unknown[:6]} are in neither the stream label vocabulary nor its "
-                             f"tag vocabulary (<exercise>_high/_low); train on a streams or reps set")
-        labels = [v for v in VOCABULARY if v in {tag_to_label(n) for n in names}]
+        if not names:
+            raise ValueError(f"{model}: the model names no classes")
+        # The synthetic vocabulary's order first, then any other labels (a user's own, a posture model's) as named.
+        mine = list(dict.fromkeys(tag_to_label(n) for n in names))
+        labels = [v for v in VOCABULARY if v in mine] + [n for n in mine if n not in VOCABULARY]
         m = np.zeros((len(names), len(labels)), np.float32)
         for k, n in enumerate(names):
             m[k, labels.index(tag_to_label(n))] = 1
@@ -146,11 +164,9 @@ def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dic
     import torch
 
     from ..models import probabilities
-    from .runners import stream_input
 
     model = runner.model
-    lowpass = runner.lowpass
-    x = torch.from_numpy(np.stack([stream_input(f, None, runner.cfg, lowpass=lowpass) for f in frames], 1))[None]
+    x = runner.clip_input(frames)
 
     def run(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         logits = model.forward_frames(x)[0].float()
@@ -192,7 +208,9 @@ def replay_single(v: Video, runner: Any, cls: StreamClasses, smooth: str, window
     reps: list[dict[str, Any]] = []
     key, okey = ("stream", v.name), ("offline", v.name)
     t = -1
-    frames: Any = video_frames(v.path)
+    if flip and getattr(runner, "inputs", "rgb") == "keypoints":
+        raise ValueError("--flip mirrors images; a keypoint model's inputs are mirrored in training instead")
+    frames: Any = frames_of(v, runner)
     whole = None
     if hasattr(getattr(runner, "model", None), "forward_frames"):  # a torch streaming model: batch over time
         frames = [f for f, _ in zip(frames, range(v.frames))]
@@ -201,12 +219,19 @@ def replay_single(v: Video, runner: Any, cls: StreamClasses, smooth: str, window
         raise ValueError(f"offline windows need a torch streaming model (.pt), not {type(runner).__name__}")
     elif flip:
         runner = FlipRunner(runner)
+    # a model trained at a lower frame rate steps at its own rate (as actkit stream does), its output held between
+    every = 1.0 / runner.fps if whole is None and runner.fps and v.fps > runner.fps * 1.2 else 0.0
+    due, p = 0.0, None
     try:
         for t, rgb in enumerate(frames):
             if t >= v.frames:
                 log.warning("%s: more frames than its %d labels; the rest ignored", v.path, v.frames)
                 break
-            p = whole[0][t] if whole is not None else runner(rgb, None, [key])[0]
+            if whole is not None:
+                p = whole[0][t]
+            elif p is None or t / v.fps + 1e-9 >= due:
+                p = runner(rgb, None, [key])[0]
+                due += every
             s = post.update(p, t)[0]
             class_probs.append(np.asarray(p, np.float32))
             raw.append(cls.label(p))

@@ -25,7 +25,7 @@ from ..models import DataConfig
 
 # --------------------------------------------------------------------------- runners
 
-def _as_data_cfg(cfg: Any) -> DataConfig:
+def as_data_cfg(cfg: Any) -> DataConfig:
     """A DataConfig from a DataConfig, a dict or any object with the same attribute names."""
     if isinstance(cfg, DataConfig):
         return cfg
@@ -121,7 +121,7 @@ class StreamModelRunner(Runner):
         self._torch = torch
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
-        self.cfg = _as_data_cfg(model.data_cfg)
+        self.cfg = as_data_cfg(model.data_cfg)
         k = int(model.num_classes)
         self.class_names = list(class_names) if class_names else [f"class_{i}" for i in range(max(k, 2))]
         self.fps = float(self.cfg.fps or 0)
@@ -147,6 +147,11 @@ class StreamModelRunner(Runner):
         for k in keys:
             self._states.pop(k, None)
 
+    def clip_input(self, frames: Sequence[np.ndarray]) -> Any:
+        """Whole frames as one ``(1, C, T, H, W)`` tensor of the per-frame inputs (for ``forward_frames``)."""
+        return self._torch.from_numpy(np.stack([stream_input(f, None, self.cfg, lowpass=self.lowpass)
+                                                for f in frames], 1))[None]
+
 
 class OnnxStreamRunner(Runner):
     """An ONNX streaming model (``OnnxStreamer``: ``reset()`` / ``step(frame) -> logits``), one instance per key.
@@ -162,7 +167,7 @@ class OnnxStreamRunner(Runner):
     def __init__(self, factory: Callable[[], Any], class_names: Sequence[str], data_cfg: Any) -> None:
         self._factory = factory
         self.class_names = list(class_names)
-        self.cfg = _as_data_cfg(data_cfg)
+        self.cfg = as_data_cfg(data_cfg)
         self.fps = float(self.cfg.fps or 0)
         self._streamers: dict[Any, Any] = {}
 

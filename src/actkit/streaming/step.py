@@ -125,9 +125,14 @@ class KeyPost:
         self.smoother = make_smoother(o.smooth, o.window, class_groups(self.names))
         self.events = {c: o.detector(c) for c in self.event_cols}
         self.counters = {c: EventCounter(o.threshold) for c in self.event_cols}
-        self.reps = RepetitionCounter(o.rep_thresholds[1], o.rep_thresholds[0]) if o.reps else None
+        auto = o.reps == AUTO_REPS
+        self.reps = RepetitionCounter(o.rep_thresholds[1], o.rep_thresholds[0]) if o.reps and not auto else None
         self.vote = KofNVote(o.vote) if o.vote is not None else None
-        self._rep_idx = tuple(self.names.index(c) for c in o.reps) if o.reps else None
+        self._rep_idx = tuple(self.names.index(c) for c in o.reps) if o.reps and not auto else None
+        # --reps auto: a counter per exercise the model knows (<ex>_high, <ex>_low); a repetition counts for the
+        # exercise whose positions hold the most probability on the frame it completes
+        self.exercise_reps = {ex: (RepetitionCounter(o.rep_thresholds[1], o.rep_thresholds[0]), hi, lo)
+                              for ex, (hi, lo) in exercise_positions(self.names).items()} if auto else {}
 
     def update(self, probs: np.ndarray, frame: int, threshold: float | None = None
                ) -> tuple[np.ndarray, list[Event], list[str], bool | None]:
@@ -144,6 +149,12 @@ class KeyPost:
                 counted.append(c)
         if self.reps is not None and self.reps.update(float(p[self._rep_idx[0]]), float(p[self._rep_idx[1]])):
             counted.append("reps")
+        if self.exercise_reps:
+            mass = {ex: float(p[hi] + p[lo]) for ex, (_, hi, lo) in self.exercise_reps.items()}
+            for ex, (counter, hi, lo) in self.exercise_reps.items():
+                if counter.update(float(p[hi]), float(p[lo])) and mass[ex] == max(mass.values()) \
+                        and mass[ex] >= float(np.max(p)):
+                    counted += ["reps", f"reps_{ex}"]
         voted = None
         if self.vote is not None:
             voted = self.vote.update(bool(p[1] >= (threshold if threshold is not None else 0.5)))
@@ -154,9 +165,29 @@ class KeyPost:
         return [ev for h in self.events.values() if (ev := h.flush()) is not None]
 
 
+AUTO_REPS = ("auto",)
+
+
+def exercise_positions(names: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """``{exercise: (class of <exercise>_high, class of <exercise>_low)}`` for every exercise with both positions."""
+    from ..data.vocab import EXERCISES
+
+    names = list(names)
+    return {e: (names.index(f"{e}_high"), names.index(f"{e}_low")) for e in EXERCISES
+            if f"{e}_high" in names and f"{e}_low" in names}
+
+
 def post_options(names: Sequence[str], config: Any) -> PostOptions:
-    """:class:`PostOptions` from a :class:`~actkit.config.StreamConfig`, checking the classes it names."""
+    """:class:`PostOptions` from a :class:`~actkit.config.StreamConfig`, checking the classes it names
+    (``reps`` ``auto``: a counter per exercise whose two positions the model has)."""
     reps = tuple(split_names(config.reps)) or None
+    if reps == AUTO_REPS:
+        if names and not exercise_positions(names):
+            raise ValueError(f"--reps auto counts exercises a model knows as <exercise>_high / <exercise>_low; "
+                             f"this model's classes are {list(names)[:8]}")
+        reps, auto = None, True
+    else:
+        auto = False
     for c in reps or ():
         if c not in names:
             raise ValueError(f"class {c!r} is not one of the model's classes {list(names)}")
@@ -169,7 +200,7 @@ def post_options(names: Sequence[str], config: Any) -> PostOptions:
             raise ValueError("a k-of-n vote needs a binary model (positive class = class 1)")
     smooth = None if config.smooth in (None, "none") else config.smooth
     opts = PostOptions(smooth, config.window, config.event_threshold, config.min_event_frames, config.event_hold,
-                       int(config.event_lag), reps, tuple(config.rep_thresholds), vote)
+                       int(config.event_lag), AUTO_REPS if auto else reps, tuple(config.rep_thresholds), vote)
     opts.detector("check")  # validate the rule before anything opens
     return opts
 

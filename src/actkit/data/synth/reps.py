@@ -248,9 +248,10 @@ def _place(renderer: HumanoidRenderer, pose: Pose) -> float:
     return renderer.lowest_point()
 
 
-def render_video(renderer: HumanoidRenderer, plan: RepPlan, seed: int, size: int, fps: int,
-                 return_poses: bool = False):
-    """Render ``plan``: ``(images, boxes)`` (and the poses when ``return_poses``)."""
+def plan_poses(renderer: HumanoidRenderer, plan: RepPlan, seed: int) -> tuple[list[Pose], list[np.ndarray],
+                                                                              np.random.Generator]:
+    """The grounded body of every frame of ``plan``, each frame's link corners (30, 3), and the video's random
+    generator, ready for its camera draw (the rendered video and its keypoint version share these)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(plan.index,)).spawn(2)[1])
     noise_seed = int(rng.integers(1 << 31))
     hop = HOP.get(plan.exercise, 0.0)
@@ -271,6 +272,13 @@ def render_video(renderer: HumanoidRenderer, plan: RepPlan, seed: int, size: int
         pose, c = cache[f]
         poses.append(pose.copy())
         corners.append(c)
+    return poses, corners, rng
+
+
+def render_video(renderer: HumanoidRenderer, plan: RepPlan, seed: int, size: int, fps: int,
+                 return_poses: bool = False):
+    """Render ``plan``: ``(images, boxes)`` (and the poses when ``return_poses``)."""
+    poses, corners, rng = plan_poses(renderer, plan, seed)
     allc = np.concatenate(corners)
     target = (allc.min(axis=0) + allc.max(axis=0)) / 2
     reach = float(np.linalg.norm(allc - target, axis=1).max())
@@ -395,4 +403,4 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
 
 
 __all__ = ["EXERCISES", "KEY_POSITIONS", "RepPlan", "count_low_excursions", "exercise_pose", "label_record",
-           "plan_video", "pose_from_params", "render_reps", "render_video"]
+           "plan_poses", "plan_video", "pose_from_params", "render_reps", "render_video"]

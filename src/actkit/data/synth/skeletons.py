@@ -47,7 +47,7 @@ class Noise:
     time_warp: float = 0.15  # amplitude of the smooth time warp (fraction of local speed)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
@@ -55,8 +55,8 @@ def mediapipe33(links: np.ndarray, aabbs: np.ndarray, facing: np.ndarray) -> np.
     """(33, 3) MediaPipe body points (world, Y up) from the humanoid's link pivots (15, 3), link bounds
     (15, 2, 3) and the pelvis facing direction (3,)."""
     out = np.zeros((33, 3))
-    up = _unit(links[LINK["neck"]] - links[LINK["chest"]])
-    fwd = _unit(facing - up * np.dot(facing, up))
+    up = unit(links[LINK["neck"]] - links[LINK["chest"]])
+    fwd = unit(facing - up * np.dot(facing, up))
     right = np.cross(fwd, up)  # the body faces +x with its right side +z: x cross y = z
     head_lo, head_hi = aabbs[LINK["neck"]]
     head, r = (head_lo + head_hi) / 2, float(np.max(head_hi - head_lo)) / 2
@@ -71,8 +71,8 @@ def mediapipe33(links: np.ndarray, aabbs: np.ndarray, facing: np.ndarray) -> np.
         out[base], out[base + 2], out[base + 4] = shoulder, elbow, wrist
         hand_lo, hand_hi = aabbs[LINK[f"{side}_wrist"]]
         hand = (hand_lo + hand_hi) / 2
-        along = _unit(hand - elbow)
-        across = _unit(np.cross(along, up)) * (1 if side == "left" else -1)
+        along = unit(hand - elbow)
+        across = unit(np.cross(along, up)) * (1 if side == "left" else -1)
         hr = float(np.max(hand_hi - hand_lo)) / 2
         out[base + 6] = hand + along * hr - across * 0.5 * hr  # pinky
         out[base + 8] = hand + along * hr * 1.2 + across * 0.3 * hr  # index
@@ -92,7 +92,7 @@ def clip_points(name: str, mirror: bool, fps: float = FPS) -> np.ndarray:
     from .mocap import quat_rotate
 
     clip = load_clip(name)
-    renderer = _renderer()
+    renderer = fk_renderer()
     seconds = clip.duration * (4 if name in LOOPING_CLIPS else 1)
     frames = []
     for t in np.arange(0.0, seconds + 1e-9, 1.0 / fps):
@@ -104,7 +104,7 @@ def clip_points(name: str, mirror: bool, fps: float = FPS) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _renderer():
+def fk_renderer():
     from .render import HumanoidRenderer
 
     return HumanoidRenderer(num_textures=1, texture_size=8)
@@ -112,17 +112,20 @@ def _renderer():
 
 def _look_at(eye: np.ndarray, target: np.ndarray, roll: float) -> np.ndarray:
     """(F, 3, 3) world -> camera rotations (camera x right, y down, z forward) for eyes and targets (F, 3)."""
-    z = _unit(target - eye)
-    x = _unit(np.cross(z, np.array([0.0, 1.0, 0.0])))  # right in the picture
+    z = unit(target - eye)
+    x = unit(np.cross(z, np.array([0.0, 1.0, 0.0])))  # right in the picture
     y = np.cross(z, x)  # down in the picture
     c, s = math.cos(roll), math.sin(roll)
     return np.stack([c * x + s * y, -s * x + c * y, z], axis=1)
 
 
 def project(points: np.ndarray, rng: np.random.Generator, sector: int, facing: np.ndarray,
-            image: tuple[int, int] = IMAGE_SIZE) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+            image: tuple[int, int] = IMAGE_SIZE, world_azimuth: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Pixels (F, 33, 2), depth (F, 33) of world ``points`` (F, 33, 3) through a random drifting camera in
-    azimuth ``sector`` relative to the body's ``facing``; and the camera's parameters."""
+    azimuth ``sector`` relative to the body's ``facing``; and the camera's parameters. ``world_azimuth``
+    (F,) radians: the camera's azimuth per frame instead (a planned video's own camera, which already put
+    each segment in its split's sector)."""
     w, h = image
     fov = math.radians(rng.uniform(35, 75))
     focal = (h / 2) / math.tan(fov / 2)
@@ -134,6 +137,9 @@ def project(points: np.ndarray, rng: np.random.Generator, sector: int, facing: n
     f = len(points)
     drift = np.linspace(0, 1, f)
     az = azimuth + math.radians(rng.uniform(-10, 10)) * drift
+    if world_azimuth is not None:
+        az = np.asarray(world_azimuth, np.float64)
+        azimuth = float(az[0])
     dist = distance * (1 + rng.uniform(-0.15, 0.15) * drift)
     centre = points[:, [23, 24]].mean(1)  # follows the hips, as a camera operator would, a little late
     centre = np.cumsum(np.vstack([centre[:1], np.diff(centre, axis=0)]) * 0.9, axis=0) + centre[:1] * 0.1
@@ -197,7 +203,7 @@ def sample_sequence(points: np.ndarray, rng: np.random.Generator, frames: int, f
     hi = np.minimum(lo + 1, len(points) - 1)
     u = (idx - lo)[:, None, None]
     world = points[lo] * (1 - u) + points[hi] * u
-    facing = _unit(world[0, 0] - world[0, [7, 8]].mean(0))  # nose ahead of the ears
+    facing = unit(world[0, 0] - world[0, [7, 8]].mean(0))  # nose ahead of the ears
     xy, depth, camera = project(world, rng, sector, facing)
     return add_noise(xy, depth, rng, noise), {"start_s": round(float(idx[0]) / FPS, 3), "speed": round(speed, 3),
                                                "sector": sector, **camera}
@@ -258,7 +264,7 @@ def render_posture_skeletons(out: str | Path, n: int = 3000, frames: int = 4, fp
     from .scene import SPLIT_WEIGHTS, SPLITS
 
     noise = noise or Noise()
-    renderer = _renderer()
+    renderer = fk_renderer()
     rows, counts, t0 = [], {}, time.perf_counter()
     for i in range(n):
         rng = np.random.default_rng([seed, 1, i])
@@ -268,7 +274,7 @@ def render_posture_skeletons(out: str | Path, n: int = 3000, frames: int = 4, fp
         still = mediapipe33(renderer.link_frames(), renderer.link_aabbs(), facing)
         sway = rng.normal(0, 0.01, (frames, 1, 3)).cumsum(0)  # a body at rest still moves a little
         sector = int(rng.choice(SPLIT_SECTORS[split]))
-        xy, depth, camera = project(still[None] + sway, rng, sector, _unit(still[0] - still[[7, 8]].mean(0)))
+        xy, depth, camera = project(still[None] + sway, rng, sector, unit(still[0] - still[[7, 8]].mean(0)))
         rows.append({"source": f"synth:posture-skeletons:{seed}:{i}", "fps": fps,
                      "keypoints": add_noise(xy, depth, rng, noise)[:, None], "label": label, "split": split,
                      "group": f"posture-{seed}-{i}", "sector": sector, **camera})

@@ -107,13 +107,20 @@ def stream_layout(root: str | os.PathLike) -> str | None:
                 d = json.loads(first.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 return layout
-            return layout if not isinstance(d, dict) or key in d else None
+            ours = key in d or (layout == "streams" and "fps" in d and ("labels" in d or "segments" in d))
+            return layout if not isinstance(d, dict) or ours else None
     return None
 
 
 def is_frame_labelled(root: str | os.PathLike) -> bool:
     """Whether ``root`` looks like a streams or reps folder (``labels/`` JSON beside ``videos/``)."""
     return (Path(root) / "videos").is_dir() and stream_layout(root) is not None
+
+
+def is_keypoint_set(root: str | os.PathLike) -> bool:
+    """Whether ``root`` is a keypoint streams or reps set (``labels/`` JSON beside ``keypoints/``,
+    ``actkit synth skeletons --set streams|reps``)."""
+    return (Path(root) / "keypoints").is_dir() and stream_layout(root) is not None
 
 
 @dataclass
@@ -140,14 +147,65 @@ class Video:
     split: str
     people: list[Person]
     rep_spans: list[tuple[int, int, str, int]] = field(default_factory=list)
+    keypoints: Path | None = None  # a keypoint set's sequence file, in place of the video
+
+
+def segments_of(labels: Sequence[str]) -> list[dict]:
+    """Runs of equal labels as segments ``{"label", "kind", "start", "end"}`` (frames inclusive; kind ``idle``,
+    ``transition`` or ``action``)."""
+    out: list[dict] = []
+    for t, name in enumerate(labels):
+        if out and out[-1]["label"] == name:
+            out[-1]["end"] = t
+        else:
+            out.append({"label": name, "kind": name if name in ("idle", "transition") else "action", "start": t, "end": t})
+    return out
+
+
+def labels_of_segments(segments: Sequence[dict], frames: int, fill: str = "idle") -> list[str]:
+    """Per-frame labels from segments (frames inclusive, clipped to the video); frames no segment covers are ``fill``."""
+    labels = [fill] * frames
+    for s in segments:
+        a, b = max(0, int(s["start"])), min(frames - 1, int(s["end"]))
+        labels[a:b + 1] = [str(s["label"])] * max(0, b - a + 1)
+    return labels
+
+
+def _person(p: dict, frames: int | None, track_id: int) -> Person:
+    """One person of a label file: the synthetic sets' full record, or what a person labelling their own video
+    writes (per-frame ``labels``, or ``segments`` with ``frames`` at the top level)."""
+    if "labels" in p:
+        labels = [str(x) for x in p["labels"]]
+    elif "segments" in p and frames is not None:
+        labels = labels_of_segments(p["segments"], frames)
+    else:
+        raise KeyError("labels (one per frame) or segments")
+    segments = p.get("segments") if "labels" in p and "segments" in p else segments_of(labels)
+    return Person(int(p.get("track_id", track_id)), labels, list(p.get("tags") or labels),
+                  p.get("boxes") or [None] * len(labels), segments)
 
 
 def _streams_video(path: Path, d: dict) -> Video:
-    people = [Person(int(p["track_id"]), p["labels"], p["tags"], p["boxes"], p["segments"]) for p in d["people"]]
+    frames = int(d["frames"]) if "frames" in d else None
+    people = [_person(p, frames, k + 1) for k, p in enumerate(d["people"] if "people" in d else [d])]
+    frames = frames if frames is not None else len(people[0].labels)
+    if any(len(p.labels) != frames for p in people):
+        raise ValueError(f"labels of {[len(p.labels) for p in people]} frames for a video of {frames}")
     spans = [(s["start"], s["end"], s["label"], int(s["count"])) for s in people[0].segments
-             if s["kind"] == "exercise"] if len(people) == 1 else []
-    return Video(d["name"], path.parent.parent / "videos" / f"{path.stem}.mp4", path, float(d["fps"]),
-                 int(d["frames"]), str(d["split"]), people, spans)
+             if s.get("kind") == "exercise" and "count" in s] if len(people) == 1 else []
+    return Video(str(d.get("name", path.stem)), _video_file(path.parent.parent / "videos", path.stem), path,
+                 float(d["fps"]), frames, str(d.get("split", "test")), people, spans)
+
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
+
+def _video_file(folder: Path, stem: str) -> Path:
+    """``folder/<stem>.mp4``, or the first other video suffix that exists (a user's own clips)."""
+    for suffix in VIDEO_SUFFIXES:
+        if (folder / f"{stem}{suffix}").is_file():
+            return folder / f"{stem}{suffix}"
+    return folder / f"{stem}.mp4"
 
 
 def _reps_video(path: Path, d: dict) -> Video:
@@ -189,6 +247,10 @@ def read_labelled_videos(root: str | os.PathLike, skipped: list[tuple[str, str]]
             v = _streams_video(lf, d) if layout == "streams" else _reps_video(lf, d)
         except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
             raise ValueError(f"{lf}: not a {layout} label file ({type(e).__name__}: {e})") from e
+        kp = root / "keypoints" / v.path.relative_to(root / "videos").with_suffix(".parquet") \
+            if inside(v.path, root / "videos") else None
+        if kp is not None and kp.is_file():
+            v.keypoints = kp
         if not inside(v.path, root / "videos"):
             reason = f"its video {v.path} lies outside {root / 'videos'}"
             if skipped is None:

@@ -1,0 +1,226 @@
+"""A skeleton model as a live runner: per-frame keypoints in, class probabilities out, one state per key.
+
+:class:`KeypointRunner` takes body keypoints (MediaPipe-33, pixels: ``(len(keys), 33, 4)``) where the
+other runners take an RGB frame, so a keypoint front-end (``actkit.perception``'s pose runner) or a keypoint
+set (``actkit synth skeletons --set streams|reps``) feeds it. Two kinds of model:
+
+* **streaming** skeleton models (``skel_stream_s``: a torch module with ``init_state`` / ``step``, or its
+  stateful ONNX export): one step per frame from each key's own state, the input of each frame normalised
+  from the past only (:class:`~actkit.data.skeleton_inputs.CausalNormaliser`, one per key);
+* **clip** skeleton classifiers (``posture``, ``actions``: a :class:`~actkit.engine.predictor.Predictor`
+  of task ``skeleton``): each key's last ``num_frames`` frames (a new key's first frame repeated until
+  there are enough), normalised as in training (:func:`~actkit.data.skeleton_inputs.skeleton_input`),
+  classified on every frame.
+
+A frame without a person for a key (NaN keypoints) still steps a streaming model (its input is zeros, as in
+training); a clip model reuses the key's last probabilities, or uniform ones before the first body.
+"""
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .runners import Runner, as_data_cfg
+
+NUM_JOINTS = 33
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = np.asarray(logits, np.float64).reshape(-1)
+    if logits.size == 1:
+        p = 1 / (1 + np.exp(-logits[0]))
+        return np.array([1 - p, p], np.float32)
+    e = np.exp(logits - logits.max())
+    return (e / e.sum()).astype(np.float32)
+
+
+class KeypointRunner(Runner):
+    """See the module docstring.
+
+    Args:
+        class_names: the model's classes.
+        fps: the frame rate the model was trained at.
+        stepper: streaming models: builds one key's step function ``(4, 33) input -> logits`` (with its state).
+        predictor: clip models: a task-``skeleton`` predictor (``infer((N, 4, T, 33)) -> probabilities``).
+        window: clip models: frames per window.
+        model: the torch streaming module, when there is one (evaluation batches a whole video through
+            ``forward_frames``, :meth:`clip_input`).
+    """
+
+    kind = "stream"
+    inputs = "keypoints"
+    device = "cpu"
+
+    def __init__(self, class_names: Sequence[str], fps: float, stepper: Callable[[], Callable] | None = None,
+                 predictor: Any = None, window: int = 0, model: Any = None) -> None:
+        if (stepper is None) == (predictor is None):
+            raise ValueError("a KeypointRunner needs a streaming stepper or a clip predictor, not both")
+        self.class_names, self.fps = list(class_names), float(fps or 0)
+        self._stepper, self.predictor, self.window, self.model = stepper, predictor, int(window), model
+        self._keys: dict[Any, dict[str, Any]] = {}
+
+    def _key(self, key: Any) -> dict[str, Any]:
+        from ..data.skeleton_inputs import CausalNormaliser
+
+        st = self._keys.get(key)
+        if st is None:
+            st = self._keys[key] = {"norm": CausalNormaliser(), "step": self._stepper() if self._stepper else None,
+                                    "window": None, "last": np.full(len(self.class_names), 1 / len(self.class_names),
+                                                                    np.float32)}
+        return st
+
+    def __call__(self, rgb, boxes, keys):
+        kp = np.asarray(rgb, np.float32)
+        if kp.ndim == 2:
+            kp = kp[None]
+        if kp.shape != (len(keys), NUM_JOINTS, 4):
+            raise ValueError(f"a keypoint model takes body keypoints ({len(keys)}, {NUM_JOINTS}, 4) per frame, got "
+                             f"{kp.shape}: run it behind a keypoint front-end (actkit stream does for a skeleton model)")
+        if self.predictor is not None:
+            return self._clip(kp, keys)
+        out = []
+        for frame, key in zip(kp, keys):
+            st = self._key(key)
+            st["last"] = _softmax(st["step"](st["norm"](frame)))
+            out.append(st["last"])
+        return np.stack(out)
+
+    def _clip(self, kp: np.ndarray, keys: Sequence[Any]) -> np.ndarray:
+        from ..data.skeleton_inputs import skeleton_input
+
+        batch, ids = [], []
+        for i, (frame, key) in enumerate(zip(kp, keys)):
+            st = self._key(key)
+            if not np.isfinite(frame).all():
+                continue
+            if st["window"] is None:
+                st["window"] = deque([frame] * (self.window - 1), maxlen=self.window)
+            st["window"].append(frame)
+            batch.append(skeleton_input(np.stack(st["window"])))
+            ids.append(i)
+        if batch:
+            for i, p in zip(ids, self.predictor.infer(np.stack(batch))):
+                self._keys[keys[i]]["last"] = np.asarray(p, np.float32)
+        return np.stack([self._keys[k]["last"] for k in keys])
+
+    def forget(self, keys):
+        for k in keys:
+            self._keys.pop(k, None)
+
+    def clip_input(self, frames: Sequence[np.ndarray]) -> Any:
+        """A whole video's keypoints (T frames of (33, 4)) as one ``(1, 4, T, 33)`` tensor of exactly the inputs
+        the per-frame path computes (for ``forward_frames``)."""
+        import torch
+
+        from ..data.skeleton_inputs import causal_input
+
+        return torch.from_numpy(causal_input(np.stack([np.asarray(f, np.float32).reshape(NUM_JOINTS, 4)
+                                                       for f in frames])))[None]
+
+
+def _torch_stepper(model: Any) -> Callable[[], Callable]:
+    import torch
+
+    def make() -> Callable:
+        state = [model.init_state(1)]
+
+        def step(x: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                logits, state[0] = model.step(torch.from_numpy(x)[None], state[0])
+            return logits[0].float().numpy()
+        return step
+    return make
+
+
+def keypoint_runner(model: Any, threads: int = 1) -> KeypointRunner:
+    """A :class:`KeypointRunner` for a skeleton model: a shipped name (``posture``, ``actions``, ``exercises``), a
+    ``.pt`` checkpoint, an ``.onnx`` file (stateful streaming export or clip classifier) or a torch streaming
+    module.
+
+    Raises:
+        ValueError: the model is not a skeleton model (named).
+    """
+    from ..engine.predictor import load
+
+    if not isinstance(model, (str, Path)):
+        if hasattr(model, "init_state") and hasattr(model, "step") and getattr(model, "frame_shape", None):
+            m = model.eval()
+            return KeypointRunner(getattr(m, "class_names", None) or [f"class_{i}" for i in range(m.num_classes)],
+                                  m.data_cfg.fps, _torch_stepper(m), model=m)
+        raise TypeError(f"{type(model).__name__} is not a skeleton model")
+    path = _resolve(model)
+    if path.suffix == ".onnx":
+        from ..utils.ort import read_metadata
+
+        meta = read_metadata(path)
+        if "stream" in meta:
+            from .export import OnnxStreamer
+
+            first = [OnnxStreamer(path, threads)]  # also checks the file now
+            if tuple(first[0].frame_shape[1:]) != (4, NUM_JOINTS):
+                raise ValueError(f"{model}: a streaming model of images, not of keypoints")
+
+            def make() -> Callable:
+                s = first.pop() if first else OnnxStreamer(path, threads)
+                s.reset()
+                return lambda x: np.asarray(s.step(x[None]), np.float32)
+            return KeypointRunner(meta["class_names"], as_data_cfg(meta["data_cfg"]).fps, make)
+    if path.suffix == ".pt":
+        from ..engine.checkpoint import model_from_checkpoint, read_checkpoint
+
+        ckpt = read_checkpoint(path)
+        if ckpt.get("task") == "skeleton":
+            m, ckpt = model_from_checkpoint(ckpt)
+            if hasattr(m, "init_state") and hasattr(m, "step"):
+                m.eval()
+                return KeypointRunner(ckpt.get("class_names") or [f"class_{i}" for i in range(m.num_classes)],
+                                      m.data_cfg.fps, _torch_stepper(m), model=m)
+    predictor = load(str(path), threads)
+    if predictor.task != "skeleton":
+        raise ValueError(f"{model}: not a skeleton model (its task is {predictor.task}); keypoints feed skeleton models")
+    return KeypointRunner(predictor.class_names, predictor.data_cfg.fps, predictor=predictor,
+                          window=predictor.data_cfg.num_frames)
+
+
+def _resolve(model: str | Path) -> Path:
+    """A file, or a shipped model's file by name."""
+    from ..models.pretrained import pretrained_models, pretrained_path
+
+    path = Path(model)
+    if path.is_file():
+        return path
+    if str(model) in pretrained_models():
+        return pretrained_path(str(model))
+    raise FileNotFoundError(f"model not found: {model} (not a file, nor a shipped model: "
+                            f"{', '.join(pretrained_models())})")
+
+
+def is_keypoint_model(model: Any) -> bool:
+    """Whether ``model`` names a skeleton model (a shipped keypoint model, or a file whose task is skeleton)."""
+    from ..models.pretrained import pretrained_models
+
+    if isinstance(model, KeypointRunner):
+        return True
+    if not isinstance(model, (str, Path)):
+        return bool(getattr(model, "frame_shape", None)) and tuple(model.frame_shape()) == (4, NUM_JOINTS)
+    if str(model) in pretrained_models():
+        return True
+    path = Path(model)
+    if not path.is_file():
+        return False
+    try:
+        if path.suffix == ".onnx":
+            from ..utils.ort import read_metadata
+
+            meta = read_metadata(path)
+            return meta.get("task") == "skeleton" or list(meta.get("stream", {}).get("frame_shape", []))[1:] == [4, NUM_JOINTS]
+        if path.suffix == ".pt":
+            from ..engine.checkpoint import read_checkpoint
+
+            return read_checkpoint(path).get("task") == "skeleton"
+    except (ValueError, OSError):
+        return False
+    return False

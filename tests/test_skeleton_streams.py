@@ -1,0 +1,158 @@
+"""Keypoint streams and reps sets, per-frame training of the causal skeleton model, and skeleton models in the
+live pipeline (keypoint runner, --reps auto, the pose model in front, user label files)."""
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pybullet")
+
+from actkit.cli import main  # noqa: E402
+from actkit.data.skeleton_inputs import CausalNormaliser, causal_input  # noqa: E402
+from actkit.data.synth.skeleton_sets import render_skeleton_reps, render_skeleton_streams  # noqa: E402
+from actkit.data.video.framelabels import is_keypoint_set, read_labelled_videos  # noqa: E402
+
+SEED = 8  # six 5-6 s streams at 8 fps: train, val and test videos
+
+
+@pytest.fixture(scope="module")
+def kp_streams(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kp") / "streams"
+    render_skeleton_streams(out, videos=6, seconds=(5, 6), fps=8, seed=SEED, views=2, progress=False)
+    return out
+
+
+def test_keypoint_streams_follow_the_rendered_sets_plans(kp_streams):
+    from actkit.data.keypoint_sequences import load_sequences
+    from actkit.data.synth.stream_plan import plan_stream
+
+    assert is_keypoint_set(kp_streams)
+    layout, videos = read_labelled_videos(kp_streams)
+    assert layout == "streams"
+    names = sorted(v.name for v in videos)
+    trains = [plan_stream(SEED, i, (5, 6), 8, (1, 1)).split for i in range(6)].count("train")
+    assert len(names) == 6 + trains  # a second view of every training video only
+    for v in videos:
+        plan = plan_stream(SEED, int(v.name.split("_")[1]), (5, 6), 8, (1, 1))
+        assert v.people[0].labels == plan.frame_labels(0) and v.split == plan.split
+        kp = load_sequences(v.keypoints)[0]["keypoints"]
+        assert kp.shape == (v.frames, 1, 33, 4)
+        seen = np.isfinite(kp[:, 0, 0, 0])
+        assert seen.mean() > 0.8  # a few dropped frames, as a pose model misses some
+        assert (kp[seen, 0, :, 3] >= 0).all() and (kp[seen, 0, :, 3] <= 1).all()
+    with pytest.raises(ValueError, match="other arguments"):
+        render_skeleton_streams(kp_streams, videos=6, seconds=(5, 6), fps=8, seed=SEED + 1, views=2, progress=False)
+
+
+def test_keypoint_reps_carry_counts_and_tags(tmp_path):
+    s = render_skeleton_reps(tmp_path / "reps", videos_per_exercise=1, seconds=(4, 5), fps=8, progress=False)
+    assert s["videos"] == 4 and s["reps"] > 0
+    layout, videos = read_labelled_videos(tmp_path / "reps")
+    assert layout == "reps" and all(v.keypoints is not None for v in videos)
+    for v in videos:
+        d = json.loads(v.label_file.read_text())
+        assert len(d["tags"]) == v.frames and v.rep_spans[0][3] == d["count"]
+
+
+def test_causal_input_is_the_live_normaliser_frame_by_frame():
+    rng = np.random.default_rng(0)
+    seq = rng.normal(300, 40, (12, 33, 4)).astype(np.float32)
+    seq[..., 3] = 0.9
+    seq[5] = np.nan  # nobody on frame 5
+    x = causal_input(seq)
+    norm = CausalNormaliser()
+    for t in range(12):
+        np.testing.assert_allclose(x[:, t], norm(seq[t]), atol=1e-6)
+    assert (x[:, 5] == 0).all()
+    # the first frame sits about its own hips whatever the camera's distance and position
+    moved = seq.copy()
+    moved[..., :2] = moved[..., :2] * 0.25 + 17
+    np.testing.assert_allclose(causal_input(moved)[:2, 0], x[:2, 0], atol=1e-4)
+    with pytest.raises(ValueError, match="one frame of keypoints"):
+        CausalNormaliser()(np.zeros((17, 4)))
+
+
+@pytest.fixture(scope="module")
+def trained(kp_streams, tmp_path_factory):
+    out = tmp_path_factory.mktemp("skstream")
+    main(["train", "--task", "skeleton", "--data", str(kp_streams), "--model", "skel_stream_s", "--frames", "16",
+          "--epochs", "1", "--batch-size", "8", "--out", str(out), "--run.plots", "false"])
+    return out / "checkpoints" / "best.pt"
+
+
+def test_per_frame_training_and_live_evaluation_on_keypoints(trained, kp_streams, tmp_path):
+    import torch
+
+    from actkit.data.keypoint_sequences import load_sequences
+    from actkit.streaming.keypoint_runner import is_keypoint_model, keypoint_runner
+
+    assert is_keypoint_model(trained)
+    runner = keypoint_runner(trained)
+    assert "idle" in runner.class_names and "transition" in runner.class_names
+    v = next(v for v in read_labelled_videos(kp_streams)[1] if v.split == "val")
+    kp = load_sequences(v.keypoints)[0]["keypoints"][:, 0]
+    stepped = np.stack([runner(f, None, ["a"])[0] for f in kp])
+    with torch.no_grad():
+        whole = torch.softmax(runner.model.forward_frames(runner.clip_input(list(kp)))[0], -1).numpy()
+    np.testing.assert_allclose(stepped, whole, atol=1e-4)  # streaming == offline
+    with pytest.raises(ValueError, match="keypoints"):
+        runner(np.zeros((64, 64, 3), np.uint8), None, ["b"])
+    assert main(["evaluate", "--model", str(trained), "--data", str(kp_streams), "--split", "val",
+                 "--out", str(tmp_path / "ev")]) == 0
+    report = json.loads((tmp_path / "ev" / "stream_eval.json").read_text())
+    assert report["layout"] == "streams" and report["frames"] == sum(
+        x.frames for x in read_labelled_videos(kp_streams)[1] if x.split == "val")
+    assert 0 <= report["frame_accuracy"]["streaming"] <= 1 and "f1" in report["events"]
+
+
+def test_reps_auto_counts_the_exercise_the_model_sees():
+    from types import SimpleNamespace
+
+    from actkit.streaming.step import KeyPost, post_options
+
+    names = ["idle", "squat_high", "squat_low", "lunge_high", "lunge_low"]
+    cfg = SimpleNamespace(reps="auto", smooth="none", window=1, event_threshold=0.5, min_event_frames=1, event_hold=0,
+                          event_lag=0, rep_thresholds=(0.5, 0.5), vote=None)
+    post = KeyPost(names, post_options(names, cfg), {})
+    counted = []
+    for t in range(30):  # three squats: high, low, high, ...
+        p = np.full(5, 0.02, np.float32)
+        p[2 if (t // 5) % 2 else 1] = 0.92
+        counted += post.update(p, t)[2]
+    assert counted.count("reps_squat") == 2 and "reps_lunge" not in counted  # the third is still going down
+    with pytest.raises(ValueError, match="reps auto"):
+        post_options(["idle", "walk"], cfg)
+
+
+def test_user_label_files_with_segments(tmp_path):
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "videos" / "me.avi").write_bytes(b"")
+    (tmp_path / "labels" / "me.json").write_text(json.dumps(
+        {"fps": 30, "frames": 10, "segments": [{"label": "sitting", "start": 2, "end": 6}]}))
+    layout, (v,) = read_labelled_videos(tmp_path)
+    assert layout == "streams" and v.path.name == "me.avi" and v.split == "test"
+    assert v.people[0].labels == ["idle"] * 2 + ["sitting"] * 5 + ["idle"] * 3
+    (tmp_path / "labels" / "me.json").write_text(json.dumps({"fps": 30, "frames": 10, "labels": ["idle"] * 9}))
+    with pytest.raises(ValueError, match="me.json"):
+        read_labelled_videos(tmp_path)
+
+
+def test_pose_runner_puts_the_pose_model_in_front_of_a_shipped_model():
+    import cv2
+
+    from actkit.perception.assets import fetch_mediapipe
+    from actkit.perception.live import PoseRunner
+    from actkit.perception.samples import fetch_samples, sample_path
+
+    fetch_mediapipe()
+    fetch_samples()
+    rgb = cv2.cvtColor(cv2.imread(str(sample_path("messi5.jpg"))), cv2.COLOR_BGR2RGB)
+    runner = PoseRunner("posture")
+    p = runner(rgb, None, [0])
+    assert p.shape == (1, 3) and abs(p.sum() - 1) < 1e-5
+    assert np.isfinite(runner.keypoints[0]).all()  # the player was found
+    runner.forget([0])
+    assert not runner.keypoints
+    with pytest.raises(ValueError, match="RGB"):
+        runner(np.zeros((33, 4), np.float32), None, [1])
