@@ -156,3 +156,21 @@ def test_pose_runner_puts_the_pose_model_in_front_of_a_shipped_model():
     assert not runner.keypoints
     with pytest.raises(ValueError, match="RGB"):
         runner(np.zeros((33, 4), np.float32), None, [1])
+
+
+def test_keypoints_task_trains_on_one_pose_per_sample(tmp_path):
+    from actkit.streaming.keypoint_runner import keypoint_runner
+
+    data = tmp_path / "postures.parquet"
+    assert main(["synth", "skeletons", "--set", "postures", "--n", "90", "--frames", "3", "--out", str(data)]) == 0
+    assert main(["train", "--task", "keypoints", "--data", str(data), "--model", "skel_gcn_s", "--epochs", "1",
+                 "--batch-size", "32", "--out", str(tmp_path / "run"), "--run.plots", "false"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["task"] == "keypoints"
+    assert sum(summary[s]["num_samples"] for s in ("val", "test") if s in summary) > 30  # frames, not sequences
+    runner = keypoint_runner(tmp_path / "run" / "checkpoints" / "best.pt")
+    assert runner.window == 1 and runner.class_names == ["lying", "sitting", "standing"]
+    frame = np.full((33, 4), 100.0, np.float32)
+    frame[:, :2] += np.random.default_rng(0).normal(0, 30, (33, 2))
+    frame[:, 3] = 1
+    assert runner(frame, None, [0]).shape == (1, 3)

@@ -198,7 +198,7 @@ def two_stream(data: str | Path, model: str | Path, seed: int = 0) -> dict[str, 
     from ..data.images import read_images
     from ..data.schema import decode_image
     from ..engine.predictor import load
-    from ..engine.tasks import carve_val
+    from ..data.splits import carve_val
     from ..perception.pose import BlazePose
     from ..perception.twostream import FEATURES, pose_features, two_stream_report
 

@@ -49,6 +49,7 @@ def add_parser(sub: Any) -> None:
     sp = _set(syp, "reps", run_reps, "exercise videos (squat, jumping jack, lunge, arm raise) with per-frame phase "
               "tags and true rep counts")
     sp.add_argument("--videos-per-exercise", type=int, default=8)
+    sp.add_argument("--splits", help="render only these splits, e.g. test (video k is the same either way)")
     sp.add_argument("--seconds", type=float, nargs=2, default=(6.0, 12.0), metavar=("MIN", "MAX"),
                     help="video length range")
     sp.add_argument("--exercises", help="comma-separated subset of squat,jumping_jack,lunge,arm_raise")
@@ -57,6 +58,7 @@ def add_parser(sub: Any) -> None:
     sp = _set(syp, "streams", run_streams, "long videos chaining actions, idle and exercise sets (1-4 people) with "
               "per-frame labels, reps and boxes")
     sp.add_argument("--videos", type=int, default=4)
+    sp.add_argument("--splits", help="render only these splits, e.g. test (video i is the same either way)")
     sp.add_argument("--seconds", type=float, nargs=2, default=(60.0, 120.0), metavar=("MIN", "MAX"),
                     help="video length range")
     sp.add_argument("--people", type=int, nargs=2, default=(1, 1), metavar=("MIN", "MAX"), help="people per video")
@@ -73,14 +75,19 @@ def add_parser(sub: Any) -> None:
 
     sp = _set(syp, "skeletons", run_skeletons, "labelled keypoint sequences (MediaPipe-33) from the motion "
               "capture's true joints, seen by random cameras with a pose model's noise; no rendering",
-              "output .parquet")
-    sp.add_argument("--set", dest="which", default="actions", choices=("actions", "postures"),
+              "output .parquet (actions, postures) or folder (streams, reps)")
+    sp.add_argument("--set", dest="which", default="actions", choices=("actions", "postures", "streams", "reps"),
                     help="actions: the 15 clips as 15 classes; postures: standing / sitting / lying bodies as short "
-                    "still sequences")
+                    "still sequences; streams / reps: the plans of `actkit synth streams` / `reps` (same seed, same "
+                    "motion and labels) as keypoint videos with per-frame labels, tags and rep counts")
+    sp.add_argument("--videos", type=int, default=80, help="streams: number of videos")
+    sp.add_argument("--videos-per-exercise", type=int, default=20, help="reps: videos per exercise")
+    sp.add_argument("--seconds", type=float, nargs=2, help="streams / reps: min and max length (default 60 90 / 6 12)")
+    sp.add_argument("--views", type=int, default=1, help="streams: cameras per training video (1-4, 90 degrees apart)")
     sp.add_argument("--sequences-per-class", type=int, default=200, help="actions: sequences per clip")
     sp.add_argument("--n", type=int, default=3000, help="postures: number of samples")
     sp.add_argument("--frames", type=int, help="frames per sequence (default: actions 32, postures 4)")
-    sp.add_argument("--fps", type=float, default=15.0)
+    sp.add_argument("--fps", type=float, help="frame rate (default: actions / postures 15, streams / reps 16)")
     sp.add_argument("--classes", help="actions: comma-separated clip names (default: all 15)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--clean", action="store_true", help="no noise: the true joints through the cameras only")
@@ -107,7 +114,8 @@ def run_reps(a: argparse.Namespace) -> Any:
     from ..data.synth.reps import render_reps
 
     s = render_reps(a.out, videos_per_exercise=a.videos_per_exercise, seconds=tuple(a.seconds), size=a.size,
-                    fps=a.fps, seed=a.seed, workers=a.workers, exercises=names(a.exercises), sheet=a.sheet)
+                    fps=a.fps, seed=a.seed, workers=a.workers, exercises=names(a.exercises), sheet=a.sheet,
+                    splits=names(a.splits))
     print(json.dumps(s, indent=1, default=str))
     return s
 
@@ -116,7 +124,7 @@ def run_streams(a: argparse.Namespace) -> Any:
     from ..data.synth.streams import render_streams
 
     s = render_streams(a.out, videos=a.videos, seconds=tuple(a.seconds), size=a.size, fps=a.fps, seed=a.seed,
-                       workers=a.workers, people=tuple(a.people), sheet=a.sheet)
+                       workers=a.workers, people=tuple(a.people), sheet=a.sheet, splits=names(a.splits))
     print(json.dumps({k: v for k, v in s.items() if k != "vocabulary"}, indent=1, default=str))
     return s
 
@@ -135,9 +143,19 @@ def run_skeletons(a: argparse.Namespace) -> Any:
     from ..data.synth.skeletons import Noise, render_posture_skeletons, render_skeletons
 
     noise = Noise(jitter=0, drop_joint=0, swap=0, occlude_limb=0, drop_frame=0, time_warp=0) if a.clean else None
-    if a.which == "postures":
-        s = render_posture_skeletons(a.out, a.n, a.frames or 4, a.fps, a.seed, noise)
+    if a.which in ("streams", "reps"):
+        from ..data.synth.skeleton_sets import render_skeleton_reps, render_skeleton_streams
+
+        fps = int(a.fps or 16)
+        if a.which == "streams":
+            s = render_skeleton_streams(a.out, a.videos, tuple(a.seconds or (60, 90)), fps, a.seed, views=a.views,
+                                        noise=noise)
+        else:
+            s = render_skeleton_reps(a.out, a.videos_per_exercise, tuple(a.seconds or (6, 12)), fps, a.seed, noise)
+    elif a.which == "postures":
+        s = render_posture_skeletons(a.out, a.n, a.frames or 4, a.fps or 15.0, a.seed, noise)
     else:
-        s = render_skeletons(a.out, a.sequences_per_class, a.frames or 32, a.fps, a.seed, names(a.classes), noise)
+        s = render_skeletons(a.out, a.sequences_per_class, a.frames or 32, a.fps or 15.0, a.seed, names(a.classes),
+                             noise)
     print(json.dumps(s, indent=1))
     return s

@@ -168,9 +168,10 @@ class TrainConfig:
     """Everything `actkit train` needs."""
 
     task: str = opt("crop", "what is trained: crop classifiers (Parquet), image classifiers (Stanford40 or "
-                             "class folders of photos), skeleton classifiers (keypoint sequences), clip classifiers "
+                             "class folders of photos), skeleton classifiers (keypoint sequences, or per frame on "
+                             "keypoint streams/reps sets), keypoints (one pose per sample), clip classifiers "
                              "(videos) or streaming models with a target per frame (streams/reps sets)",
-                     choices=("crop", "image", "skeleton", "clip", "stream"))
+                     choices=("crop", "image", "skeleton", "keypoints", "clip", "stream"))
     data: DataSection = field(default_factory=DataSection)
     model: ModelSection = field(default_factory=ModelSection)
     optim: OptimSection = field(default_factory=OptimSection)

@@ -163,3 +163,12 @@ def _ensure_every_class_everywhere(counts: np.ndarray, where: np.ndarray, live: 
                 continue
             gi = min(cand, key=lambda i: (counts[i].sum(), i))
             where[gi] = s
+
+
+def carve_val(splits: np.ndarray, labels: np.ndarray, groups: np.ndarray, seed: int) -> np.ndarray:
+    """``splits`` with 10% of the train groups moved to ``val`` (stratified, grouped)."""
+    tr = np.flatnonzero(splits == "train")
+    sub = grouped_stratified_split(labels[tr], groups[tr], {"train": 0.9, "val": 0.1}, seed=seed)
+    out = np.asarray(splits, dtype=object).copy()
+    out[tr] = sub
+    return out

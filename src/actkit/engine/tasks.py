@@ -12,6 +12,7 @@ Every dataset yields dicts with the keys ``input``, ``label`` and ``index``; cli
 * ``skeleton``: keypoint sequences (:mod:`actkit.data.keypoint_sequences`: ``actkit synth skeletons`` or
   ``actkit keypoints --out kp.parquet`` with a ``label`` column), one person per sequence; or, given a keypoint
   streams / reps folder, per-frame targets for a causal skeleton model (``per_frame = True``).
+* ``keypoints``: the same Parquet, one pose (frame) per sample, for a one-frame skeleton model.
 * ``clip``: a video dataset (:mod:`actkit.data.video`): folder-per-class, UCF-101, HMDB51,
   Kinetics, Diving48 or a generic CSV, decoded with seeking and sampled per clip.
 * ``stream``: a frame-labelled set (streams / reps, :mod:`actkit.data.video.framelabels`):
@@ -29,12 +30,12 @@ import torch
 
 from ..config import TrainConfig
 from ..data.crops import CropTable, read_crops_table
-from ..data.splits import grouped_stratified_split
+from ..data.schema import SPLITS
+from ..data.splits import carve_val
 from ..models._base import DataConfig
+from .skeleton_tasks import KeypointTask, SkeletonStreamTask, SkeletonTask
 
 log = logging.getLogger(__name__)
-
-SPLITS = ("train", "val", "test")
 
 
 def load_task_table(cfg: TrainConfig) -> CropTable:
@@ -51,15 +52,6 @@ def load_task_table(cfg: TrainConfig) -> CropTable:
         log.warning("%s has no val split: holding out 10%% of train groups for validation", cfg.data.path)
         table.splits = carve_val(table.splits, table.labels, table.groups, cfg.run.seed)
     return table
-
-
-def carve_val(splits: np.ndarray, labels: np.ndarray, groups: np.ndarray, seed: int) -> np.ndarray:
-    """``splits`` with 10% of the train groups moved to ``val`` (stratified, grouped)."""
-    tr = np.flatnonzero(splits == "train")
-    sub = grouped_stratified_split(labels[tr], groups[tr], {"train": 0.9, "val": 0.1}, seed=seed)
-    out = np.asarray(splits, dtype=object).copy()
-    out[tr] = sub
-    return out
 
 
 def frame_cache_dir(cfg: TrainConfig) -> Path:
@@ -161,131 +153,6 @@ class ImageTask(CropTask):
         from .data import ImageDataset
 
         return ImageDataset
-
-    @property
-    def eval_batch_size(self) -> int:
-        return 64
-
-
-class SkeletonTask:
-    """Action classification from keypoint sequences (a Parquet with ``label`` and ``split`` columns; ``group``
-    keeps sequences of one source together when val is carved from train)."""
-
-    name = "skeleton"
-    per_frame = False
-    allows_unseen_classes = False
-
-    def __init__(self, cfg: TrainConfig) -> None:
-        from ..data.keypoint_sequences import load_sequences
-
-        self.cfg = cfg
-        if not cfg.data.path:
-            raise ValueError("no dataset given: pass --data KEYPOINTS.parquet (see `actkit synth skeletons`)")
-        rows = load_sequences(cfg.data.path)
-        missing = [k for k in ("label", "split") if rows and k not in rows[0]]
-        if not rows or missing:
-            raise ValueError(f"{cfg.data.path}: keypoint sequences need label and split columns "
-                             f"({'no rows' if not rows else 'missing ' + ', '.join(missing)})")
-        names = [str(r["label"]) for r in rows]
-        if cfg.data.positive:  # the binary view: <positive> (id 1) vs not_<positive> (id 0), as crop tables do
-            if cfg.data.positive not in names:
-                raise ValueError(f"{cfg.data.positive!r} is not a label of {cfg.data.path} "
-                                 f"(labels: {sorted(set(names))})")
-            names = [n if n == cfg.data.positive else f"not_{cfg.data.positive}" for n in names]
-            self.class_names = [f"not_{cfg.data.positive}", cfg.data.positive]
-        else:
-            self.class_names = sorted(set(names))
-        self.sequences = [r["keypoints"][:, 0] for r in rows]  # the first person of each
-        self.labels = np.array([self.class_names.index(n) for n in names], np.int64)
-        self.splits = np.array([r["split"] for r in rows], dtype=object)
-        self.groups = np.array([r.get("group") or r["source"] for r in rows], dtype=object)
-        if not np.any(self.splits == "train"):
-            raise ValueError(f"{cfg.data.path}: no sequences in the train split")
-        if not np.any(self.splits == "val"):
-            log.warning("%s has no val split: holding out 10%% of train groups for validation", cfg.data.path)
-            self.splits = carve_val(self.splits, np.array(names), self.groups, cfg.run.seed)
-        self.skipped: list[dict[str, str]] = []
-
-    def model_overrides(self) -> dict[str, Any]:
-        return {"num_frames": int(self.cfg.model.num_frames)} if self.cfg.model.num_frames else {}
-
-    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
-        from ..data.skeleton_inputs import SkeletonAugment
-        from .data import SkeletonDataset
-
-        out = {}
-        for s in SPLITS:
-            idx = np.flatnonzero(self.splits == s)
-            if len(idx):
-                out[s] = SkeletonDataset([self.sequences[i] for i in idx], self.labels[idx], data_cfg.num_frames,
-                                         SkeletonAugment(mirror=0.5 if self.cfg.data.hflip else 0.0)
-                                         if s == "train" else None, seed)
-        return out
-
-    def train_counts(self) -> np.ndarray:
-        return np.bincount(self.labels[self.splits == "train"], minlength=len(self.class_names))
-
-    @property
-    def eval_batch_size(self) -> int:
-        return 256
-
-
-class SkeletonStreamTask:
-    """Causal skeleton models trained per frame on a keypoint streams or reps set (``actkit synth skeletons --set
-    streams|reps``): each person's whole video normalised as live
-    (:func:`~actkit.data.skeleton_inputs.causal_input`), windows of ``num_frames`` frames with their tags or
-    labels (``data.target``)."""
-
-    name = "skeleton"
-    per_frame = True
-    allows_unseen_classes = False
-
-    def __init__(self, cfg: TrainConfig) -> None:
-        from ..data.keypoint_sequences import load_sequences
-        from ..data.skeleton_inputs import causal_input
-        from ..data.video.framelabels import read_labelled_videos
-        from ..data.vocab import full_vocabulary
-
-        self.cfg, self.skipped = cfg, []
-        target = cfg.data.target
-        if target not in ("tags", "labels"):
-            raise ValueError(f"unknown frame target {target!r}; known: tags, labels")
-        people = []
-        for v in read_labelled_videos(cfg.data.path)[1]:
-            if v.keypoints is None:
-                self.skipped.append({"path": str(v.label_file), "reason": "no keypoints file"})
-                continue
-            kp = load_sequences(v.keypoints)[0]["keypoints"]
-            for k, person in enumerate(v.people[:kp.shape[1]]):
-                people.append((v.split, causal_input(kp[:, k]), person.tags if target == "tags" else person.labels))
-        seen = {n for split, _, names in people if split == "train" for n in names}
-        self.class_names = [n for n in full_vocabulary(target) if n in seen]
-        if not self.class_names:
-            raise ValueError(f"{cfg.data.path}: no training videos with keypoints")
-        self.people = [(split, x, np.array([self.class_names.index(n) if n in seen else -100 for n in names], np.int64))
-                       for split, x, names in people]
-        if not any(split == "val" for split, _, _ in self.people):
-            raise ValueError(f"{cfg.data.path}: no videos in the val split (write more videos)")
-
-    def model_overrides(self) -> dict[str, Any]:
-        return {"num_frames": int(self.cfg.model.num_frames)} if self.cfg.model.num_frames else {}
-
-    def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
-        from ..data.skeleton_inputs import SkeletonAugment
-        from .data import SkeletonFrameDataset
-
-        out = {}
-        for s in SPLITS:
-            mine = [(x, y) for split, x, y in self.people if split == s]
-            if mine:
-                aug = SkeletonAugment(mirror=0.5 if self.cfg.data.hflip else 0.0) if s == "train" else None
-                out[s] = SkeletonFrameDataset([x for x, _ in mine], [y for _, y in mine], data_cfg.num_frames, aug,
-                                              seed, self.cfg.data.warmup_frames)
-        return out
-
-    def train_counts(self) -> np.ndarray:
-        y = np.concatenate([y for split, _, y in self.people if split == "train"])
-        return np.bincount(y[y >= 0], minlength=len(self.class_names))
 
     @property
     def eval_batch_size(self) -> int:
@@ -474,7 +341,8 @@ def make_task(cfg: TrainConfig) -> CropTask | ImageTask | SkeletonTask | ClipTas
     """The task object for ``cfg.task``."""
     from ..data.video.framelabels import is_keypoint_set
 
-    tasks = {"crop": CropTask, "image": ImageTask, "skeleton": SkeletonTask, "clip": ClipTask, "stream": StreamTask}
+    tasks = {"crop": CropTask, "image": ImageTask, "skeleton": SkeletonTask, "keypoints": KeypointTask, "clip": ClipTask,
+             "stream": StreamTask}
     if cfg.task not in tasks:
         raise ValueError(f"unknown task {cfg.task!r}; known: {sorted(tasks)}")
     if cfg.task == "skeleton" and cfg.data.path and is_keypoint_set(cfg.data.path):

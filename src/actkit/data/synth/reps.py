@@ -332,7 +332,7 @@ def _render_job(args: tuple) -> tuple[int, int, float]:
 def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[float, float] = (6, 12),
                 size: int = 112, fps: int = 16, seed: int = 0, workers: int = 2,
                 exercises: tuple[str, ...] | list[str] | None = None, sheet: str | Path | None = None,
-                progress: bool | None = None) -> dict:
+                progress: bool | None = None, splits: tuple[str, ...] | None = None) -> dict:
     """Render exercise videos with per-frame repetition labels into ``out`` (see the module docstring).
 
     Args:
@@ -346,6 +346,7 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
         exercises: names from :data:`EXERCISES` (default: all).
         sheet: optional contact-sheet PNG: one row per exercise, frames across its first video, tags captioned.
         progress: show a progress bar (default: when stderr is a terminal).
+        splits: render only the videos of these splits (video ``k`` is the same whichever are rendered).
 
     Returns:
         The summary also written to ``out/summary.json``.
@@ -362,13 +363,14 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
                          "0 < seconds[0] <= seconds[1]")
     out = Path(out)
     config = {"videos_per_exercise": videos_per_exercise, "seconds": [lo_s, hi_s], "size": size, "fps": fps,
-              "seed": seed, "exercises": list(names)}
-    claim_output(out, config, ("videos/*/.*.mp4", "labels/*/.*.json"))
+              "seed": seed, "exercises": list(names), "splits": sorted(splits) if splits else None}
+    claim_output(out, config, ("videos/*/.*.mp4", "labels/*/.*.json"), defaults={"splits": None})
 
     start = time.perf_counter()
     codec = pick_codec()
     plans = [plan_video(seed, e, k, videos_per_exercise, (lo_s, hi_s), fps)
              for e in names for k in range(videos_per_exercise)]
+    plans = [p for p in plans if not splits or p.split in splits]
     todo = [p for p in plans if not (out / "videos" / p.exercise / f"{p.stem}.mp4").is_file()
             or not (out / "labels" / p.exercise / f"{p.stem}.json").is_file()]
     jobs = [(p, str(out), seed, size, fps, codec) for p in todo]

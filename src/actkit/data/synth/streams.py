@@ -287,7 +287,8 @@ def _warn_empty_splits(plans: list[StreamPlan], seed: int, seconds: tuple[float,
 
 def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float] = (60.0, 120.0), size: int = 160,
                    fps: int = 16, seed: int = 0, workers: int = 2, people: tuple[int, int] = (1, 1),
-                   sheet: str | Path | None = None, progress: bool | None = None) -> dict:
+                   sheet: str | Path | None = None, progress: bool | None = None,
+                   splits: tuple[str, ...] | None = None) -> dict:
     """Render long videos of chained actions, idle periods and exercise sets into ``out`` (see the
     module docstring for the layout and the label format).
 
@@ -302,6 +303,8 @@ def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float
         people: ``(min, max)`` people per video (at most :data:`MAX_PEOPLE`).
         sheet: optional contact-sheet PNG: one row per video (first 4), frames across it with boxes and labels.
         progress: show a progress bar (default: when stderr is a terminal).
+        splits: render only the videos of these splits (the others are planned, not rendered: video ``i`` is
+            the same whichever are rendered).
 
     Raises:
         ValueError: naming the bad argument, or when ``out`` holds a render made with other arguments.
@@ -323,13 +326,14 @@ def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float
                          f"seconds={tuple(seconds)}, people={tuple(people)}")
     out = Path(out)
     config = {"videos": videos, "seconds": [lo_s, hi_s], "size": size, "fps": fps, "seed": seed,
-              "people": [p_lo, p_hi]}
-    claim_output(out, config, ("videos/.*.mp4", "labels/.*.json"))
+              "people": [p_lo, p_hi], "splits": sorted(splits) if splits else None}
+    claim_output(out, config, ("videos/.*.mp4", "labels/.*.json"), defaults={"splits": None})
 
     start = time.perf_counter()
     codec = pick_codec()
     plans = [plan_stream(seed, i, (lo_s, hi_s), fps, (p_lo, p_hi)) for i in range(videos)]
     _warn_empty_splits(plans, seed, (lo_s, hi_s), fps, (p_lo, p_hi))
+    plans = [p for p in plans if not splits or p.split in splits]
     todo = [p for p in plans if not (out / "videos" / f"{p.name}.mp4").is_file()
             or not (out / "labels" / f"{p.name}.json").is_file()]
     jobs = [(p, str(out), seed, size, codec) for p in todo]
