@@ -64,3 +64,37 @@ def test_keypoints_label_everyone_with_the_shipped_posture_model(tmp_path):
     assert all(set(t["probs"]) == {"lying", "sitting", "standing"} for t in labelled)
     assert np.mean([t["label"] == "standing" for t in labelled]) > 0.6  # people walk and stand in this video
     assert main(["keypoints", str(sample_path("vtest.avi")), "--parts", "face", "--model", "posture"]) == 2
+
+
+def test_actions_model_matches_its_recorded_accuracy(tmp_path):
+    pytest.importorskip("pybullet_data")
+    from actkit.data.keypoint_sequences import load_sequences
+    from actkit.data.skeleton_inputs import skeleton_input
+    from actkit.engine.predictor import load
+
+    card = pretrained_models()["actions"]
+    predictor = load("actions")
+    assert predictor.class_names == card["labels"] and len(card["labels"]) == 15
+    check = tmp_path / "check.parquet"
+    args = card["check"]["made_by"].split()[2:]
+    assert main(["synth"] + args[:args.index("--out") + 1] + [str(check)]) == 0
+    rows = load_sequences(check)
+    x = np.stack([skeleton_input(r["keypoints"][:, 0]) for r in rows])
+    y = np.array([card["labels"].index(r["label"]) for r in rows])
+    assert float((predictor.infer(x).argmax(1) == y).mean()) == pytest.approx(card["check"]["accuracy"], abs=0.005)
+
+
+def test_exercises_model_steps_with_state_and_matches_its_recorded_accuracy(tmp_path):
+    pytest.importorskip("pybullet_data")
+    from actkit.streaming.evaluate import evaluate_streams
+    from actkit.streaming.keypoint_runner import keypoint_runner
+
+    card = pretrained_models()["exercises"]
+    runner = keypoint_runner("exercises")
+    assert runner.class_names == card["labels"] and runner.predictor is None  # a streaming model: one step a frame
+    assert {"squat_high", "squat_low", "idle", "walk"} <= set(card["labels"])
+    check = tmp_path / "check"
+    args = card["check"]["made_by"].split()[2:]
+    assert main(["synth"] + args[:args.index("--out") + 1] + [str(check)]) == 0
+    report = evaluate_streams("exercises", check, "all", offline=False, plots=False)
+    assert report["frame_accuracy"]["streaming"] == pytest.approx(card["check"]["frame_accuracy"], abs=0.005)

@@ -174,3 +174,32 @@ def test_keypoints_task_trains_on_one_pose_per_sample(tmp_path):
     frame[:, :2] += np.random.default_rng(0).normal(0, 30, (33, 2))
     frame[:, 3] = 1
     assert runner(frame, None, [0]).shape == (1, 3)
+
+
+def test_shipped_model_streams_from_a_file_and_a_url(tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    from actkit.perception.assets import fetch_mediapipe
+    from actkit.perception.samples import fetch_samples, sample_path
+
+    fetch_mediapipe()
+    fetch_samples()
+    video = sample_path("vtest.avi")
+    out = tmp_path / "file.jsonl"
+    assert main(["stream", "--model", "posture", "--source", str(video), "--track", "--detector", "motion",
+                 "--max-frames", "12", "--jsonl", str(out)]) == 0
+    rows = [r for r in map(json.loads, out.read_text().splitlines()) if "tracks" in r]
+    assert len(rows) == 12 and any(t["label"] in ("standing", "sitting", "lying") for r in rows for t in r["tracks"])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(video.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/vtest.avi"
+        out = tmp_path / "url.jsonl"
+        assert main(["stream", "--model", "posture", "--source", url, "--max-frames", "8", "--jsonl", str(out)]) == 0
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert rows and set(rows[0]["probs"]) == {"lying", "sitting", "standing"}
+    finally:
+        server.shutdown()

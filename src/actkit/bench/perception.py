@@ -161,6 +161,33 @@ def posture_on_footage(model: str | Path, video: str | Path | None = None, detec
             "person_frames": int(totals.sum()), "share": share, "per_person": per_person}
 
 
+def skeleton_step_speed(model: str | Path, steps: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Milliseconds per person per frame of a skeleton model on 1 thread, as the live pipeline calls it (causal
+    normalisation + one step, or a clip model on its window), on noisy keypoints of a walking body; and the pose
+    model's own time per person on a real photo, for scale."""
+    import onnxruntime  # noqa: F401 - the shipped models run on it
+
+    from ..data.synth.skeletons import Noise, clip_points, sample_sequence
+    from ..streaming.keypoint_runner import keypoint_runner
+
+    rng = np.random.default_rng(seed)
+    seq, _ = sample_sequence(clip_points("walk", False), rng, 64, 15.0, 0, 1.0, Noise(drop_frame=0))
+    runner = keypoint_runner(model, threads=1)
+    frames = iter(np.resize(seq, (steps + 12, 33, 4)))
+    for _ in range(10):
+        runner(next(frames), None, [0])
+    per = _median_ms(lambda: runner(next(frames), None, [0]), steps)
+    from ..perception.pose import BlazePose
+    from ..perception.samples import fetch_samples
+
+    fetch_samples()
+    pose, rgb = BlazePose(1), _photo("messi5.jpg")
+    first = pose(rgb)
+    kind = "stream" if runner.predictor is None else f"clip of {runner.window} frames"
+    return {"model": str(model), "kind": kind, "ms_per_person_frame": round(per, 4), "steps": steps,
+            "blazepose_tracking_ms": round(_median_ms(lambda: pose(rgb, first), 20), 2)}
+
+
 def posture_rule_accuracy(parquet: str | Path, split: str = "test") -> dict[str, Any]:
     """The geometric posture rule (:mod:`actkit.perception.posture`) on one split of a postures crop set:
     BlazePose on each crop (still-image mode), then the rule. ``coverage`` is the share of crops that get an

@@ -57,6 +57,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "to an image model (--models: its checkpoint or ONNX) trained on IMAGE_DATA with --task image")
     sp.add_argument("--posture-footage", metavar="MODEL", help="--perception: only a skeleton posture model on "
                     "everyone in --source (default: the sample plaza video): the share of person-frames per posture")
+    sp.add_argument("--pose-errors", nargs=2, metavar=("REPS", "KEYPOINTS"), help="--perception: only BlazePose's "
+                    "errors on rendered people against the true joints (a folder of actkit synth reps and its keypoint "
+                    "set from actkit keypoints REPS --dataset --out KEYPOINTS), and the noise model they imply")
+    sp.add_argument("--skeleton-step", metavar="MODEL", help="--perception: only a skeleton model's cost per person "
+                    "per frame on 1 thread (a shipped name such as exercises, or a .pt / .onnx), beside BlazePose's")
     sp.add_argument("--detectors", default="motion,hog,blazepose", help="--perception: detectors for the footage run "
                     "(empty: skip it)")
     return sp
@@ -123,6 +128,18 @@ def _perception(a: argparse.Namespace) -> Any:
     from ..bench.perception import footage, format_perception, landmark_speed, reference_speed
     from ..perception.samples import fetch_samples
 
+    if a.pose_errors:
+        from ..bench.pose_errors import pose_errors
+
+        res = pose_errors(*a.pose_errors)
+        print(json.dumps(res, indent=2))
+        return res
+    if a.skeleton_step:
+        from ..bench.perception import skeleton_step_speed
+
+        res = skeleton_step_speed(a.skeleton_step, steps=max(200, a.iters))
+        print(json.dumps(res, indent=2))
+        return res
     if a.posture_footage:
         from ..bench.perception import posture_on_footage
 

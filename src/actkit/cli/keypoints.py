@@ -27,7 +27,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "drawn frames")
     sp.add_argument("--dataset", action="store_true", help="SOURCE is a labelled video dataset (a folder `actkit "
                     "train --task clip` reads): write every video's keypoints with its label and split to --out "
-                    "(.parquet), for `actkit train --task skeleton` and `actkit eval`")
+                    "(.parquet), for `actkit train --task skeleton` and `actkit eval`; or a frame-labelled folder "
+                    "(labels/ beside videos/: actkit synth streams / reps, your own labelled clips): write a keypoint "
+                    "set to --out FOLDER")
     sp.add_argument("--display", action="store_true", help="show the drawn frames in a window ('q' or Esc stops)")
     sp.add_argument("--threads", type=int, default=1, help="LiteRT threads per model")
     sp.add_argument("--max-frames", type=int, help="stop after this many frames")
@@ -35,11 +37,19 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(a: argparse.Namespace) -> Any:
-    from ..perception.keypoints import dataset_keypoints, run_keypoints
+    from ..perception.keypoints import dataset_keypoints, labelled_keypoints, run_keypoints
 
     if a.dataset:
+        from ..data.video.framelabels import stream_layout
+
+        if stream_layout(a.source) and a.out and not a.out.endswith(".parquet"):
+            s = labelled_keypoints(a.source, a.out, a.threads, progress=not a.quiet)
+            print(f"{s['videos']} videos -> {s['out']} ({s['written']} new); a person on "
+                  f"{s['frames_with_person'] or 0:.1%} of frames; {len(s['skipped'])} skipped")
+            return s
         if not a.out or not a.out.endswith(".parquet"):
-            raise ValueError("--dataset writes a keypoint sequence file: give --out NAME.parquet")
+            raise ValueError("--dataset writes a keypoint sequence file (--out NAME.parquet), or for a frame-labelled "
+                             "folder (labels/ beside videos/) a keypoint set (--out FOLDER)")
         s = dataset_keypoints(a.source, a.out, names(a.parts) or (), a.threads, progress=not a.quiet)
         print(f"{s['videos']} videos -> {s['out']}; a person on {s['frames_with_person']:.1%} of frames; "
               f"{len(s['skipped'])} skipped")

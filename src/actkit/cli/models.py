@@ -33,8 +33,9 @@ def run(a: argparse.Namespace) -> Any:
 
         cards = pretrained_models()
         for name, c in cards.items():
-            print(f"{name:<14}{c['model']:<14}{c['task']:<10}labels {', '.join(c['labels'])}; test macro-F1 "
-                  f"{c['test_macro_f1']:.4f}, check set accuracy {c['check']['accuracy']:.3f}")
+            scores = "; ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in c.get("scores", {}).items())
+            print(f"{name:<11}{c['model']:<15}{c['task']:<10}{len(c['labels'])} labels: "
+                  f"{', '.join(c['labels'][:6])}{' ...' if len(c['labels']) > 6 else ''}\n{'':11}{scores}")
         return cards
     if a.what is not None:
         raise ValueError(f"unexpected {a.what!r}: `actkit models [PATTERN]` or `actkit models fetch {FETCHABLE[0]}`")

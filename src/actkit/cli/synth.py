@@ -91,6 +91,8 @@ def add_parser(sub: Any) -> None:
     sp.add_argument("--classes", help="actions: comma-separated clip names (default: all 15)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--clean", action="store_true", help="no noise: the true joints through the cameras only")
+    sp.add_argument("--noise", help="noise model fields, e.g. jitter=0.04,swap=0.1,drop_joint=0.1 (actkit bench "
+                    "--perception --pose-errors measures what BlazePose does)")
 
 
 def run_postures(a: argparse.Namespace) -> Any:
@@ -143,6 +145,8 @@ def run_skeletons(a: argparse.Namespace) -> Any:
     from ..data.synth.skeletons import Noise, render_posture_skeletons, render_skeletons
 
     noise = Noise(jitter=0, drop_joint=0, swap=0, occlude_limb=0, drop_frame=0, time_warp=0) if a.clean else None
+    if a.noise:
+        noise = noise_of(a.noise)
     if a.which in ("streams", "reps"):
         from ..data.synth.skeleton_sets import render_skeleton_reps, render_skeleton_streams
 
@@ -159,3 +163,24 @@ def run_skeletons(a: argparse.Namespace) -> Any:
                              noise)
     print(json.dumps(s, indent=1))
     return s
+
+
+def noise_of(text: str) -> Any:
+    """``jitter=0.04,swap=0.1`` -> a :class:`~actkit.data.synth.skeletons.Noise` with those fields changed."""
+    from dataclasses import fields
+
+    from ..data.synth.skeletons import Noise
+
+    known = {f.name for f in fields(Noise)}
+    values = {}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        if key.strip() not in known or not value:
+            raise ValueError(f"--noise {text!r}: {item!r} is not FIELD=VALUE with a field of {sorted(known)}")
+        try:
+            values[key.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--noise {text!r}: {value!r} is not a number") from None
+        if not 0 <= values[key.strip()] <= 1:
+            raise ValueError(f"--noise {text!r}: {key.strip()} must be in [0, 1]")
+    return Noise(**values)

@@ -111,10 +111,13 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
 
 def draw(rgb: np.ndarray, r: Results, min_visibility: float = 0.5) -> np.ndarray:
     """An RGB copy of ``rgb`` with everyone's skeleton, hands, face points and irises drawn (visible body
-    points only), and each tracked person's box and id."""
+    points only), each tracked person's box and id, and the frame number (for labelling a video by hand)."""
     import cv2
 
     out = np.ascontiguousarray(rgb.copy())
+    if r.frame is not None:
+        cv2.putText(out, f"frame {r.frame}", (8, out.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1,
+                    cv2.LINE_AA)
     for t in r.tracks or []:
         x0, y0, x1, y1 = (int(v) for v in t.box)
         cv2.rectangle(out, (x0, y0), (x1, y1), (255, 200, 0), 1)
@@ -238,3 +241,46 @@ def dataset_keypoints(root: str | Path, out: str | Path, parts: Sequence[str] = 
     save_sequences(out, rows)
     found = float(np.mean([np.isfinite(r["keypoints"][:, 0, 0, 0]).mean() for r in rows]))
     return {"videos": len(rows), "skipped": skipped, "frames_with_person": round(found, 3), "out": str(out)}
+
+
+def labelled_keypoints(root: str | Path, out: str | Path, threads: int = 1, progress: bool = False) -> dict[str, Any]:
+    """A frame-labelled folder of videos (``actkit synth streams`` / ``reps``, or your own labelled clips) as a
+    keypoint set: ``out/labels/`` (the label files, copied) and ``out/keypoints/`` (the body keypoints BlazePose
+    finds in each video, one person, tracked and smoothed as live), which ``actkit evaluate`` and ``actkit train
+    --task skeleton`` read as they read ``actkit synth skeletons --set streams|reps``. Finished videos are kept
+    (a re-run resumes); videos that cannot be read are skipped and listed."""
+    import shutil
+
+    from ..data.keypoint_sequences import layout_for, save_sequences, sequence_array
+    from ..data.video.framelabels import read_labelled_videos
+    from ..utils.progress import progress as progress_bar
+
+    root, out = Path(root), Path(out)
+    if out.resolve() == root.resolve():
+        raise ValueError(f"{out}: write the keypoint set to another folder than the videos")
+    _, videos = read_labelled_videos(root)
+    layout, skipped, done, frames = layout_for(("body",)), [], 0, []
+    for v in progress_bar(videos, desc="keypoints", unit="video", enable=None if progress else False):
+        rel = v.label_file.relative_to(root / "labels").with_suffix("")
+        target = out / "keypoints" / rel.with_suffix(".parquet")
+        if not target.is_file():
+            try:
+                run = KeypointRun(v.path, ("body",), threads)
+                results = [r for r, _ in run]
+            except (OSError, ValueError, RuntimeError) as e:
+                skipped.append({"path": str(v.path), "reason": str(e).splitlines()[0][:200]})
+                continue
+            if len(results) < v.frames:
+                skipped.append({"path": str(v.path), "reason": f"decoded {len(results)} of {v.frames} labelled frames"})
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_sequences(target, [{"source": str(v.path), "fps": v.fps, "layout": layout,
+                                     "keypoints": sequence_array(results[:v.frames], layout)}])
+            done += 1
+        (out / "labels" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(v.label_file, out / "labels" / rel.with_suffix(".json"))
+        from ..data.keypoint_sequences import load_sequences
+
+        frames.append(float(np.isfinite(load_sequences(target)[0]["keypoints"][:, 0, 0, 0]).mean()))
+    return {"videos": len(videos) - len(skipped), "written": done, "skipped": skipped,
+            "frames_with_person": round(float(np.mean(frames)), 3) if frames else None, "out": str(out)}

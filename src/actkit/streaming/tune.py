@@ -54,6 +54,9 @@ def _stat(fn: Any, x: list[float]) -> float | None:
     return float(fn(x)) if x else None
 
 
+EVENT_KINDS = ("mocap", "exercise", "action")  # segments that are events (not idle, not transitions)
+
+
 def event_scores(videos: list[Video], label_probs: list[np.ndarray], labels: list[str], threshold: float, min_frames: int,
             iou: float, hold: int = 0, lag: int = 0) -> dict[str, Any]:
     from .metrics import match_events
@@ -61,7 +64,7 @@ def event_scores(videos: list[Video], label_probs: list[np.ndarray], labels: lis
     per_label: dict[str, list[int]] = {}
     delays, delays_ms = [], []
     for v, lp in zip(videos, label_probs):
-        true = [(s["label"], s["start"], s["end"]) for s in v.people[0].segments if s["kind"] in ("mocap", "exercise")]
+        true = [(s["label"], s["start"], s["end"]) for s in v.people[0].segments if s["kind"] in EVENT_KINDS]
         pred = predicted_events(lp, labels, threshold, min_frames, hold, lag)
         for lab in sorted({e[0] for e in true} | {e[0] for e in pred}):
             m = match_events([e for e in pred if e[0] == lab], [e for e in true if e[0] == lab], iou=iou)

@@ -275,28 +275,33 @@ def plan_poses(renderer: HumanoidRenderer, plan: RepPlan, seed: int) -> tuple[li
     return poses, corners, rng
 
 
+def plan_cameras(poses: list[Pose], corners: list[np.ndarray], rng: np.random.Generator, plan: RepPlan) -> list[Camera]:
+    """The camera of every frame (drawn from ``rng`` after :func:`plan_poses`): in the plan's sector, framing
+    the whole movement, with a slow drift of azimuth, elevation and distance."""
+    allc = np.concatenate(corners)
+    target = (allc.min(axis=0) + allc.max(axis=0)) / 2
+    reach = float(np.linalg.norm(allc - target, axis=1).max())
+    azimuth, fov, distance, elevation = draw_camera(rng, poses[0], plan.sector, reach)
+    min_el = math.degrees(math.asin(min(1.0, max(-1.0, (0.4 - target[1]) / distance))))
+    drift = rng.uniform(-10, 10), rng.uniform(-4, 4), rng.uniform(0.95, 1.05)
+    n = len(poses)
+    return [Camera(tuple(target), distance * (1 + (drift[2] - 1) * u), azimuth + drift[0] * u,
+                   max(elevation + drift[1] * u, min_el), fov) for u in (j / max(1, n - 1) for j in range(n))]
+
+
 def render_video(renderer: HumanoidRenderer, plan: RepPlan, seed: int, size: int, fps: int,
                  return_poses: bool = False):
     """Render ``plan``: ``(images, boxes)`` (and the poses when ``return_poses``)."""
     poses, corners, rng = plan_poses(renderer, plan, seed)
-    allc = np.concatenate(corners)
-    target = (allc.min(axis=0) + allc.max(axis=0)) / 2
-    reach = float(np.linalg.norm(allc - target, axis=1).max())
-
-    azimuth, fov, distance, elevation = draw_camera(rng, poses[0], plan.sector, reach)
-    min_el = math.degrees(math.asin(min(1.0, max(-1.0, (0.4 - target[1]) / distance))))
-    drift = rng.uniform(-10, 10), rng.uniform(-4, 4), rng.uniform(0.95, 1.05)
+    cameras = plan_cameras(poses, corners, rng, plan)
 
     renderer.set_outfit(draw_outfit(rng, plan.palette))
     dress_scene(renderer, rng, plan.texture, size)
 
     images, boxes = [], []
-    n = len(poses)
-    for j, pose in enumerate(poses):
-        u = j / max(1, n - 1)
+    for pose, camera in zip(poses, cameras):
         renderer.set_pose(pose)
-        el = max(elevation + drift[1] * u, min_el)
-        renderer.set_camera(Camera(tuple(target), distance * (1 + (drift[2] - 1) * u), azimuth + drift[0] * u, el, fov))
+        renderer.set_camera(camera)
         rgb, box = renderer.render(size, size)
         images.append(rgb)
         boxes.append(None if box is None else list(box))
@@ -405,4 +410,4 @@ def render_reps(out: str | Path, videos_per_exercise: int = 8, seconds: tuple[fl
 
 
 __all__ = ["EXERCISES", "KEY_POSITIONS", "RepPlan", "count_low_excursions", "exercise_pose", "label_record",
-           "plan_poses", "plan_video", "pose_from_params", "render_reps", "render_video"]
+           "plan_cameras", "plan_poses", "plan_video", "pose_from_params", "render_reps", "render_video"]

@@ -180,7 +180,12 @@ def _person(p: dict, frames: int | None, track_id: int) -> Person:
         labels = labels_of_segments(p["segments"], frames)
     else:
         raise KeyError("labels (one per frame) or segments")
-    segments = p.get("segments") if "labels" in p and "segments" in p else segments_of(labels)
+    if "labels" in p and "segments" in p:  # the synthetic sets: segments that tile the video already
+        segments = p["segments"]
+    else:  # runs of labels, keeping what a labelled span says of itself (an exercise's kind and count)
+        given = {(int(g["start"]), int(g["end"])): g for g in p.get("segments", [])}
+        segments = [{**s, **{k: v for k, v in given.get((s["start"], s["end"]), {}).items() if k in ("kind", "count")}}
+                    for s in segments_of(labels)]
     return Person(int(p.get("track_id", track_id)), labels, list(p.get("tags") or labels),
                   p.get("boxes") or [None] * len(labels), segments)
 
