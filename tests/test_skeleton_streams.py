@@ -203,3 +203,36 @@ def test_shipped_model_streams_from_a_file_and_a_url(tmp_path):
         assert rows and set(rows[0]["probs"]) == {"lying", "sitting", "standing"}
     finally:
         server.shutdown()
+
+
+def test_nobody_in_view_gets_no_confident_answer(trained):
+    from actkit.streaming.keypoint_runner import MISSING_FRAMES, keypoint_runner
+
+    runner = keypoint_runner(trained)
+    uniform = 1 / len(runner.class_names)
+    nobody = np.full((33, 4), np.nan, np.float32)
+    assert np.allclose(runner(nobody, None, ["k"]), uniform)  # before the first body
+    body = np.random.default_rng(1).normal(200, 30, (33, 4)).astype(np.float32)
+    body[:, 3] = 0.9
+    runner(body, None, ["k"])
+    assert not np.allclose(runner(nobody, None, ["k"]), uniform)  # a missed frame: the model still answers
+    for _ in range(MISSING_FRAMES):
+        p = runner(nobody, None, ["k"])
+    assert np.allclose(p, uniform)
+
+
+def test_stateful_onnx_export_of_a_skeleton_model_steps_as_torch(trained, tmp_path):
+    from actkit.streaming.keypoint_runner import is_keypoint_model, keypoint_runner
+
+    onnx_path = tmp_path / "ex.onnx"
+    assert main(["export", str(trained), "--stream", "--out", str(onnx_path)]) == 0
+    assert is_keypoint_model(onnx_path)
+    a, b = keypoint_runner(trained), keypoint_runner(onnx_path)
+    assert b.predictor is None and b.class_names == a.class_names and b.fps == a.fps
+    rng = np.random.default_rng(2)
+    for t in range(20):
+        frame = rng.normal(240, 40, (33, 4)).astype(np.float32)
+        frame[:, 3] = 0.9
+        if t == 7:
+            frame[:] = np.nan
+        np.testing.assert_allclose(a(frame, None, [0]), b(frame, None, [0]), atol=1e-4)

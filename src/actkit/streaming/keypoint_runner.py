@@ -13,7 +13,9 @@ set (``actkit synth skeletons --set streams|reps``) feeds it. Two kinds of model
   classified on every frame.
 
 A frame without a person for a key (NaN keypoints) still steps a streaming model (its input is zeros, as in
-training); a clip model reuses the key's last probabilities, or uniform ones before the first body.
+training, where a pose model's missed frames are zeros too) and a clip model keeps the key's last
+probabilities; once nobody has been found for :data:`MISSING_FRAMES` frames in a row (or before the first
+body), the key's probabilities are uniform: no confident answer about nobody.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import numpy as np
 from .runners import Runner, as_data_cfg
 
 NUM_JOINTS = 33
+MISSING_FRAMES = 8  # frames without a person after which a key's answer is uniform
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -68,9 +71,15 @@ class KeypointRunner(Runner):
         st = self._keys.get(key)
         if st is None:
             st = self._keys[key] = {"norm": CausalNormaliser(), "step": self._stepper() if self._stepper else None,
-                                    "window": None, "last": np.full(len(self.class_names), 1 / len(self.class_names),
-                                                                    np.float32)}
+                                    "window": None, "last": self._uniform(), "missing": MISSING_FRAMES}
         return st
+
+    def _uniform(self) -> np.ndarray:
+        return np.full(len(self.class_names), 1 / len(self.class_names), np.float32)
+
+    def _answer(self, st: dict[str, Any], frame: np.ndarray) -> np.ndarray:
+        st["missing"] = 0 if np.isfinite(frame).all() else st["missing"] + 1
+        return st["last"] if st["missing"] < MISSING_FRAMES else self._uniform()
 
     def __call__(self, rgb, boxes, keys):
         kp = np.asarray(rgb, np.float32)
@@ -85,17 +94,19 @@ class KeypointRunner(Runner):
         for frame, key in zip(kp, keys):
             st = self._key(key)
             st["last"] = _softmax(st["step"](st["norm"](frame)))
-            out.append(st["last"])
+            out.append(self._answer(st, frame))
         return np.stack(out)
 
     def _clip(self, kp: np.ndarray, keys: Sequence[Any]) -> np.ndarray:
         from ..data.skeleton_inputs import skeleton_input
 
-        batch, ids = [], []
+        batch, ids, answers = [], [], {}
         for i, (frame, key) in enumerate(zip(kp, keys)):
             st = self._key(key)
             if not np.isfinite(frame).all():
+                answers[i] = self._answer(st, frame)
                 continue
+            st["missing"] = 0
             if st["window"] is None:
                 st["window"] = deque([frame] * (self.window - 1), maxlen=self.window)
             st["window"].append(frame)
@@ -104,7 +115,7 @@ class KeypointRunner(Runner):
         if batch:
             for i, p in zip(ids, self.predictor.infer(np.stack(batch))):
                 self._keys[keys[i]]["last"] = np.asarray(p, np.float32)
-        return np.stack([self._keys[k]["last"] for k in keys])
+        return np.stack([answers[i] if i in answers else self._keys[k]["last"] for i, k in enumerate(keys)])
 
     def forget(self, keys):
         for k in keys:
