@@ -14,11 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# MediaPipe-33 index of each point's mirror partner.
-MIRROR = np.arange(33)
-for _a, _b in ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20), (21, 22),
-               (23, 24), (25, 26), (27, 28), (29, 30), (31, 32)):
-    MIRROR[_a], MIRROR[_b] = _b, _a
+from ..models.skeleton import MIRROR  # noqa: F401 - MediaPipe-33 index of each point's mirror partner
 
 
 def skeleton_input(seq: np.ndarray) -> np.ndarray:

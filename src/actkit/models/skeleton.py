@@ -40,6 +40,13 @@ def adjacency() -> np.ndarray:
     return np.stack([np.eye(NUM_JOINTS, dtype=np.float32), a * d[:, None] * d[None, :]])
 
 
+# MediaPipe-33 index of each point's mirror partner (left and right exchanged).
+MIRROR = np.arange(33)
+for _a, _b in ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20), (21, 22),
+               (23, 24), (25, 26), (27, 28), (29, 30), (31, 32)):
+    MIRROR[_a], MIRROR[_b] = _b, _a
+
+
 def normalise_joints(data_bn: nn.BatchNorm1d, x: torch.Tensor, in_channels: int) -> torch.Tensor:
     """Check that ``x`` is keypoints (B, C, T, 33) and apply the input BatchNorm over channels x joints."""
     if x.dim() != 4 or x.shape[1] != in_channels or x.shape[3] != NUM_JOINTS:
