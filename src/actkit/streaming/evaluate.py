@@ -136,17 +136,7 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", config: 
     cfg = StreamConfig.of(config, **options)
     post_options([], cfg)  # a bad event rule fails before any work
     name = str(model) if isinstance(model, (str, Path)) else type(model).__name__
-    runner = stream_runner(model, device)
-    keypoints = getattr(runner, "inputs", "rgb") == "keypoints"
-    layout, videos = read_stream_set(root, split, keypoints)
-    videos = videos[:cfg.max_videos] if cfg.max_videos else videos
-    if cfg.lowpass:
-        set_lowpass(runner, cfg.lowpass, name)
-    cls = StreamClasses.of(runner.class_names, name)
-    truth = {n for v in videos for p in v.people for n in p.labels}
-    if not truth & set(cls.labels):
-        raise ValueError(f"{name}: none of its labels {cls.labels[:8]} occurs in {root} (labels there: "
-                         f"{sorted(truth)[:8]}): the model and the data disagree")
+    runner, cls, layout, videos = _model_and_data(model, name, root, split, cfg, device)
     if out is None and isinstance(model, (str, Path)) and Path(model).is_file():
         out = Path(model).parent / f"stream_eval_{Path(root).resolve().name}_{split}"
     single, results, multi, skipped = _run_videos(videos, runner, cls, cfg, offline, rep_relative, track_iou,
@@ -171,6 +161,23 @@ def evaluate_streams(model: Any, root: str | Path, split: str = "test", config: 
         atomic_write_json(out / "stream_eval.json", report)
         report["out"] = str(out)
     return report
+
+
+def _model_and_data(model: Any, name: str, root: str | Path, split: str, cfg: StreamConfig,
+                    device: str) -> tuple[Any, StreamClasses, str, list[Video]]:
+    """The runner, its classes, and the layout and videos of the split (keypoint files for a keypoint model);
+    an error when none of the model's labels is in the data."""
+    runner = stream_runner(model, device)
+    layout, videos = read_stream_set(root, split, getattr(runner, "inputs", "rgb") == "keypoints")
+    videos = videos[:cfg.max_videos] if cfg.max_videos else videos
+    if cfg.lowpass:
+        set_lowpass(runner, cfg.lowpass, name)
+    cls = StreamClasses.of(runner.class_names, name)
+    truth = {n for v in videos for p in v.people for n in p.labels}
+    if not truth & set(cls.labels):
+        raise ValueError(f"{name}: its labels {cls.labels[:8]} match neither the labels of {root} "
+                         f"({sorted(truth)[:8]}) nor their tags: the model and the data disagree")
+    return runner, cls, layout, videos
 
 
 def _options(cfg: StreamConfig, event_iou: float, rep_relative: bool, offline: bool, track_iou: float) -> dict[str, Any]:

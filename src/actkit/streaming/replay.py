@@ -189,12 +189,29 @@ def _whole_video_probs(runner: Any, frames: list[np.ndarray], segments: list[dic
     return tuple(None if v[0] is None else sum(v) / len(v) for v in zip(*views))  # type: ignore[return-value]
 
 
+def _frame_source(v: Video, runner: Any, offline: bool, offline_window: int, offline_hop: int,
+                  flip: bool) -> tuple[Any, Any, Any]:
+    """The frames to feed, the whole-video probabilities of a torch streaming model (None for the others), and the
+    runner (wrapped for ``flip``)."""
+    from .runners import FlipRunner
+
+    if flip and getattr(runner, "inputs", "rgb") == "keypoints":
+        raise ValueError("--flip mirrors images; a keypoint model's inputs are mirrored in training instead")
+    frames: Any = frames_of(v, runner)
+    if hasattr(getattr(runner, "model", None), "forward_frames"):  # a torch streaming model: batch over time
+        frames = [f for f, _ in zip(frames, range(v.frames))]
+        return frames, _whole_video_probs(runner, frames, v.people[0].segments, offline, offline_window,
+                                          offline_hop, flip), runner
+    if offline_window:
+        raise ValueError(f"offline windows need a torch streaming model (.pt), not {type(runner).__name__}")
+    return frames, None, FlipRunner(runner) if flip else runner
+
+
 def replay_single(v: Video, runner: Any, cls: StreamClasses, smooth: str, window: int, offline: bool,
             rep_thresholds: tuple[float, float], bar: Any, rep_relative: bool = True,
             offline_window: int = 0, offline_hop: int = 4, flip: bool = False) -> VideoResult:
     from .postprocess import RepetitionCounter
     from .step import KeyPost, PostOptions
-    from .runners import FlipRunner
 
     person = v.people[0]
     post = KeyPost(cls.names, PostOptions(smooth, window), {})  # the live smoothing of one key
@@ -208,19 +225,10 @@ def replay_single(v: Video, runner: Any, cls: StreamClasses, smooth: str, window
     reps: list[dict[str, Any]] = []
     key, okey = ("stream", v.name), ("offline", v.name)
     t = -1
-    if flip and getattr(runner, "inputs", "rgb") == "keypoints":
-        raise ValueError("--flip mirrors images; a keypoint model's inputs are mirrored in training instead")
-    frames: Any = frames_of(v, runner)
-    whole = None
-    if hasattr(getattr(runner, "model", None), "forward_frames"):  # a torch streaming model: batch over time
-        frames = [f for f, _ in zip(frames, range(v.frames))]
-        whole = _whole_video_probs(runner, frames, person.segments, offline, offline_window, offline_hop, flip)
-    elif offline_window:
-        raise ValueError(f"offline windows need a torch streaming model (.pt), not {type(runner).__name__}")
-    elif flip:
-        runner = FlipRunner(runner)
+    frames, whole, runner = _frame_source(v, runner, offline, offline_window, offline_hop, flip)
     # a model trained at a lower frame rate steps at its own rate (as actkit stream does), its output held between
-    every = 1.0 / runner.fps if whole is None and runner.fps and v.fps > runner.fps * 1.2 else 0.0
+    fps = getattr(runner, "fps", 0.0)
+    every = 1.0 / fps if whole is None and fps and v.fps > fps * 1.2 else 0.0
     due, p = 0.0, None
     try:
         for t, rgb in enumerate(frames):

@@ -285,6 +285,21 @@ def _warn_empty_splits(plans: list[StreamPlan], seed: int, seconds: tuple[float,
                    len(plans), " and ".join(empty), need)
 
 
+def _label_counts(plans: list[StreamPlan]) -> dict[str, dict[str, int]]:
+    """Frames and segments per label, and repetitions per exercise, over every person of ``plans``."""
+    label_frames: Counter = Counter()
+    segments: Counter = Counter()
+    reps: Counter = Counter()
+    for p in plans:
+        for segs in p.people:
+            for s in segs:
+                label_frames[s.label] += s.length
+                segments[s.label] += 1
+                reps[s.label] += len(s.rep_boundaries)
+    return {"label_frames": {k: label_frames[k] for k in VOCABULARY if label_frames[k]},
+            "segments": {k: segments[k] for k in VOCABULARY if segments[k]}, "reps": {e: reps[e] for e in EXERCISES}}
+
+
 def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float] = (60.0, 120.0), size: int = 160,
                    fps: int = 16, seed: int = 0, workers: int = 2, people: tuple[int, int] = (1, 1),
                    sheet: str | Path | None = None, progress: bool | None = None,
@@ -342,22 +357,11 @@ def render_streams(out: str | Path, videos: int = 4, seconds: tuple[float, float
 
     _write_lists(out, plans, fps)
 
-    label_frames: Counter = Counter()
-    segments: Counter = Counter()
-    reps: Counter = Counter()
-    for p in plans:
-        for segs in p.people:
-            for s in segs:
-                label_frames[s.label] += s.length
-                segments[s.label] += 1
-                reps[s.label] += len(s.rep_boundaries)
     summary = {
         "out": str(out), **config, "workers": workers, "videos": len(plans), "rendered": len(todo),
         "skipped": len(plans) - len(todo), "splits": dict(Counter(p.split for p in plans)),
         "frames": sum(p.frames for p in plans), "person_frames": sum(p.frames * len(p.people) for p in plans),
-        "vocabulary": list(VOCABULARY), "label_frames": {k: label_frames[k] for k in VOCABULARY if label_frames[k]},
-        "segments": {k: segments[k] for k in VOCABULARY if segments[k]},
-        "reps": {e: reps[e] for e in EXERCISES}, "codec": codec, "container": "mp4",
+        "vocabulary": list(VOCABULARY), **_label_counts(plans), "codec": codec, "container": "mp4",
         "labels": "labels/stream_<NNN>.json", "seconds_taken": round(seconds_taken, 2),
         "frames_per_s": round(rendered_frames / seconds_taken, 1) if rendered_frames else None,
         "render_ms_per_frame": round(1000 * render_s / rendered_frames, 2) if rendered_frames else None,
