@@ -47,6 +47,22 @@ for _a, _b in ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15,
     MIRROR[_a], MIRROR[_b] = _b, _a
 
 
+def prepare_joints(x: torch.Tensor, mirror: torch.Tensor, depth: bool = True, side_invariant: bool = False) -> torch.Tensor:
+    """What a skeleton model keeps of its input ``x`` (B, C, T, 33): without ``depth`` the z channel is zeroed (a
+    pose model's depth is its least reliable output: BlazePose's z on rendered people moved a model trained on
+    true depth further from the truth than no depth at all); with ``side_invariant`` every frame whose
+    person-left shoulder and hip lie right of their partners in the picture has its left/right pairs exchanged
+    (``mirror``: each point's partner; positions unchanged), so a pose model that takes a person seen from
+    behind for one facing the camera, flickering from frame to frame, no longer changes the input."""
+    if not depth:
+        x = torch.cat([x[:, :2], torch.zeros_like(x[:, 2:3]), x[:, 3:]], dim=1)
+    if side_invariant:
+        d = (x[:, 0, :, 11] - x[:, 0, :, 12]) + (x[:, 0, :, 23] - x[:, 0, :, 24])  # (B, T)
+        flip = (d > 0).to(x.dtype)[:, None, :, None]
+        x = x * (1 - flip) + x[..., mirror] * flip
+    return x
+
+
 def normalise_joints(data_bn: nn.BatchNorm1d, x: torch.Tensor, in_channels: int) -> torch.Tensor:
     """Check that ``x`` is keypoints (B, C, T, 33) and apply the input BatchNorm over channels x joints."""
     if x.dim() != 4 or x.shape[1] != in_channels or x.shape[3] != NUM_JOINTS:
@@ -76,6 +92,8 @@ class SkeletonConfig:
     num_frames: int = 32
     fps: float = 15.0
     dropout: float = 0.2
+    depth: bool = True  # use the z channel (see prepare_joints)
+    side_invariant: bool = False  # name left/right pairs by where they are in the picture (see prepare_joints)
 
 
 class GraphBlock(nn.Module):
@@ -105,6 +123,7 @@ class SkeletonNet(ActkitModel):
         super().__init__()
         if len(cfg.widths) != len(cfg.strides):
             raise ValueError(f"widths {cfg.widths} and strides {cfg.strides} differ in length")
+        self.register_buffer("mirror", torch.from_numpy(MIRROR.astype("int64")), persistent=False)
         self.cfg = cfg
         self.data_cfg = DataConfig(input_size=(cfg.num_frames, NUM_JOINTS), colour="rgb", num_frames=cfg.num_frames,
                                    fps=cfg.fps)
@@ -120,6 +139,7 @@ class SkeletonNet(ActkitModel):
         self.head = nn.Linear(c, cfg.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = prepare_joints(x, self.mirror, self.cfg.depth, self.cfg.side_invariant)
         return self.blocks(normalise_joints(self.data_bn, x, self.cfg.in_channels)).mean((2, 3))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ._base import ActkitModel, DataConfig
 from ._registry import build_config, register_model
-from .skeleton import MIRROR, NUM_JOINTS, adjacency, graph_conv, normalise_joints
+from .skeleton import MIRROR, NUM_JOINTS, adjacency, graph_conv, normalise_joints, prepare_joints
 
 
 @dataclass
@@ -37,7 +37,8 @@ class SkeletonStreamConfig:
     num_frames: int = 32
     fps: float = 15.0
     dropout: float = 0.2
-    side_invariant: bool = False  # name each left/right pair by where it is in the picture, not by the pose model
+    depth: bool = True  # use the z channel (see skeleton.prepare_joints)
+    side_invariant: bool = False  # name left/right pairs by where they are in the picture (see prepare_joints)
 
 
 class CausalGraphBlock(nn.Module):
@@ -93,19 +94,9 @@ class SkeletonStreamNet(ActkitModel):
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(c, cfg.num_classes)
 
-    def canonical_sides(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` (B, C, T, 33) with every frame whose person-left shoulder and hip lie right of their partners in
-        the picture mirrored in its labels (each left/right pair exchanged; positions unchanged). A pose model
-        that takes a person seen from behind for one facing the camera names every pair the wrong way round,
-        often flickering from frame to frame; after this the input no longer depends on it."""
-        if not self.cfg.side_invariant:
-            return x
-        d = (x[:, 0, :, 11] - x[:, 0, :, 12]) + (x[:, 0, :, 23] - x[:, 0, :, 24])  # (B, T)
-        flip = (d > 0).to(x.dtype)[:, None, :, None]
-        return x * (1 - flip) + x[..., self.mirror] * flip
-
     def forward_frames(self, x: torch.Tensor) -> torch.Tensor:
-        x = normalise_joints(self.data_bn, self.canonical_sides(x), self.cfg.in_channels)
+        x = prepare_joints(x, self.mirror, self.cfg.depth, self.cfg.side_invariant)
+        x = normalise_joints(self.data_bn, x, self.cfg.in_channels)
         for block in self.blocks:
             x = block(x)
         return self.head(self.drop(x.mean(3).transpose(1, 2)))  # (B, T, K)
@@ -135,7 +126,8 @@ class SkeletonStreamNet(ActkitModel):
 
     def step(self, frame: torch.Tensor, state: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One frame's keypoints (B, 4, 33) -> (logits (B, K), new state)."""
-        x = normalise_joints(self.data_bn, self.canonical_sides(frame.unsqueeze(2)), self.cfg.in_channels)
+        x = normalise_joints(self.data_bn, prepare_joints(frame.unsqueeze(2), self.mirror, self.cfg.depth,
+                                                          self.cfg.side_invariant), self.cfg.in_channels)
         new = []
         for block, s in zip(self.blocks, state):
             x, s = block.step(x, s)
