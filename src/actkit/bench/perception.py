@@ -157,8 +157,13 @@ def posture_on_footage(model: str | Path, video: str | Path | None = None, detec
         per_person[tid] = {n: round(float(v) / frames, 3) for n, v in zip(names, c)}
         per_person[tid]["frames"] = frames
     share = {n: round(float(c) / max(1.0, totals.sum()), 3) for n, c in zip(names, totals)}
+    top = names[int(np.argmax(totals))] if len(totals) else None
+    mine = [p[top] for p in per_person.values()] if top else []
     return {"video": str(video or "vtest.avi"), "detector": detector, "people": len(per_person),
-            "person_frames": int(totals.sum()), "share": share, "per_person": per_person}
+            "person_frames": int(totals.sum()), "share": share,
+            "per_person_summary": {"label": top, "median_share": round(float(np.median(mine)), 3) if mine else None,
+                                   "people_at_least_95_percent": int(sum(x >= 0.95 for x in mine))},
+            "per_person": per_person}
 
 
 def skeleton_step_speed(model: str | Path, steps: int = 2000, seed: int = 0) -> dict[str, Any]:
