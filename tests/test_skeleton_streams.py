@@ -236,3 +236,28 @@ def test_stateful_onnx_export_of_a_skeleton_model_steps_as_torch(trained, tmp_pa
         if t == 7:
             frame[:] = np.nan
         np.testing.assert_allclose(a(frame, None, [0]), b(frame, None, [0]), atol=1e-4)
+
+
+def test_true_joints_project_onto_the_rendered_person():
+    from actkit.bench.pose_errors import BODY, project_camera
+    from actkit.data.synth.render import close_process_renderer, init_process_renderer, process_renderer
+    from actkit.data.synth.reps import plan_cameras, plan_poses, plan_video, render_video
+    from actkit.data.synth.skeleton_sets import body_points
+    from actkit.data.synth.scene import NUM_TEXTURES
+    from actkit.data.synth.skeletons import fk_renderer
+
+    plan = plan_video(0, "squat", 0, 1, (2.0, 3.0), 8)
+    init_process_renderer(0, NUM_TEXTURES)
+    try:
+        _, boxes = render_video(process_renderer(), plan, 0, 96, 8)
+    finally:
+        close_process_renderer()
+    poses, corners, rng = plan_poses(fk_renderer(), plan, 0)
+    world = body_points(fk_renderer(), poses)
+    for t, camera in enumerate(plan_cameras(poses, corners, rng, plan)):
+        if boxes[t] is None:
+            continue
+        xy = project_camera(world[t], camera, 96)[BODY]
+        x0, y0, x1, y1 = boxes[t]
+        assert (xy[:, 0] >= x0 - 3).all() and (xy[:, 0] <= x1 + 3).all(), t
+        assert (xy[:, 1] >= y0 - 3).all() and (xy[:, 1] <= y1 + 3).all(), t
