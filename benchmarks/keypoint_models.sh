@@ -1,48 +1,60 @@
 #!/usr/bin/env bash
-# The shipped keypoint models and their numbers in BENCHMARKS.md: the exercises / events streaming model trained
-# per frame on keypoint streams, the actions model, events and repetitions on true-joint keypoints and through
-# rendered video -> BlazePose, and the cost per person per frame.
-# Usage: bash benchmarks/keypoint_models.sh [OUT]   (repo root, after `make install`). About 1.5 h on 2 cores.
+# The shipped keypoint models and their numbers in BENCHMARKS.md: BlazePose's errors on rendered people, the
+# exercises / events streaming model trained per frame on keypoint streams, the actions and posture models,
+# events and repetitions on true-joint keypoints and through rendered video -> BlazePose, and the cost per
+# person per frame. Usage: bash benchmarks/keypoint_models.sh [OUT]   (repo root, after `make install`).
+# About 2.5 h on 2 cores (renders 25 min, BlazePose over 23,000 rendered frames 20 min, trainings 1.5 h).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/kp}
 A=.venv/bin/actkit
 mkdir -p "$OUT"
+NOISE=jitter=0.035,swap=0.08,drop_joint=0.08,drop_frame=0.03   # what step 2 measured, rounded
+ARGS='{side_invariant: true, depth: false}'
 
-# 1. Keypoint sets: the plans of `actkit synth streams --videos 80 --seconds 60 90 --seed 0` and of
-#    `actkit synth reps --videos-per-exercise 20 --seed 0` (BENCHMARKS' streams80 and reps sets) as keypoints;
-#    every training stream seen from 4 cameras (about 5 minutes).
-$A -q synth skeletons --set streams --out "$OUT/streams" --videos 80 --seconds 60 90 --views 4 --seed 0
-$A -q synth skeletons --set reps --out "$OUT/reps" --videos-per-exercise 20 --seed 0
-$A -q synth skeletons --set actions --out "$OUT/skeletons.parquet" --sequences-per-class 200 --frames 32 --fps 15
-
-# 2. The exercises model: skel_stream_s per frame on the streams' tags (25 classes), 6 epochs (1 thread).
-$A train --task skeleton --data "$OUT/streams" --model skel_stream_s --frames 64 --epochs 6 --batch-size 32 \
-    --lr 3e-3 --optim.label_smoothing 0.1 --data.imbalance none --run.plots false --run.threads 1 --seed 0 \
-    --out "$OUT/exercises"
-$A export "$OUT/exercises/checkpoints/best.pt" --out "$OUT/exercises.onnx"
-
-# 3. The actions model: skel_gcn_s on the 15 clips, 12 epochs.
-$A train --task skeleton --data "$OUT/skeletons.parquet" --model skel_gcn_s --epochs 12 --batch-size 64 --lr 0.003 \
-    --run.plots false --out "$OUT/actions"
-$A export "$OUT/actions/checkpoints/best.pt" --out "$OUT/actions.onnx"
-
-# 4. True joints + noise: events with the rule tuned on val, then test; repetitions on the reps test split.
-E=(--smooth ema --window 5)
-$A evaluate --model "$OUT/exercises.onnx" --data "$OUT/streams" --split val "${E[@]}" --tune-events --out "$OUT/ev_val"
-$A evaluate --model "$OUT/exercises.onnx" --data "$OUT/streams" --split test "${E[@]}" --tune-events --out "$OUT/ev_test"
-$A evaluate --model "$OUT/exercises.onnx" --data "$OUT/reps" --split test "${E[@]}" --out "$OUT/ev_reps_test"
-
-# 5. Through the full pipeline: the same plans rendered (test split only), BlazePose on every frame
-#    (`actkit keypoints --dataset` writes a keypoint set beside the labels), then the same model and rule.
+# 1. The test splits of BENCHMARKS' streams80 and reps sets rendered (same plans: --splits renders only those),
+#    and BlazePose on every frame (a keypoint set beside the labels).
 $A -q synth streams --out "$OUT/streams80_test" --videos 80 --seconds 60 90 --seed 0 --workers 1 --splits test
 $A -q synth reps --out "$OUT/reps_test" --videos-per-exercise 20 --size 160 --seed 0 --workers 1 --splits test
 $A -q keypoints "$OUT/reps_test" --dataset --out "$OUT/reps_test_kp"
 $A -q keypoints "$OUT/streams80_test" --dataset --out "$OUT/streams80_test_kp"
-$A evaluate --model "$OUT/exercises.onnx" --data "$OUT/streams80_test_kp" --split test "${E[@]}" --tune-events \
-    --out "$OUT/ev_video_test"
-$A evaluate --model "$OUT/exercises.onnx" --data "$OUT/reps_test_kp" --split test "${E[@]}" --out "$OUT/ev_video_reps"
 
-# 6. Cost per person per frame (1 thread), beside BlazePose's.
-$A bench --perception --skeleton-step "$OUT/exercises.onnx" --iters 2000
-$A bench --perception --skeleton-step "$OUT/actions.onnx" --iters 2000
+# 2. BlazePose against the true joints of the rendered reps: found frames, joint error, left/right swaps.
+$A bench --perception --pose-errors "$OUT/reps_test" "$OUT/reps_test_kp"
+
+# 3. Keypoint sets from the same plans: streams with that noise (4 cameras per training video), reps and the
+#    15 actions with the default noise, postures.
+$A -q synth skeletons --set streams --out "$OUT/streams_bp" --videos 80 --seconds 60 90 --views 4 --seed 0 --noise $NOISE
+$A -q synth skeletons --set streams --out "$OUT/streams" --videos 80 --seconds 60 90 --views 4 --seed 0
+$A -q synth skeletons --set reps --out "$OUT/reps" --videos-per-exercise 20 --seed 0
+$A -q synth skeletons --set actions --out "$OUT/skeletons.parquet" --sequences-per-class 200 --frames 32 --fps 15
+$A -q synth skeletons --set postures --n 8000 --out "$OUT/posture_skeletons.parquet"
+
+# 4. The three models (the shipped ones: their cards list these commands).
+$A train --task skeleton --data "$OUT/streams_bp" --model skel_stream_s --frames 64 --epochs 6 --batch-size 32 \
+    --lr 3e-3 --optim.label_smoothing 0.1 --data.imbalance none --run.plots false --run.threads 1 --seed 0 \
+    --model.args "$ARGS" --out "$OUT/ex_bp_si_nz"
+$A export "$OUT/ex_bp_si_nz/checkpoints/best.pt" --stream --out "$OUT/exercises.onnx"
+$A train --task skeleton --data "$OUT/skeletons.parquet" --model skel_gcn_s --epochs 12 --batch-size 64 --lr 0.003 \
+    --model.args "$ARGS" --run.plots false --run.threads 1 --seed 0 --out "$OUT/actions_nz_si"
+$A train --task skeleton --data "$OUT/posture_skeletons.parquet" --model skel_gcn_s --frames 4 --epochs 15 \
+    --batch-size 64 --lr 0.003 --model.args '{depth: false}' --run.plots false --run.threads 1 --seed 0 \
+    --out "$OUT/posture_nz"
+
+# 5. Events: the rule tuned on val (true joints + noise), then every test set with it; repetitions.
+M="$OUT/ex_bp_si_nz/checkpoints/best.pt"
+$A evaluate --model "$M" --data "$OUT/streams_bp" --split val --smooth ema --window 5 --tune-events --out "$OUT/ev_val"
+RULE=(--smooth hmm --window 9 --event-threshold 0.5 --min-event-frames 16 --event-hold 16)   # what ev_val printed
+for D in streams_bp streams reps streams80_test_kp reps_test_kp; do
+  $A evaluate --model "$M" --data "$OUT/$D" --split test "${RULE[@]}" --out "$OUT/ev_test_$D"
+done
+
+# 6. Actions through rendered video (150 clips at 192 px -> BlazePose), and posture on the real plaza.
+$A -q synth actions --out "$OUT/actions_video" --clips-per-class 10 --frames 32 --size 192 --fps 15 --workers 1
+$A -q keypoints "$OUT/actions_video" --dataset --out "$OUT/actions_video_kp.parquet"
+$A eval --model "$OUT/actions_nz_si/checkpoints/best.pt" --data "$OUT/actions_video_kp.parquet" --split test
+$A bench --perception --posture-footage posture
+
+# 7. Cost per person per frame (1 thread), beside BlazePose's.
+$A bench --perception --skeleton-step exercises --iters 2000
+$A bench --perception --skeleton-step posture --iters 2000

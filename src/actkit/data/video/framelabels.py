@@ -107,8 +107,10 @@ def stream_layout(root: str | os.PathLike) -> str | None:
                 d = json.loads(first.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 return layout
+            if not isinstance(d, dict):
+                return layout
             ours = key in d or (layout == "streams" and "fps" in d and ("labels" in d or "segments" in d))
-            return layout if not isinstance(d, dict) or ours else None
+            return layout if ours else None
     return None
 
 
