@@ -60,6 +60,7 @@ class Results:
     vote: bool | None = None
     end_frame: int | None = None
     keypoints: dict[str, Any] | None = None
+    app: dict[str, Any] | None = None  # an application's own fields (actkit app NAME)
 
     @property
     def index(self) -> int:
@@ -97,6 +98,8 @@ class Results:
             d["tracks"] = [t.to_dict() for t in self.tracks]
         if self.keypoints is not None:
             d["keypoints"] = _plain(self.keypoints)
+        if self.app is not None:
+            d["app"] = _plain(self.app)
         return d
 
     def __repr__(self) -> str:

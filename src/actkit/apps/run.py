@@ -1,0 +1,84 @@
+"""``actkit app NAME``: an application over a camera, a file, a URL or a folder of frames.
+
+Every app has ``update(results, dt) -> results`` (its own fields in :attr:`~actkit.results.Results.app`), a
+``summary()`` and a ``model``. :func:`run_app` feeds it everyone's body keypoints, frame by frame
+(:class:`~actkit.perception.keypoints.KeypointRun` with the app's model on each tracked person), and writes what
+was asked for: JSON lines (one per frame, then the summary), an annotated mp4 (the skeletons and each person's
+app fields), a window. The JSON lines file is written as the run goes, so a long run stopped early keeps its
+frames; the summary closes it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+APPS = ("sitting",)
+
+
+def make_app(name: str, **options: Any) -> Any:
+    """The app called ``name`` (see :data:`APPS`) with its options."""
+    if name == "sitting":
+        from .sitting import SittingApp
+
+        return SittingApp(**options)
+    raise ValueError(f"unknown app {name!r}; known: {', '.join(APPS)}")
+
+
+def overlay(rgb: np.ndarray, r: Any) -> np.ndarray:
+    """The skeletons and boxes of ``r`` drawn on ``rgb``, with each person's app fields under their box."""
+    import cv2
+
+    from ..perception.keypoints import draw
+
+    out = draw(rgb, r)
+    for t in r.tracks or []:
+        if t.app is None:
+            continue
+        x0, _, _, y1 = (int(v) for v in t.box)
+        text = f"{t.app['posture']} {t.app['sitting_for_s']:.0f}s" + (" ALERT" if t.app["alert"] else "")
+        cv2.putText(out, text, (x0, min(out.shape[0] - 4, y1 + 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (255, 80, 80) if t.app["alert"] else (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def run_app(app: Any, source: str | int | Path, detector: str = "motion", jsonl: str | Path | None = None,
+            annotate: str | Path | None = None, display: bool = False, max_frames: int | None = None,
+            threads: int = 1, progress: bool = False) -> dict[str, Any]:
+    """Run ``app`` over ``source`` (see the module docstring); returns its summary."""
+    from ..data.video.writer import VideoWriter
+    from ..perception.keypoints import KeypointRun
+    from ..streaming.sinks import DisplaySink
+    from ..utils.progress import progress as progress_bar
+
+    run = KeypointRun(source, ("body",), threads, max_frames, detector=detector, model=app.model)
+    dt = 1.0 / run.fps
+    lines = open(jsonl, "w", encoding="utf-8") if jsonl else None
+    writer = VideoWriter(annotate, run.fps, "mp4v") if annotate else None
+    window = DisplaySink(f"actkit app {app.name}") if display else None
+    bar = progress_bar(total=min(filter(None, (run.src.frames_promised, max_frames)), default=None), desc=app.name,
+                       unit="frame", enable=None if progress else False)
+    try:
+        for r, rgb in run:
+            app.update(r, dt)
+            bar.update(1)
+            if lines is not None:
+                lines.write(json.dumps(r.to_dict()) + "\n")
+            if writer is not None:
+                writer.write(overlay(rgb, r))
+            if window is not None:
+                window.write(r, rgb, lambda: np.ascontiguousarray(overlay(rgb, r)[..., ::-1]))
+                if window.stop_requested:
+                    break
+    finally:
+        bar.close()
+        summary = {**app.summary(), "source": str(source), "fps": run.fps}
+        if lines is not None:
+            lines.write(json.dumps({"summary": summary}) + "\n")
+            lines.close()
+        for closing in (writer, window):
+            if closing is not None:
+                closing.close()
+    return summary
