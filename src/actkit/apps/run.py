@@ -1,8 +1,9 @@
 """``actkit app NAME``: an application over a camera, a file, a URL or a folder of frames.
 
 Every app has ``update(results, dt) -> results`` (its own fields in :attr:`~actkit.results.Results.app`), a
-``summary()`` and a ``model``. :func:`run_app` feeds it everyone's body keypoints, frame by frame
-(:class:`~actkit.perception.keypoints.KeypointRun` with the app's model on each tracked person), and writes what
+``summary()``, the keypoint ``parts`` it needs and a ``model``. :func:`run_app` feeds it keypoints frame by frame
+(:class:`~actkit.perception.keypoints.KeypointRun`: with a model, everyone the detector finds, each labelled by it;
+without, one person on the whole frame, e.g. the face for drowsiness), and writes what
 was asked for: JSON lines (one per frame, then the summary), an annotated mp4 (the skeletons and each person's
 app fields), a window. The JSON lines file is written as the run goes, so a long run stopped early keeps its
 frames; the summary closes it.
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-APPS = ("sitting",)
+APPS = ("sitting", "drowsiness")
 
 
 def make_app(name: str, **options: Any) -> Any:
@@ -24,6 +25,10 @@ def make_app(name: str, **options: Any) -> Any:
         from .sitting import SittingApp
 
         return SittingApp(**options)
+    if name == "drowsiness":
+        from .drowsiness import DrowsinessApp
+
+        return DrowsinessApp(**options)
     raise ValueError(f"unknown app {name!r}; known: {', '.join(APPS)}")
 
 
@@ -34,6 +39,11 @@ def overlay(rgb: np.ndarray, r: Any) -> np.ndarray:
     from ..perception.keypoints import draw
 
     out = draw(rgb, r)
+    if r.app is not None and r.app.get("calibrated"):  # a whole-frame app (drowsiness): its state at the top
+        a = r.app
+        text = (f"eyes L {a['openness']['left']:.2f} R {a['openness']['right']:.2f}  blinks {a['counts']['blinks']}  "
+                f"PERCLOS {100 * a['perclos']:.0f}%  yawns {a['counts']['yawns']}  microsleeps {a['counts']['microsleeps']}")
+        cv2.putText(out, text, (8, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     for t in r.tracks or []:
         if t.app is None:
             continue
@@ -53,7 +63,8 @@ def run_app(app: Any, source: str | int | Path, detector: str = "motion", jsonl:
     from ..streaming.sinks import DisplaySink
     from ..utils.progress import progress as progress_bar
 
-    run = KeypointRun(source, ("body",), threads, max_frames, detector=detector, model=app.model)
+    parts = getattr(app, "parts", ("body",))
+    run = KeypointRun(source, parts, threads, max_frames, detector=detector if app.model else None, model=app.model)
     dt = 1.0 / run.fps
     lines = open(jsonl, "w", encoding="utf-8") if jsonl else None
     writer = VideoWriter(annotate, run.fps, "mp4v") if annotate else None
