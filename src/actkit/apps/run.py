@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-APPS = ("sitting", "drowsiness")
+APPS = ("fitness", "sitting", "drowsiness")
 
 
 def make_app(name: str, **options: Any) -> Any:
@@ -25,6 +25,10 @@ def make_app(name: str, **options: Any) -> Any:
         from .sitting import SittingApp
 
         return SittingApp(**options)
+    if name == "fitness":
+        from .fitness import FitnessApp
+
+        return FitnessApp(**options)
     if name == "drowsiness":
         from .drowsiness import DrowsinessApp
 
@@ -43,6 +47,11 @@ def overlay(rgb: np.ndarray, r: Any) -> np.ndarray:
         a = r.app
         text = (f"eyes L {a['openness']['left']:.2f} R {a['openness']['right']:.2f}  blinks {a['counts']['blinks']}  "
                 f"PERCLOS {100 * a['perclos']:.0f}%  yawns {a['counts']['yawns']}  microsleeps {a['counts']['microsleeps']}")
+        cv2.putText(out, text, (8, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    if r.app is not None and "kcal" in r.app:  # fitness: what the person does, the set, the calories
+        a = r.app
+        text = (f"{a['activity']}  reps legs {a['reps']['legs']} arms {a['reps']['arms']}  {a['kcal']:.1f} kcal  "
+                f"MET {a['met']:.1f}")
         cv2.putText(out, text, (8, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     for t in r.tracks or []:
         if t.app is None:

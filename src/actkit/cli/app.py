@@ -11,15 +11,22 @@ from ._common import verb
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     from ..apps.run import APPS
 
-    sp = verb(sub, "app", run, "finished applications: sitting (time sitting, standing and lying per person, "
-              "with an alert after too long sitting), drowsiness (blinks, winks, PERCLOS, microsleeps, yawns)")
+    sp = verb(sub, "app", run, "finished applications: fitness (exercise, repetitions, calories), sitting (time "
+              "sitting, standing and lying per person, with an alert after too long sitting), drowsiness (blinks, "
+              "winks, PERCLOS, microsleeps, yawns)")
     sp.add_argument("name", choices=APPS, help="the application")
-    sp.add_argument("--source", required=True, help="camera index (0), video file, rtsp://... / http(s)://... URL, "
-                    "or folder of frames")
+    sp.add_argument("--source", help="camera index (0), video file, rtsp://... / http(s)://... URL, or folder of frames")
+    sp.add_argument("--evaluate", metavar="REPS_SET", help="fitness: score the repetition count on a keypoint reps "
+                    "set (actkit synth skeletons --set reps, or actkit keypoints REPS --dataset --out KP) instead")
+    sp.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="--evaluate: the split")
+    for flag, kind, default, text in (("--weight", float, 70.0, "kg"), ("--height", float, 175.0, "cm"),
+                                      ("--age", float, 35.0, "years")):
+        sp.add_argument(flag, type=kind, default=default, help=f"fitness: the person's {flag[2:]} ({text}), for calories")
+    sp.add_argument("--sex", default="other", choices=("male", "female", "other"), help="fitness: for the resting rate")
     sp.add_argument("--detector", default="motion", help="person detector for tracking: motion, hog, auto, blazepose "
                     "or a .onnx detector")
-    sp.add_argument("--model", default="posture", help="sitting: the skeleton posture model (default: the shipped "
-                    "posture)")
+    sp.add_argument("--model", help="sitting: the skeleton posture model (default: the shipped posture); fitness: the "
+                    "streaming skeleton model naming the activity (default: the shipped exercises)")
     sp.add_argument("--vote", default="3/7,3/4", help="sitting: k-of-n rules that decide sitting per person")
     sp.add_argument("--alert-minutes", type=float, default=30.0, help="sitting: minutes without a break before an alert")
     sp.add_argument("--microsleep-s", type=float, default=1.0, help="drowsiness: eyes shut this long is a microsleep")
@@ -36,8 +43,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(a: argparse.Namespace) -> Any:
     from ..apps.run import make_app, run_app
 
-    options = {"sitting": dict(model=a.model, vote=a.vote, alert_minutes=a.alert_minutes),
-               "drowsiness": dict(microsleep_s=a.microsleep_s, calibrate_s=a.calibrate_s)}[a.name]
+    from ..apps.calories import Profile
+
+    if a.evaluate:
+        if a.name != "fitness":
+            raise ValueError("--evaluate scores the fitness app's repetition count")
+        from ..apps.fitness import evaluate_reps
+
+        report = evaluate_reps(a.evaluate, a.split, a.model or "exercises")
+        print(json.dumps(report, indent=1))
+        return report
+    if a.source is None:
+        raise ValueError(f"actkit app {a.name} needs --source (a camera index, a file, a URL or a folder of frames)")
+    options = {"fitness": lambda: dict(model=a.model or "exercises",
+                                       profile=Profile(a.weight, a.height, a.age, a.sex)),
+               "sitting": lambda: dict(model=a.model or "posture", vote=a.vote, alert_minutes=a.alert_minutes),
+               "drowsiness": lambda: dict(microsleep_s=a.microsleep_s, calibrate_s=a.calibrate_s)}[a.name]()
     app = make_app(a.name, **options)
     summary = run_app(app, a.source, a.detector, a.jsonl, a.annotate, a.display, a.max_frames, a.threads,
                       progress=not a.quiet)

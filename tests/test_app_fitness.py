@@ -1,0 +1,66 @@
+"""`actkit app fitness`: the calorie arithmetic against hand-computed values, the movement counters against the
+true counts of generated keypoint exercise videos, and the app on a real video."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from actkit.apps.calories import MET, MET_SOURCES, CalorieMeter, Profile
+from actkit.cli import main
+
+
+def test_resting_rate_and_corrected_met_by_hand():
+    p = Profile(70, 175, 35, "male")
+    assert p.resting_kcal_per_day() == pytest.approx(700 + 1093.75 - 175 + 5)
+    rmr_ml = 1623.75 * 1000 / (1440 * 5 * 70)
+    assert p.corrected_met(3.5) == pytest.approx(3.5 * 3.5 / rmr_ml)
+    assert Profile(60, 165, 50, "female").resting_kcal_per_day() == pytest.approx(600 + 1031.25 - 250 - 161)
+    with pytest.raises(ValueError, match="sex"):
+        Profile(sex="robot")
+    with pytest.raises(ValueError, match="implausible"):
+        Profile(weight_kg=2)
+    assert all(code.isdigit() and len(code) == 5 and met == MET[k] for k, (code, _, met) in MET_SOURCES.items())
+
+
+def test_calorie_meter_constant_then_falling():
+    p = Profile(80, 180, 40, "other")
+    meter = CalorieMeter(p)
+    for _ in range(1200):  # 10 minutes of jumping jacks at 2 steps a second
+        kcal = meter.update(MET["jumping_jack"], 0.5)
+    assert kcal == pytest.approx(80 * (600 / 3600) * p.corrected_met(8.0), rel=1e-9)  # within 1 % asked; exact here
+    shown = [meter.shown]
+    for _ in range(10):  # then standing: the shown MET falls no faster than exp(-dt / 60) per step...
+        meter.update(MET["idle"], 0.5)
+        shown.append(meter.shown)
+    assert all(b >= a * math.exp(-0.5 / 60) - 1e-9 for a, b in zip(shown, shown[1:]))
+    for _ in range(600):  # ...and settles on the new activity
+        meter.update(MET["idle"], 0.5)
+    assert meter.shown == pytest.approx(MET["idle"], abs=0.01)
+
+
+def test_fitness_counts_the_true_repetitions_of_generated_exercises(tmp_path):
+    pytest.importorskip("pybullet")
+    from actkit.apps.fitness import evaluate_reps
+    from actkit.data.synth.skeleton_sets import render_skeleton_reps
+
+    render_skeleton_reps(tmp_path / "reps", videos_per_exercise=2, seconds=(6, 9), fps=16, seed=3, progress=False)
+    report = evaluate_reps(str(tmp_path / "reps"), "all")
+    assert report["videos"] == 8
+    assert report["rep_mae"] <= 0.5, report["per_video"]
+
+
+def test_fitness_app_on_a_real_video(tmp_path):
+    from actkit.perception.assets import fetch_mediapipe
+    from actkit.perception.samples import fetch_samples, sample_path
+
+    fetch_mediapipe()
+    fetch_samples()
+    out = tmp_path / "fit.jsonl"
+    assert main(["app", "fitness", "--source", str(sample_path("vtest.avi")), "--max-frames", "12", "--weight", "80",
+                 "--sex", "male", "--jsonl", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    frames, summary = lines[:-1], lines[-1]["summary"]
+    assert len(frames) == 12 and all("activity" in f["app"] for f in frames)
+    assert 0 < summary["kcal"] < 1  # 1.2 s of anything costs well under a kcal
+    assert main(["app", "fitness"]) == 2  # neither --source nor --evaluate: one clear error
