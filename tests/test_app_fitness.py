@@ -3,7 +3,6 @@ true counts of generated keypoint exercise videos, and the app on a real video."
 import json
 import math
 
-import numpy as np
 import pytest
 
 from actkit.apps.calories import MET, MET_SOURCES, CalorieMeter, Profile
