@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-APPS = ("fitness", "sitting", "drowsiness")
+APPS = ("fitness", "gestures", "sitting", "drowsiness")
 
 
 def make_app(name: str, **options: Any) -> Any:
@@ -29,6 +29,10 @@ def make_app(name: str, **options: Any) -> Any:
         from .fitness import FitnessApp
 
         return FitnessApp(**options)
+    if name == "gestures":
+        from .gestures import GesturesApp
+
+        return GesturesApp(**options)
     if name == "drowsiness":
         from .drowsiness import DrowsinessApp
 
@@ -53,6 +57,10 @@ def overlay(rgb: np.ndarray, r: Any) -> np.ndarray:
         text = (f"{a['activity']}  reps legs {a['reps']['legs']} arms {a['reps']['arms']}  {a['kcal']:.1f} kcal  "
                 f"MET {a['met']:.1f}")
         cv2.putText(out, text, (8, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    if r.app is not None and "hands" in r.app:  # gestures: each hand's static gesture, the last movement
+        moves = [e["event"] for e in r.app["events"] if e["event"].startswith(("swipe", "wave", "push", "pull"))]
+        text = "  ".join(f"{side}: {g}" for side, g in sorted(r.app["hands"].items())) + (f"  {moves[-1]}" if moves else "")
+        cv2.putText(out, text, (8, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     for t in r.tracks or []:
         if t.app is None:
             continue

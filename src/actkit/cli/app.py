@@ -11,7 +11,8 @@ from ._common import verb
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     from ..apps.run import APPS
 
-    sp = verb(sub, "app", run, "finished applications: fitness (exercise, repetitions, calories), sitting (time "
+    sp = verb(sub, "app", run, "finished applications: fitness (exercise, repetitions, calories), gestures (static hand gestures, swipes, "
+              "waves, push / pull), sitting (time "
               "sitting, standing and lying per person, with an alert after too long sitting), drowsiness (blinks, "
               "winks, PERCLOS, microsleeps, yawns)")
     sp.add_argument("name", choices=APPS, help="the application")
@@ -58,6 +59,7 @@ def run(a: argparse.Namespace) -> Any:
     options = {"fitness": lambda: dict(model=a.model or "exercises",
                                        profile=Profile(a.weight, a.height, a.age, a.sex)),
                "sitting": lambda: dict(model=a.model or "posture", vote=a.vote, alert_minutes=a.alert_minutes),
+               "gestures": dict,
                "drowsiness": lambda: dict(microsleep_s=a.microsleep_s, calibrate_s=a.calibrate_s)}[a.name]()
     app = make_app(a.name, **options)
     summary = run_app(app, a.source, a.detector, a.jsonl, a.annotate, a.display, a.max_frames, a.threads,
