@@ -316,6 +316,28 @@ def test_dives_train_with_a_factorised_head(tmp_path):
     assert report["parts"]["all"] == report["accuracy"]
     assert all(report["parts"][k]["accuracy"] >= report["accuracy"] for k in ("takeoff", "position"))
     assert "per part: takeoff" in format_report(report)
+    # actkit app dives: a clip's dive number, its words and each part's confidence from this model
+    from actkit.apps.dives import dive_report, dives
+
+    video = sorted((data / "rgb").glob("*.mp4"))[0]
+    (d,) = dives(video, tmp_path / "run" / "checkpoints" / "best.pt")
+    assert d["source"] == str(video) and d["words"] and set(d["parts"]) == {"takeoff", "somersaults", "twists", "position"}
+    assert all(d["confidence"] <= p["confidence"] <= 1.0 + 1e-6 for p in d["parts"].values())
+    probs = np.zeros(48)
+    probs[summary["class_names"].index("Back_25som_15Twis_PIKE")] = 0.6
+    probs[summary["class_names"].index("Back_25som_25Twis_PIKE")] = 0.3
+    probs[summary["class_names"].index("Back_25som_NoTwis_TUCK")] = 0.1
+    known = dive_report(probs, summary["class_names"])
+    assert known["dive"] == "5253B" and known["words"] == "back 2.5 somersaults 1.5 twists pike"
+    assert known["parts"]["takeoff"]["confidence"] == pytest.approx(1.0)
+    assert known["parts"]["twists"]["confidence"] == pytest.approx(0.6)
+    assert known["parts"]["position"]["confidence"] == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="not a dive model"):
+        dive_report(np.ones(2) / 2, ["sitting", "standing"])
+    from actkit.cli import main
+
+    assert main(["app", "dives", "--source", str(data / "rgb"), "--model",
+                 str(tmp_path / "run" / "checkpoints" / "best.pt")]) == 0
     # A longer schedule from this checkpoint (model.init_from) takes every weight, the factorised head's too.
     from actkit.engine.checkpoint import init_from_checkpoint
     from actkit.models import create_model

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-APPS = ("fitness", "gestures", "sitting", "drowsiness")
+APPS = ("fitness", "gestures", "sitting", "drowsiness", "dives")
 
 
 def make_app(name: str, **options: Any) -> Any:

@@ -12,7 +12,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     from ..apps.run import APPS
 
     sp = verb(sub, "app", run, "finished applications: fitness (exercise, repetitions, calories), gestures (static hand gestures, swipes, "
-              "waves, push / pull), sitting (time "
+              "waves, push / pull), dives (the dive number of a clip), sitting (time "
               "sitting, standing and lying per person, with an alert after too long sitting), drowsiness (blinks, "
               "winks, PERCLOS, microsleeps, yawns)")
     sp.add_argument("name", choices=APPS, help="the application")
@@ -27,7 +27,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("--detector", default="motion", help="person detector for tracking: motion, hog, auto, blazepose "
                     "or a .onnx detector")
     sp.add_argument("--model", help="sitting: the skeleton posture model (default: the shipped posture); fitness: the "
-                    "streaming skeleton model naming the activity (default: the shipped exercises)")
+                    "streaming skeleton model naming the activity (default: the shipped exercises); dives: a clip "
+                    "model trained on Diving48 classes (required)")
     sp.add_argument("--vote", default="3/7,3/4", help="sitting: k-of-n rules that decide sitting per person")
     sp.add_argument("--alert-minutes", type=float, default=30.0, help="sitting: minutes without a break before an alert")
     sp.add_argument("--microsleep-s", type=float, default=1.0, help="drowsiness: eyes shut this long is a microsleep")
@@ -54,6 +55,14 @@ def run(a: argparse.Namespace) -> Any:
         report = evaluate_reps(a.evaluate, a.split, a.model or "exercises")
         print(json.dumps(report, indent=1))
         return report
+    if a.name == "dives":
+        from ..apps.dives import dives, format_dive
+
+        if a.source is None or a.model is None:
+            raise ValueError("actkit app dives needs --source (a clip or a folder of clips) and --model (a dive model)")
+        reports = dives(a.source, a.model)
+        print("\n".join(format_dive(r) for r in reports))
+        return reports
     if a.source is None:
         raise ValueError(f"actkit app {a.name} needs --source (a camera index, a file, a URL or a folder of frames)")
     options = {"fitness": lambda: dict(model=a.model or "exercises",
