@@ -3,7 +3,9 @@
 Every app has ``update(results, dt) -> results`` (its own fields in :attr:`~actkit.results.Results.app`), a
 ``summary()``, the keypoint ``parts`` it needs and a ``model``. :func:`run_app` feeds it keypoints frame by frame
 (:class:`~actkit.perception.keypoints.KeypointRun`: with a model, everyone the detector finds, each labelled by it;
-without, one person on the whole frame, e.g. the face for drowsiness), and writes what
+without, one person on the whole frame, e.g. the face for drowsiness), times each stage (the summary's ``speed``:
+median milliseconds per frame of the keypoints and of the app, and the frames per second they allow), and
+writes what
 was asked for: JSON lines (one per frame, then the summary), an annotated mp4 (the skeletons and each person's
 app fields), a window. The JSON lines file is written as the run goes, so a long run stopped early keeps its
 frames; the summary closes it.
@@ -11,6 +13,7 @@ frames; the summary closes it.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +91,13 @@ def run_app(app: Any, source: str | int | Path, detector: str = "motion", jsonl:
     window = DisplaySink(f"actkit app {app.name}") if display else None
     bar = progress_bar(total=min(filter(None, (run.src.frames_promised, max_frames)), default=None), desc=app.name,
                        unit="frame", enable=None if progress else False)
+    stages: dict[str, list[float]] = {"keypoints": [], "app": []}
     try:
         for r, rgb in run:
+            t0 = time.perf_counter()
             app.update(r, dt)
+            stages["app"].append((time.perf_counter() - t0) * 1e3)
+            stages["keypoints"].append(r.timings.get("keypoints", 0.0))
             bar.update(1)
             if lines is not None:
                 lines.write(json.dumps(r.to_dict()) + "\n")
@@ -102,7 +109,9 @@ def run_app(app: Any, source: str | int | Path, detector: str = "motion", jsonl:
                     break
     finally:
         bar.close()
-        summary = {**app.summary(), "source": str(source), "fps": run.fps}
+        ms = {k: round(float(np.median(v)), 2) if v else None for k, v in stages.items()}
+        speed = {"ms_median": ms, "frames_per_s": round(1000 / sum(ms.values()), 1) if all(ms.values()) else None}
+        summary = {**app.summary(), "source": str(source), "fps": run.fps, "speed": speed}
         if lines is not None:
             lines.write(json.dumps({"summary": summary}) + "\n")
             lines.close()
