@@ -3,6 +3,7 @@ true counts of generated keypoint exercise videos, and the app on a real video."
 import json
 import math
 
+import numpy as np
 import pytest
 
 from actkit.apps.calories import MET, MET_SOURCES, CalorieMeter, Profile
@@ -63,3 +64,33 @@ def test_fitness_app_on_a_real_video(tmp_path):
     assert len(frames) == 12 and all("activity" in f["app"] for f in frames)
     assert 0 < summary["kcal"] < 1  # 1.2 s of anything costs well under a kcal
     assert main(["app", "fitness"]) == 2  # neither --source nor --evaluate: one clear error
+
+
+def test_joint_angle_counter_counts_push_ups():
+    from actkit.apps.fitness import FitnessApp, joint_angle, parse_angle_counter
+
+    app = FitnessApp(angles=("elbow:90:150",))
+    kp = np.full((33, 4), np.nan, np.float32)
+
+    def arms(angle):
+        k = np.zeros((33, 4), np.float32)
+        k[:, 3] = 1.0
+        k[:, :2] = [320, 240]
+        k[[11, 12, 23, 24], :2] = [[300, 200], [340, 200], [305, 300], [335, 300]]
+        a = np.radians(angle)
+        for shoulder, elbow, wrist, side in ((11, 13, 15, -1), (12, 14, 16, 1)):
+            k[elbow, :2] = k[shoulder, :2] + [side * 50, 0]
+            k[wrist, :2] = k[elbow, :2] + 40 * np.array([-side * np.cos(a), np.sin(a)])
+        return k
+
+    assert joint_angle(arms(90), "elbow") == pytest.approx(90, abs=1e-3)
+    assert joint_angle(kp, "elbow") is None
+    pushes = 0
+    for rep in range(5):
+        for angle in list(range(170, 70, -10)) + list(range(70, 171, 10)):
+            pushes += sum(e.get("family") == "elbow" for e in app.step(arms(angle), 1 / 16)["events"])
+    assert pushes == 5 and app.summary()["sets"][0]["reps"] == 5
+    with pytest.raises(ValueError, match="JOINT:LOW:HIGH"):
+        parse_angle_counter("elbow")
+    with pytest.raises(ValueError, match="joint one of"):
+        parse_angle_counter("tail:10:20")

@@ -9,6 +9,8 @@ Each frame's body keypoints feed three things:
     person standing; one repetition is a dip below 80 % of that and a rise back above 90 %.
   - arms (jumping jacks, arm raises): the wrists' height above the shoulders. One repetition is a rise above
     0.5 torso lengths and a fall back below -0.2.
+  - any joint's angle (``angles``: ``elbow:90:150`` for push-ups, ``knee:100:160``...): one repetition is the
+    angle, in the picture, below the first value and back above the second.
   A set is a run of one counter's repetitions with gaps under ``set_gap_s`` (4 s).
 * **the exercise**: the shipped ``exercises`` streaming model (or ``model``) on the same keypoints, one causal
   state. A set is named by the exercise of that family the model saw most on the set's frames, or the family
@@ -31,6 +33,34 @@ import numpy as np
 from .calories import MET, CalorieMeter, Profile
 
 FAMILIES = {"legs": ("squat", "lunge"), "arms": ("jumping_jack", "arm_raise")}
+# joint -> (the point before, the joint, the point after) of each side, MediaPipe-33
+JOINTS = {"elbow": ((11, 13, 15), (12, 14, 16)), "knee": ((23, 25, 27), (24, 26, 28)),
+          "hip": ((11, 23, 25), (12, 24, 26)), "shoulder": ((23, 11, 13), (24, 12, 14))}
+
+
+def joint_angle(kp: np.ndarray, joint: str, min_visibility: float = 0.5) -> float | None:
+    """The mean picture-plane angle (degrees) at ``joint`` over the sides whose three points are visible, or None."""
+    angles = []
+    for a, b, c in JOINTS[joint]:
+        if not np.isfinite(kp[[a, b, c]]).all() or kp[[a, b, c], 3].min() < min_visibility:
+            continue
+        u, v = kp[a, :2] - kp[b, :2], kp[c, :2] - kp[b, :2]
+        n = float(np.linalg.norm(u) * np.linalg.norm(v))
+        if n > 1e-9:
+            angles.append(float(np.degrees(np.arccos(np.clip(np.dot(u, v) / n, -1.0, 1.0)))))
+    return float(np.mean(angles)) if angles else None
+
+
+def parse_angle_counter(text: str) -> tuple[str, float, float]:
+    """``elbow:90:150`` -> ("elbow", 90.0, 150.0): a repetition is the joint's angle below 90 then above 150."""
+    try:
+        joint, low, high = text.split(":")
+        low_f, high_f = float(low), float(high)
+    except ValueError:
+        raise ValueError(f"angle counter {text!r}: expected JOINT:LOW:HIGH, e.g. elbow:90:150") from None
+    if joint not in JOINTS or not 0 <= low_f < high_f <= 180:
+        raise ValueError(f"angle counter {text!r}: joint one of {', '.join(JOINTS)}, 0 <= LOW < HIGH <= 180")
+    return joint, low_f, high_f
 
 
 def body_heights(kp: np.ndarray) -> dict[str, float] | None:
@@ -88,7 +118,7 @@ class FitnessApp:
     model = None  # one person on the whole frame: the app runs its own model on the keypoints
 
     def __init__(self, profile: Profile | None = None, model: str = "exercises", set_gap_s: float = 4.0,
-                 fps: float = 16.0) -> None:
+                 fps: float = 16.0, angles: tuple[str, ...] = ()) -> None:
         from ..streaming.keypoint_runner import keypoint_runner
         from ..streaming.replay import StreamClasses
 
@@ -97,6 +127,9 @@ class FitnessApp:
         self.meter = CalorieMeter(profile or Profile())
         self.counters = {"legs": RepCounter(0.8, 0.9, relative=True, window=int(10 * fps)),
                          "arms": RepCounter(0.5, -0.2)}
+        for text in angles:  # exercises named by a joint's angle, e.g. push-ups by the elbows: elbow:90:150
+            joint, low, high = parse_angle_counter(text)
+            self.counters[joint] = RepCounter(low, high)
         self.set_gap_s = set_gap_s
         self.sets: list[dict[str, Any]] = []
         self.current: dict[str, Any] | None = None
@@ -128,6 +161,8 @@ class FitnessApp:
             self.torsos.append(heights["torso"])
             ref = float(np.percentile(self.torsos, 90))
             heights = {k: v * heights["torso"] / ref for k, v in heights.items() if k != "torso"}
+            for joint in set(self.counters) & set(JOINTS):
+                heights[joint] = joint_angle(rows, joint)
         events = self._reps(heights, activity, kcal)
         return {"activity": activity, "met": round(self.meter.shown, 2), "kcal": round(kcal, 3),
                 "reps": {f: c.count for f, c in self.counters.items()},
@@ -143,7 +178,7 @@ class FitnessApp:
         if heights is None:
             return events
         for family, counter in self.counters.items():
-            if not counter.update(heights[family]):
+            if heights.get(family) is None or not counter.update(heights[family]):
                 continue
             if self.current is not None and self.current["family"] != family:
                 events.append(self._close(kcal))
@@ -157,7 +192,7 @@ class FitnessApp:
 
     def _close(self, kcal: float) -> dict[str, Any]:
         s, self.current = self.current, None
-        named = [(n, s["seen"][n]) for n in FAMILIES[s["family"]] if s["seen"][n]]
+        named = [(n, s["seen"][n]) for n in FAMILIES.get(s["family"], ()) if s["seen"][n]]
         done = {"exercise": max(named, key=lambda x: x[1])[0] if named else s["family"], "family": s["family"],
                 "reps": s["reps"], "start": s["start"], "duration_s": round(s["last"] - s["start"], 3),
                 "kcal": round(kcal - s["kcal0"], 3)}

@@ -24,6 +24,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                                       ("--age", float, 35.0, "years")):
         sp.add_argument(flag, type=kind, default=default, help=f"fitness: the person's {flag[2:]} ({text}), for calories")
     sp.add_argument("--sex", default="other", choices=("male", "female", "other"), help="fitness: for the resting rate")
+    sp.add_argument("--angle", action="append", default=[], metavar="JOINT:LOW:HIGH", help="fitness: also count "
+                    "repetitions of a joint's angle (elbow, knee, hip, shoulder), e.g. elbow:90:150 for push-ups")
     sp.add_argument("--detector", default="motion", help="person detector for tracking: motion, hog, auto, blazepose "
                     "or a .onnx detector")
     sp.add_argument("--model", help="sitting: the skeleton posture model (default: the shipped posture); fitness: the "
@@ -65,7 +67,7 @@ def run(a: argparse.Namespace) -> Any:
         return reports
     if a.source is None:
         raise ValueError(f"actkit app {a.name} needs --source (a camera index, a file, a URL or a folder of frames)")
-    options = {"fitness": lambda: dict(model=a.model or "exercises",
+    options = {"fitness": lambda: dict(model=a.model or "exercises", angles=tuple(a.angle),
                                        profile=Profile(a.weight, a.height, a.age, a.sex)),
                "sitting": lambda: dict(model=a.model or "posture", vote=a.vote, alert_minutes=a.alert_minutes),
                "gestures": dict,
