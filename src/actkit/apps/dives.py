@@ -15,7 +15,6 @@ from typing import Any, Sequence
 import numpy as np
 
 PARTS = ("takeoff", "somersaults", "twists", "position")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 
 def dive_report(probs: np.ndarray, class_names: Sequence[str], source: str | None = None) -> dict[str, Any]:
@@ -50,15 +49,15 @@ def dive_report(probs: np.ndarray, class_names: Sequence[str], source: str | Non
 def dives(source: str | Path, model: str | Path) -> list[dict[str, Any]]:
     """Every video of ``source`` (a file, or a folder of videos, sorted) through the dive model; a video that
     cannot be read is reported with its error instead of a dive."""
-    from ..engine.predictor import load
+    from ..engine.predictor import VIDEO_EXTS, load
 
     predictor = load(model)
     if not predictor.is_clip:
         raise ValueError(f"{model}: a dive model is a clip model (task clip); this one is {predictor.task}")
     path = Path(source)
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) if path.is_dir() else [path]
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_EXTS) if path.is_dir() else [path]
     if not files:
-        raise ValueError(f"{source}: no videos ({', '.join(VIDEO_SUFFIXES)})")
+        raise ValueError(f"{source}: no videos ({', '.join(sorted(VIDEO_EXTS))})")
     out = []
     for f in files:
         try:

@@ -38,14 +38,9 @@ class Predictor:
 
     def __init__(self, path: str | Path, threads: int = 0, device: str = "cpu") -> None:
         self._upscaled = 0  # crops enlarged past MAX_UPSCALE so far (the first ones are reported)
-        self.path = Path(path)
-        if not self.path.is_file():
-            from ..models.pretrained import pretrained_models, pretrained_path
+        from ..models.pretrained import model_file
 
-            if str(path) not in pretrained_models():
-                raise FileNotFoundError(f"model not found: {self.path} (shipped models: "
-                                        f"{', '.join(pretrained_models()) or 'none'})")
-            self.path = pretrained_path(str(path))
+        self.path = model_file(path)
         if self.path.suffix == ".onnx":
             from .exporter import INPUT_NAME
             from ..utils.ort import ort_session, read_metadata

@@ -8,9 +8,9 @@ set (``actkit synth skeletons --set streams|reps``) feeds it. Two kinds of model
   stateful ONNX export): one step per frame from each key's own state, the input of each frame normalised
   from the past only (:class:`~actkit.data.skeleton_inputs.CausalNormaliser`, one per key);
 * **clip** skeleton classifiers (``posture``, ``actions``: a :class:`~actkit.engine.predictor.Predictor`
-  of task ``skeleton``): each key's last ``num_frames`` frames (a new key's first frame repeated until
-  there are enough), normalised as in training (:func:`~actkit.data.skeleton_inputs.skeleton_input`),
-  classified on every frame.
+  of task ``skeleton``): each key's last ``num_frames`` frames (a new key's first frame with a body repeated
+  until there are enough; frames without a body stay in the window, as zeros), normalised as in training
+  (:func:`~actkit.data.skeleton_inputs.skeleton_input`), classified on every frame with a body.
 
 A frame without a person for a key (NaN keypoints) still steps a streaming model (its input is zeros, as in
 training, where a pose model's missed frames are zeros too) and a clip model keeps the key's last
@@ -103,7 +103,9 @@ class KeypointRunner(Runner):
         batch, ids, answers = [], [], {}
         for i, (frame, key) in enumerate(zip(kp, keys)):
             st = self._key(key)
-            if not np.isfinite(frame).all():
+            if not np.isfinite(frame).all():  # nobody on this frame: the window still moves on (time passes)
+                if st["window"] is not None:
+                    st["window"].append(frame)
                 answers[i] = self._answer(st, frame)
                 continue
             st["missing"] = 0
@@ -121,6 +123,11 @@ class KeypointRunner(Runner):
         for k in keys:
             self._keys.pop(k, None)
 
+    @property
+    def keys(self) -> list[Any]:
+        """The keys with state."""
+        return list(self._keys)
+
     def clip_input(self, frames: Sequence[np.ndarray]) -> Any:
         """A whole video's keypoints (T frames of (33, 4)) as one ``(1, 4, T, 33)`` tensor of exactly the inputs
         the per-frame path computes (for ``forward_frames``)."""
@@ -132,8 +139,11 @@ class KeypointRunner(Runner):
                                                        for f in frames])))[None]
 
 
-def _torch_stepper(model: Any) -> Callable[[], Callable]:
+def _torch_runner(model: Any, class_names: Sequence[str] | None) -> KeypointRunner:
+    """A :class:`KeypointRunner` stepping a torch streaming skeleton module, one state per key."""
     import torch
+
+    model.eval()
 
     def make() -> Callable:
         state = [model.init_state(1)]
@@ -143,7 +153,8 @@ def _torch_stepper(model: Any) -> Callable[[], Callable]:
                 logits, state[0] = model.step(torch.from_numpy(x)[None], state[0])
             return logits[0].float().numpy()
         return step
-    return make
+    return KeypointRunner(class_names or [f"class_{i}" for i in range(model.num_classes)], model.data_cfg.fps, make,
+                          model=model)
 
 
 def keypoint_runner(model: Any, threads: int = 1) -> KeypointRunner:
@@ -158,11 +169,11 @@ def keypoint_runner(model: Any, threads: int = 1) -> KeypointRunner:
 
     if not isinstance(model, (str, Path)):
         if hasattr(model, "init_state") and hasattr(model, "step") and getattr(model, "frame_shape", None):
-            m = model.eval()
-            return KeypointRunner(getattr(m, "class_names", None) or [f"class_{i}" for i in range(m.num_classes)],
-                                  m.data_cfg.fps, _torch_stepper(m), model=m)
+            return _torch_runner(model, getattr(model, "class_names", None))
         raise TypeError(f"{type(model).__name__} is not a skeleton model")
-    path = _resolve(model)
+    from ..models.pretrained import model_file
+
+    path = model_file(model)
     if path.suffix == ".onnx":
         from ..utils.ort import read_metadata
 
@@ -186,27 +197,12 @@ def keypoint_runner(model: Any, threads: int = 1) -> KeypointRunner:
         if ckpt.get("task") == "skeleton":
             m, ckpt = model_from_checkpoint(ckpt)
             if hasattr(m, "init_state") and hasattr(m, "step"):
-                m.eval()
-                return KeypointRunner(ckpt.get("class_names") or [f"class_{i}" for i in range(m.num_classes)],
-                                      m.data_cfg.fps, _torch_stepper(m), model=m)
+                return _torch_runner(m, ckpt.get("class_names"))
     predictor = load(str(path), threads)
     if predictor.task != "skeleton":
         raise ValueError(f"{model}: not a skeleton model (its task is {predictor.task}); keypoints feed skeleton models")
     return KeypointRunner(predictor.class_names, predictor.data_cfg.fps, predictor=predictor,
                           window=predictor.data_cfg.num_frames)
-
-
-def _resolve(model: str | Path) -> Path:
-    """A file, or a shipped model's file by name."""
-    from ..models.pretrained import pretrained_models, pretrained_path
-
-    path = Path(model)
-    if path.is_file():
-        return path
-    if str(model) in pretrained_models():
-        return pretrained_path(str(model))
-    raise FileNotFoundError(f"model not found: {model} (not a file, nor a shipped model: "
-                            f"{', '.join(pretrained_models())})")
 
 
 def is_keypoint_model(model: Any) -> bool:
@@ -217,8 +213,9 @@ def is_keypoint_model(model: Any) -> bool:
         return True
     if not isinstance(model, (str, Path)):
         return bool(getattr(model, "frame_shape", None)) and tuple(model.frame_shape()) == (4, NUM_JOINTS)
-    if str(model) in pretrained_models():
-        return True
+    cards = pretrained_models()
+    if str(model) in cards and not Path(model).is_file():
+        return cards[str(model)]["task"] == "skeleton"
     path = Path(model)
     if not path.is_file():
         return False

@@ -39,7 +39,7 @@ from ..transforms import check_hue_jitter, normalise_u8
 from ..vocab import full_vocabulary, tag_to_label  # noqa: F401 - re-exported
 from .cache import FrameCache
 from .decode import VideoDecodeError, VideoReader
-from .table import inside
+from .table import VIDEO_EXTS, inside
 from .transforms import aspect_draw, blur_draw, check_blur_aspect, clip_colour_jitter_u8
 
 logger = logging.getLogger(__name__)
@@ -204,12 +204,9 @@ def _streams_video(path: Path, d: dict) -> Video:
                  float(d["fps"]), frames, str(d.get("split", "test")), people, spans)
 
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-
-
 def _video_file(folder: Path, stem: str) -> Path:
     """``folder/<stem>.mp4``, or the first other video suffix that exists (a user's own clips)."""
-    for suffix in VIDEO_SUFFIXES:
+    for suffix in (".mp4", *sorted(VIDEO_EXTS - {".mp4"})):
         if (folder / f"{stem}{suffix}").is_file():
             return folder / f"{stem}{suffix}"
     return folder / f"{stem}.mp4"

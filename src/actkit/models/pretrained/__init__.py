@@ -30,3 +30,18 @@ def pretrained_path(name: str) -> Path:
     if sha256_hex(path.read_bytes()) != cards[name]["sha256"]:
         raise ValueError(f"{path}: differs from the sha256 in {name}.json (a damaged install; reinstall actkit)")
     return path
+
+
+def model_file(model: str | Path) -> Path:
+    """``model`` as a file: the path itself when it is a file, else the verified file of the shipped model so named.
+
+    Raises:
+        FileNotFoundError: neither a file nor a shipped model (the shipped ones are listed).
+    """
+    path = Path(model)
+    if path.is_file():
+        return path
+    cards = pretrained_models()
+    if str(model) not in cards:
+        raise FileNotFoundError(f"model not found: {path} (shipped models: {', '.join(cards) or 'none'})")
+    return pretrained_path(str(model))
