@@ -9,10 +9,10 @@ import os
 import sys
 
 from .. import __version__
-from . import app, bench, data, demo, evaluate, export, keypoints, models, predict, stream, synth, train
+from . import app, bench, custom, data, demo, evaluate, export, keypoints, models, predict, stream, studio, synth, train
 
-VERBS = (train, evaluate, export, predict, stream, keypoints, app, bench, data, synth, models, demo)  # in `actkit --help` order
-LOADS_CHECKPOINTS = (train, evaluate, export, predict, stream, app, bench)
+VERBS = (train, evaluate, export, predict, stream, keypoints, app, custom, studio, bench, data, synth, models, demo)  # in `actkit --help` order
+LOADS_CHECKPOINTS = (train, evaluate, export, predict, stream, app, custom, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -207,17 +207,18 @@ def keypoint_runner(model: Any, threads: int = 1) -> KeypointRunner:
 
 def is_keypoint_model(model: Any) -> bool:
     """Whether ``model`` names a skeleton model (a shipped keypoint model, or a file whose task is skeleton)."""
-    from ..models.pretrained import pretrained_models
+    from ..models.pretrained import model_file, pretrained_models
 
     if isinstance(model, KeypointRunner):
         return True
     if not isinstance(model, (str, Path)):
         return bool(getattr(model, "frame_shape", None)) and tuple(model.frame_shape()) == (4, NUM_JOINTS)
     cards = pretrained_models()
-    if str(model) in cards and not Path(model).is_file():
+    if str(model) in cards and not Path(model).exists():
         return cards[str(model)]["task"] == "skeleton"
-    path = Path(model)
-    if not path.is_file():
+    try:
+        path = model_file(model)
+    except FileNotFoundError:
         return False
     try:
         if path.suffix == ".onnx":

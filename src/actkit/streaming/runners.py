@@ -271,6 +271,10 @@ def _load_runner(model: Any, device: str, threads: int) -> Runner:
 
         torch.set_num_threads(threads)
     path = Path(model)
+    if path.is_dir():
+        from ..models.pretrained import model_file
+
+        path = model_file(path)
     if path.is_file():
         if path.suffix == ".onnx":
             meta = _onnx_meta(path)

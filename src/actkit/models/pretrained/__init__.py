@@ -32,15 +32,41 @@ def pretrained_path(name: str) -> Path:
     return path
 
 
-def model_file(model: str | Path) -> Path:
-    """``model`` as a file: the path itself when it is a file, else the verified file of the shipped model so named.
+def pretrained_weights(name: str) -> Path:
+    """The verified torch weights (``.pt``) of shipped model ``name``, for those that ship them (the custom
+    classifiers' extractors).
 
     Raises:
-        FileNotFoundError: neither a file nor a shipped model (the shipped ones are listed).
+        KeyError: no such shipped model, or one without torch weights. ValueError: a damaged file.
+    """
+    card = pretrained_models().get(name)
+    if card is None or not card.get("weights"):
+        raise KeyError(f"no shipped torch weights named {name!r}")
+    path = HERE / card["weights"]
+    if sha256_hex(path.read_bytes()) != card["weights_sha256"]:
+        raise ValueError(f"{path}: differs from the sha256 in {name}.json (a damaged install; reinstall actkit)")
+    return path
+
+
+MODEL_IN_FOLDER = ("model.onnx", "model.pt")  # what a trained-classifier folder holds, in the order tried
+
+
+def model_file(model: str | Path) -> Path:
+    """``model`` as a file: the path itself when it is a file; in a folder (a custom classifier's
+    ``checkpoints/<name>``), its ``model.onnx`` or else ``model.pt``; else the verified file of the shipped model
+    so named.
+
+    Raises:
+        FileNotFoundError: none of these (the shipped models are listed).
     """
     path = Path(model)
     if path.is_file():
         return path
+    if path.is_dir():
+        for name in MODEL_IN_FOLDER:
+            if (path / name).is_file():
+                return path / name
+        raise FileNotFoundError(f"{path}: a folder without {' or '.join(MODEL_IN_FOLDER)}")
     cards = pretrained_models()
     if str(model) not in cards:
         raise FileNotFoundError(f"model not found: {path} (shipped models: {', '.join(cards) or 'none'})")

@@ -1,0 +1,329 @@
+"""Frozen feature extractors for custom classifiers, and the per-video feature cache.
+
+An extractor is a trained **streaming** model (per-frame, causal): the shipped keypoint model ``exercises``
+(BlazePose in front, body keypoints normalised as live), any skeleton streaming checkpoint, or any pixel
+streaming checkpoint (``actkit train --task stream``). :class:`Trunk` splits it into a frozen bottom whose
+output is cached per video and a top of ``finetune`` layers that trains with the new head (0: the head alone,
+on the pooled per-frame features).
+
+A video is stepped at the extractor's frame rate from zero history, exactly as ``actkit stream`` starts a
+stream (the causal layers see zeros before the first frame: the "left padding" of a live start), so what the
+head learns on is what it sees live. Flipped copies (mirrored frames, or mirrored keypoints with left and
+right exchanged) are cached beside for the flip augmentation.
+
+Cache: ``DIR/features/<extractor>-<weights sha>/<finetune>/<split>/<class>/<video>.npz``, each holding the
+sha256 of the video's bytes and of the extractor; a changed video or extractor is recomputed, never reused.
+Body keypoints (the slow part, BlazePose) are cached once per video under ``DIR/features/keypoints/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .project import Project, ProjectVideo
+
+log = logging.getLogger(__name__)
+POSE_VERSION = "blazepose-full-0.10.21"
+
+
+def file_sha(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def step_indices(frames: int, video_fps: float, model_fps: float) -> np.ndarray:
+    """The frames a model trained at ``model_fps`` steps on in a video at ``video_fps`` (the rule of ``actkit
+    stream`` and ``actkit evaluate``: every frame unless the video is over 1.2x faster, then one per 1/model_fps)."""
+    if not model_fps or not video_fps or video_fps <= model_fps * 1.2:
+        return np.arange(frames)
+    out, due = [], 0.0
+    for t in range(frames):
+        if t / video_fps + 1e-9 >= due:
+            out.append(t)
+            due += 1.0 / model_fps
+    return np.asarray(out, np.int64)
+
+
+# ---------------------------------------------------------------------------- trunks
+
+class Trunk:
+    """A streaming model cut before its top ``finetune`` layers: :meth:`bottom` (frozen, cached) and :meth:`top`
+    (trained with the head)."""
+
+    kind = ""
+
+    def __init__(self, model: torch.nn.Module, finetune: int = 0) -> None:
+        n = len(model.blocks)
+        if not 0 <= finetune <= n:
+            raise ValueError(f"finetune {finetune}: this extractor has {n} layers to fine-tune (0 = the head only)")
+        self.model, self.finetune, self.cut = model, int(finetune), n - int(finetune)
+
+    def top_modules(self) -> list[torch.nn.Module]:
+        return list(self.model.blocks[self.cut:])
+
+    @property
+    def head(self) -> torch.nn.Linear:
+        raise NotImplementedError
+
+
+class SkeletonTrunk(Trunk):
+    """``skel_stream_s``: input (1, 4, T, 33) normalised keypoints."""
+
+    kind = "skeleton"
+
+    def bottom(self, x: torch.Tensor) -> torch.Tensor:
+        from ..models.skeleton import normalise_joints, prepare_joints
+
+        m, cfg = self.model, self.model.cfg
+        x = normalise_joints(m.data_bn, prepare_joints(x, m.mirror, cfg.depth, cfg.side_invariant), cfg.in_channels)
+        for b in m.blocks[:self.cut]:
+            x = b(x)
+        return x.mean(3)[0].T if self.finetune == 0 else x[0].permute(1, 0, 2)  # (T, C) or (T, C, V)
+
+    def top(self, h: torch.Tensor) -> torch.Tensor:
+        if self.finetune == 0:
+            return h
+        x = h.permute(0, 2, 1, 3)
+        for b in self.model.blocks[self.cut:]:
+            x = b(x)
+        return x.mean(3).transpose(1, 2)
+
+    @property
+    def head(self) -> torch.nn.Linear:
+        return self.model.head
+
+
+class PixelTrunk(Trunk):
+    """Pixel streaming models (``stream_fast_s``, ``tsm_mobilenetv2``): input (1, C, T, H, W)."""
+
+    kind = "pixel"
+
+    def top_modules(self) -> list[torch.nn.Module]:
+        return super().top_modules() + ([self.model.head_conv] if self.finetune else [])
+
+    def bottom(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        _, c, t, h, w = x.shape
+        x = m.stem(x.transpose(1, 2).reshape(t, c, h, w))
+        for blk in m.blocks[:self.cut]:
+            x = blk(x, t)
+        return m.head_conv(x).mean((2, 3)) if self.finetune == 0 else x  # (T, F) or (T, C, h, w)
+
+    def top(self, h: torch.Tensor) -> torch.Tensor:
+        if self.finetune == 0:
+            return h
+        b, t = h.shape[:2]
+        x = h.reshape(b * t, *h.shape[2:])
+        for blk in self.model.blocks[self.cut:]:
+            x = blk(x, t)
+        return self.model.head_conv(x).mean((2, 3)).view(b, t, -1)
+
+    @property
+    def head(self) -> torch.nn.Linear:
+        return self.model.fc
+
+
+# ---------------------------------------------------------------------------- extractors
+
+@dataclass
+class Extractor:
+    """A loaded extractor: its name, the torch model, what it takes and the sha256 of its weights."""
+
+    name: str
+    model: torch.nn.Module
+    kind: str  # "skeleton" or "pixel"
+    sha: str
+    path: Path
+
+    @property
+    def fps(self) -> float:
+        return float(self.model.data_cfg.fps or 16.0)
+
+    @property
+    def layers(self) -> int:
+        return len(self.model.blocks)
+
+    def trunk(self, finetune: int = 0) -> Trunk:
+        return (SkeletonTrunk if self.kind == "skeleton" else PixelTrunk)(self.model, finetune)
+
+    @property
+    def key(self) -> str:
+        return f"{Path(self.name).stem}-{self.sha[:12]}"
+
+
+def extractors() -> dict[str, str]:
+    """Extractors usable by name: the shipped models with torch weights (name -> what they are)."""
+    from ..models.pretrained import pretrained_models
+
+    return {n: c.get("input", c["model"]) for n, c in pretrained_models().items() if c.get("weights")}
+
+
+def load_extractor(name: str | Path) -> Extractor:
+    """A shipped extractor by name (``exercises``) or a streaming checkpoint (``.pt`` of a skeleton or pixel
+    streaming model).
+
+    Raises:
+        FileNotFoundError: neither. ValueError: the file is not a streaming model (named).
+    """
+    from ..engine.checkpoint import model_from_checkpoint, read_checkpoint
+    from ..models.pretrained import pretrained_weights
+
+    path = Path(name)
+    if not path.is_file():
+        shipped = extractors()
+        if str(name) not in shipped:
+            raise FileNotFoundError(f"extractor {name!r}: not a file, nor a shipped extractor ({', '.join(shipped)})")
+        path = pretrained_weights(str(name))
+    if path.suffix != ".pt":
+        raise ValueError(f"{name}: an extractor is a torch checkpoint (.pt) of a streaming model; ONNX files "
+                         "cannot be cut into layers")
+    ckpt = read_checkpoint(path)
+    model, ckpt = model_from_checkpoint(ckpt)
+    if not (hasattr(model, "init_state") and hasattr(model, "blocks")):
+        raise ValueError(f"{name}: {ckpt.get('model_name')} is not a streaming model (an extractor steps frame by "
+                         "frame: train one with --task stream or a skel_stream model)")
+    kind = "skeleton" if ckpt.get("task") == "skeleton" else "pixel"
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return Extractor(str(name), model, kind, file_sha(path), path)
+
+
+# ---------------------------------------------------------------------------- per-video inputs
+
+def read_all(src: Any) -> list[np.ndarray]:
+    frames = []
+    while (rgb := src.read()) is not None:
+        frames.append(rgb)
+    return frames
+
+
+def video_keypoints(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """BlazePose on the frames a ``fps`` model steps on, tracked and smoothed as live: (steps, 33, 4) keypoints
+    (NaN where nobody was found), the video frame of each step, the frame width and the video's frame count."""
+    from ..data.keypoint_sequences import person_rows
+    from ..data.video.sources import open_source
+    from ..perception.people import People, Person
+
+    src = open_source(path)
+    try:
+        vfps = src.fps or fps
+        frames = read_all(src)
+    finally:
+        src.close()
+    if not frames:
+        raise ValueError(f"{path}: no frames could be decoded")
+    idx = step_indices(len(frames), vfps, fps)
+    people, person = People(("body",), detector=None, threads=threads), Person(0)
+    people.people[0] = person
+    rows = []
+    for j, i in enumerate(idx):
+        t = j / fps
+        people.update_person(person, frames[i], None, t)
+        rows.append(person_rows(people.keypoints(person, t)))
+    return np.stack(rows), np.asarray(idx), int(frames[0].shape[1]), len(frames)
+
+
+def mirror_keypoints(kp: np.ndarray, width: int) -> np.ndarray:
+    """Keypoints of the mirrored video: x -> width - x, left and right joints exchanged."""
+    from ..models.skeleton import MIRROR
+
+    out = kp[:, MIRROR].copy()
+    out[..., 0] = width - out[..., 0]
+    return out
+
+
+def pixel_inputs(path: Path, ext: Extractor) -> tuple[np.ndarray, np.ndarray, int]:
+    """The frames a pixel extractor steps on, as its inputs (steps, C, H, W), their video frame indices and the
+    video's frame count."""
+    from ..data.video.sources import open_source
+    from ..streaming.runners import stream_input
+
+    src = open_source(path)
+    try:
+        vfps = src.fps or ext.fps
+        frames = read_all(src)
+    finally:
+        src.close()
+    if not frames:
+        raise ValueError(f"{path}: no frames could be decoded")
+    idx = step_indices(len(frames), vfps, ext.fps)
+    return np.stack([stream_input(frames[i], None, ext.model.data_cfg) for i in idx]), idx, len(frames)
+
+
+def _load(path: Path, key: str) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key:
+                return None
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError):
+        log.warning("%s: unreadable cache file, recomputed", path)
+        return None
+
+
+def _save(path: Path, **arrays: Any) -> None:
+    from ..utils.io import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def cached_keypoints(project: Project, v: ProjectVideo, fps: float, threads: int = 1) -> dict[str, np.ndarray]:
+    """The video's keypoints at ``fps`` (computed once per video content)."""
+    key = f"{file_sha(v.path)}:{POSE_VERSION}:{fps:g}"
+    path = project.root / "features" / "keypoints" / v.split / v.label / f"{v.name}.npz"
+    got = _load(path, key)
+    if got is None:
+        kp, idx, width, n = video_keypoints(v.path, fps, threads)
+        got = {"key": np.array(key), "keypoints": kp, "index": idx, "width": np.array(width), "frames": np.array(n)}
+        _save(path, **got)
+    return got
+
+
+@torch.inference_mode()
+def video_features(project: Project, v: ProjectVideo, ext: Extractor, finetune: int = 0, flip: bool = True,
+                   threads: int = 1) -> dict[str, np.ndarray]:
+    """The frozen bottom's output for ``v`` (``features``, and ``flipped`` with ``flip``), the video frame of each
+    step (``index``) and the video's frame count (``frames``), cached (see the module docstring).
+
+    Raises:
+        ValueError: the video cannot be decoded (named).
+    """
+    key = f"{file_sha(v.path)}:{ext.sha}:{finetune}:{int(flip)}"
+    path = project.root / "features" / ext.key / str(finetune) / v.split / v.label / f"{v.name}.npz"
+    got = _load(path, key)
+    if got is not None:
+        return got
+    trunk = ext.trunk(finetune)
+    if ext.kind == "skeleton":
+        from ..data.skeleton_inputs import causal_input
+
+        kp = cached_keypoints(project, v, ext.fps, threads)
+        views = [kp["keypoints"]] + ([mirror_keypoints(kp["keypoints"], int(kp["width"]))] if flip else [])
+        inputs = [torch.from_numpy(causal_input(k))[None] for k in views]
+        idx, n = kp["index"], int(kp["frames"])
+    else:
+        x, idx, n = pixel_inputs(v.path, ext)
+        xs = [x] + ([x[..., ::-1].copy()] if flip else [])
+        inputs = [torch.from_numpy(a).transpose(0, 1)[None] for a in xs]
+    feats = [trunk.bottom(x).float().numpy() for x in inputs]
+    got = {"key": np.array(key), "features": feats[0], "index": np.asarray(idx),
+           "frames": np.array(n)}
+    if flip:
+        got["flipped"] = feats[1]
+    _save(path, **got)
+    return got
