@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         trust_checkpoints(True)
     try:
         args.fn(args)
-    except (ValueError, FileNotFoundError, KeyError, ImportError, RuntimeError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError, ImportError, RuntimeError) as e:
         if args.debug:
             raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)

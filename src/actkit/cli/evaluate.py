@@ -42,7 +42,7 @@ def run(a: argparse.Namespace) -> Any:
         from ..streaming.report import format_stream_report
 
         from ..data.video.framelabels import is_keypoint_set
-        from .stream import live_model
+        from ..perception.live import live_model
 
         # a skeleton model reads a keypoint set's keypoints, or runs behind the pose model on videos
         model = a.model if is_keypoint_set(a.data) else live_model(a.model)

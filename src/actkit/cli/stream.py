@@ -22,6 +22,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(a: argparse.Namespace) -> Any:
     from ..config import StreamConfig, dataclass_from_args
+    from ..perception.live import live_model
     from ..streaming.pipeline import run_stream
 
     cfg = dataclass_from_args(StreamConfig, a)
@@ -30,15 +31,3 @@ def run(a: argparse.Namespace) -> Any:
           f"{stats['dropped_output']}) at {stats['fps']:.1f} fps; latency median {stats['latency_ms_median']:.1f} ms, "
           f"p95 {stats['latency_ms_p95']:.1f} ms; events {stats['events']}; counts {stats['counts']}")
     return stats
-
-
-def live_model(model: str, threads: int = 0) -> Any:
-    """``model`` as the live pipeline takes it: a skeleton model (shipped name or file of task skeleton) behind the
-    pose model (:class:`~actkit.perception.live.PoseRunner`); anything else unchanged."""
-    from ..streaming.keypoint_runner import is_keypoint_model
-
-    if not is_keypoint_model(model):
-        return model
-    from ..perception.live import PoseRunner
-
-    return PoseRunner(model, threads or 1)

@@ -19,7 +19,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(a: argparse.Namespace) -> Any:
-    from ..studio.server import serve
+    try:
+        from ..studio.server import serve
+    except ImportError as e:
+        raise ImportError(f"the studio needs its extra ({e}): pip install 'actkit[studio]'") from e
 
     return serve(root=a.root, project=a.project, host=a.host, port=a.port, token=a.token,
                  max_upload_mb=a.max_upload_mb)

@@ -147,7 +147,10 @@ class Project:
         out = []
         for s in SPLITS if split is None else (check_split(split),):
             for label in self.classes:
-                folder = self.root / f"videos_{s}" / label
+                try:
+                    folder = inside(self.root, f"videos_{s}", label)  # a folder linked out of the project is skipped
+                except ValueError:
+                    continue
                 if folder.is_dir():
                     out += [ProjectVideo(s, label, p) for p in sorted(folder.iterdir())
                             if p.suffix.lower() in VIDEO_EXTS and p.is_file() and not p.name.startswith(".")]

@@ -189,7 +189,7 @@ def fit(trunk: Any, head: torch.nn.Module, train: list[dict[str, Any]], valid: l
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss)
+            total += loss.detach().item()
         sched.step()
         head.eval()
         val = score(trunk, head, judge, names, temporal)

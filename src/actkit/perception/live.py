@@ -10,11 +10,12 @@ ones (:meth:`~actkit.perception.people.People.update_person`), smoothed by the k
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..streaming.keypoint_runner import KeypointRunner, keypoint_runner
+from ..streaming.keypoint_runner import KeypointRunner, is_keypoint_model, keypoint_runner
 from ..streaming.runners import Runner
 from .people import People, Person
 
@@ -25,17 +26,19 @@ class PoseRunner(Runner):
     Args:
         inner: the skeleton model's :class:`KeypointRunner` (or a model for :func:`keypoint_runner`).
         threads: LiteRT threads of the pose model.
-        source_fps: frame rate of the frames it is given (the One Euro filter's clock).
+        source_fps: frame rate of the frames it is given (the One Euro filter's clock); by default the model's
+            own rate, at which the live pipeline steps it on faster sources (the custom classifiers' feature
+            cache keeps the same clock, so what they learn on is what they see live).
     """
 
     kind = "stream"
     inputs = "rgb"
 
-    def __init__(self, inner: KeypointRunner | Any, threads: int = 1, source_fps: float = 30.0) -> None:
+    def __init__(self, inner: KeypointRunner | Any, threads: int = 1, source_fps: float | None = None) -> None:
         self.inner = inner if isinstance(inner, KeypointRunner) else keypoint_runner(inner, threads)
         self.class_names, self.fps, self.threshold = self.inner.class_names, self.inner.fps, None
         self.people = People(("body",), detector=None, threads=threads)
-        self.source_fps = float(source_fps or 30.0)
+        self.source_fps = float(source_fps or self.inner.fps or 30.0)
         self.keypoints: dict[Any, np.ndarray] = {}  # each key's last (33, 4) rows, for drawing
         self._frames: dict[Any, int] = {}
 
@@ -62,3 +65,11 @@ class PoseRunner(Runner):
             self.keypoints.pop(k, None)
             self._frames.pop(k, None)
         self.inner.forget(keys)
+
+
+def live_model(model: Any, threads: int = 0) -> Any:
+    """``model`` as the live pipeline takes it: a skeleton model (shipped name, file of task skeleton, or a custom
+    classifier's folder) behind the pose model (:class:`PoseRunner`); anything else unchanged."""
+    if not isinstance(model, (str, Path)) or not is_keypoint_model(model):
+        return model
+    return PoseRunner(model, threads or 1)

@@ -1,1 +1,1 @@
-"""The web studio: record, annotate, train and test custom classifiers in a browser (not built yet)."""
+"""The web studio: record, annotate, train and test custom classifiers in a browser (``actkit studio``)."""
