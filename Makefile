@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,synth,video,transformers,perception
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+EXTRAS ?= dev,synth,video,transformers,perception,studio
 
 .PHONY: demo test test-all bench install clean
 
@@ -15,6 +16,9 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e ".[$(EXTRAS)]"
 	$(BIN)/actkit -q models fetch mediapipe
 	$(BIN)/actkit -q data fetch opencv-samples
+	@command -v chromium >/dev/null || { $(SUDO) apt-get install -y -q chromium >/dev/null 2>&1 \
+		|| { $(SUDO) apt-get update -q >/dev/null 2>&1 && $(SUDO) apt-get install -y -q chromium >/dev/null 2>&1; } \
+		|| echo "warning: could not install Debian's chromium (the studio's browser test needs it)"; }
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -113,3 +113,16 @@ def write_video(path, frames, fourcc: str = "mp4v", fps: float = 10.0):
         vw.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
     vw.release()
     return path
+
+
+@pytest.fixture(scope="session")
+def custom_template(tmp_path_factory):
+    """A rendered custom project (jump / punch, 3 training and 2 validation videos each, no features yet): copy
+    it before changing it (``shutil.copytree``)."""
+    pytest.importorskip("pybullet_data")
+    from actkit.custom.examples import rendered_project
+
+    d = tmp_path_factory.mktemp("custom_template") / "proj"
+    rendered_project(d, ["jump", "punch"], train_per_class=3, valid_per_class=2, frames=32, size=128, seed=1,
+                     workers=1)
+    return d

@@ -55,12 +55,10 @@ def test_step_indices_follow_the_stream_rule():
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    from actkit.custom.examples import rendered_project
-
-    d = tmp_path_factory.mktemp("custom")
-    return rendered_project(d / "proj", ["jump", "punch"], train_per_class=3, valid_per_class=2, frames=32,
-                            size=128, seed=1, workers=1)
+def project(tmp_path_factory, custom_template):
+    d = tmp_path_factory.mktemp("custom") / "proj"
+    shutil.copytree(custom_template, d)
+    return load_project(d)
 
 
 @pytest.fixture(scope="module")

@@ -53,11 +53,18 @@ async function openProject(name) {
   showTab("videos");
 }
 
+function fill(sel, html) {  // new options, the chosen one kept when it is still there
+  const el = $(sel);
+  const keep = el.value;
+  el.innerHTML = html;
+  if ([...el.options].some((o) => o.value === keep)) el.value = keep;
+}
+
 async function refresh() {
   S.summary = await api("GET", P());
   S.videos = await api("GET", `${P()}/videos`);
   const classes = Object.keys(S.summary.classes);
-  $("#rec-label").innerHTML = classes.map((c) => `<option>${c}</option>`).join("");
+  fill("#rec-label", classes.map((c) => `<option>${c}</option>`).join(""));
   $("#rec-countdown").value = S.summary.recording.countdown;
   $("#rec-duration").value = S.summary.recording.recording;
   $("#tr-temporal").checked = S.summary.temporal;
@@ -65,9 +72,9 @@ async function refresh() {
     <td>${v.tagged ? "tagged" : ""}</td><td><button data-del="${i}">delete</button></td></tr>`);
   $("#video-table tbody").innerHTML = rows.join("");
   const opts = S.videos.map((v, i) => `<option value="${i}">${v.split}/${v.label}/${v.name}</option>`).join("");
-  $("#ann-video").innerHTML = opts;
-  $("#te-video").innerHTML = opts;
-  $("#te-checkpoint").innerHTML = S.summary.checkpoints.map((c) => `<option>${c}</option>`).join("");
+  fill("#ann-video", opts);
+  fill("#te-video", opts);
+  fill("#te-checkpoint", S.summary.checkpoints.map((c) => `<option>${c}</option>`).join(""));
 }
 
 $("#new-project").onsubmit = guarded(async (e) => {
@@ -143,6 +150,13 @@ async function uploadBlob(blob, filename) {
   say(`saved ${r.split}/${r.label}/${r.name} (${r.frames} frames)`);
   await refresh();
 }
+
+const saveRecording = guarded(async () => {
+  await api("PUT", `${P()}/settings`, { video_recording: { countdown: +$("#rec-countdown").value,
+                                                          recording: +$("#rec-duration").value } });
+});
+$("#rec-countdown").onchange = saveRecording;
+$("#rec-duration").onchange = saveRecording;
 
 $("#upload").onchange = guarded(async (e) => {
   const f = e.target.files[0];
