@@ -8,7 +8,7 @@ Python API::
     predictor = actkit.load("runs/demo/train/checkpoints/best.onnx")
     results = predictor.predict("crop.png")   # list[actkit.Results]
 """
-__version__ = "0.4.0"
+__version__ = "0.5.0.dev0"
 
 from .models import create_model, list_models  # noqa: E402
 from .results import Results  # noqa: E402

@@ -26,6 +26,19 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="a class's tags in temporal mode (default: one tag named after the class)")
     p.set_defaults(sub_fn=run_init)
 
+    p = csub.add_parser("example", help="a project of rendered videos (motion-capture clips; validation videos from "
+                        "held-out cameras): to try the studio or benchmark an extractor without a camera")
+    p.add_argument("dir")
+    p.add_argument("--classes", required=True, help="clip names, e.g. jump,kick,punch,spin,walk")
+    p.add_argument("--background", help="clip names whose videos form a background class")
+    p.add_argument("--train", type=int, default=5, help="training videos per class")
+    p.add_argument("--valid", type=int, default=3, help="validation videos per class")
+    p.add_argument("--frames", type=int, default=48)
+    p.add_argument("--size", type=int, default=192)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(sub_fn=run_example)
+
     p = csub.add_parser("train", help="cache features, train the head, write checkpoints/NAME/ (model.pt, model.onnx)")
     p.add_argument("dir")
     p.add_argument("--extractor", default=d.extractor, help="shipped extractor (actkit custom info) or a streaming "
@@ -58,6 +71,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--name", default=d.name)
     p.set_defaults(sub_fn=run_export)
 
+    p = csub.add_parser("bench", help="few-shot accuracy (2, 3, 5 videos per class; with and without background), "
+                        "head training time, feature speed, false events on idle video")
+    p.add_argument("dir")
+    p.add_argument("--extractor", default=d.extractor)
+    p.add_argument("--videos", default="2,3,5", help="training videos per class to try")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--streams", help="actkit synth streams folder: events per minute of its idle frames")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, default=d.threads)
+    p.add_argument("--out", help="write the report as JSON here")
+    p.set_defaults(sub_fn=run_bench)
+
     p = csub.add_parser("info", help="a project's classes, tags and videos; with no DIR, the shipped extractors")
     p.add_argument("dir", nargs="?")
     p.set_defaults(sub_fn=run_info)
@@ -75,6 +100,16 @@ def run_init(a: argparse.Namespace) -> Any:
                      tags=tags)
     print(f"{p.root}: classes {', '.join(p.classes)}; put videos in {p.root}/videos_train/<class>/ and "
           f"videos_valid/<class>/, then: actkit custom train {p.root}")
+    return p
+
+
+def run_example(a: argparse.Namespace) -> Any:
+    from ..custom.examples import rendered_project
+
+    p = rendered_project(a.dir, list(names(a.classes) or ()), a.train, a.valid, a.frames, a.size, a.seed,
+                         list(names(a.background) or ()), workers=a.workers)
+    counts = {s: len(p.videos(s)) for s in ("train", "valid")}
+    print(f"{p.root}: classes {', '.join(p.classes)}; {counts['train']} training and {counts['valid']} validation videos")
     return p
 
 
@@ -131,6 +166,24 @@ def run_export(a: argparse.Namespace) -> Any:
     p = load_project(a.dir)
     r = export_custom(inside(p.root, "checkpoints", check_name(a.name, "checkpoint name")))
     print(f"{r['path']}: stateful ONNX, torch-vs-ONNX max |diff| {r['parity_max_abs']:.2e}")
+    return r
+
+
+def run_bench(a: argparse.Namespace) -> Any:
+    from ..custom.bench import bench_custom
+    from ..utils.io import atomic_write_json
+
+    r = bench_custom(a.dir, a.extractor, [int(v) for v in names(a.videos) or ()], a.epochs, a.streams, a.seed,
+                     a.threads)
+    sp = r["extractor_speed"]
+    print(f"{a.extractor} ({r['extractor']['kind']}): features cached in {r['caching_seconds']:.1f} s; extractor "
+          f"alone {sp['frames_per_s_per_core']:.0f} frames/s per core ({sp['given']} given)")
+    for row in r["results"]:
+        idle = f"  false events {row['false_events_per_min']:.2f}/idle min" if "false_events_per_min" in row else ""
+        print(f"{'with' if row['background'] else 'without'} background, {row['videos_per_class']} videos/class: "
+              f"accuracy {row['accuracy']:.3f} ({row['valid_videos']} videos), head {row['head_seconds']:.1f} s{idle}")
+    if a.out:
+        atomic_write_json(a.out, r)
     return r
 
 

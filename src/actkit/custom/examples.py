@@ -32,15 +32,17 @@ def rendered_project(out: str | Path, classes: Sequence[str], train_per_class: i
         with open(Path(tmp) / "r" / "manifest.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         clip_of = {v: k for k, v in CLASS_NAMES.items()}
-        taken: dict[tuple[str, str], int] = {}
+        rank: dict[tuple[str, str], int] = {}
         for r in rows:
             clip = clip_of[r["label"]]
             label = clip if clip in classes else "background"
             split = "train" if r["split"] == "train" else "valid"
-            limit = (train_per_class if split == "train" else valid_per_class) * (1 if label != "background" else len(background))
-            if taken.get((split, label), 0) >= limit:
+            n = rank[(split, clip)] = rank.get((split, clip), -1) + 1
+            limit = train_per_class if split == "train" else valid_per_class
+            if n >= limit:  # per clip: a background class gets `limit` videos of each of its clips
                 continue
-            taken[(split, label)] = taken.get((split, label), 0) + 1
             src = Path(tmp) / "r" / r["path"]
-            shutil.copyfile(src, project.video_dir(split, label) / src.name)
+            # background videos interleave their clips in name order, so the first N mix them
+            name = src.name if label != "background" else f"bg{n:03d}_{background.index(clip)}_{src.name}"
+            shutil.copyfile(src, project.video_dir(split, label) / name)
     return project

@@ -66,14 +66,16 @@ class ImageDataset(CropDataset):
 
 class SkeletonDataset(torch.utils.data.Dataset):
     """Samples ``{"input": (4, T, 33) float32, "label": int, "index": int}`` from keypoint sequences (one
-    person each, :func:`~actkit.data.skeleton_inputs.skeleton_input`); training windows of ``frames`` frames
-    start at a seeded random frame, evaluation takes the centre window; augmentation per sample and epoch
-    is seeded as in :class:`CropDataset`."""
+    person each, :func:`~actkit.data.skeleton_inputs.skeleton_input`; for a ``causal`` streaming model
+    :func:`~actkit.data.skeleton_inputs.causal_input`, the past-only normalisation it gets live); training windows
+    of ``frames`` frames start at a seeded random frame, evaluation takes the centre window; augmentation per
+    sample and epoch is seeded as in :class:`CropDataset`."""
 
-    def __init__(self, sequences: list[np.ndarray], labels: np.ndarray, frames: int, aug=None, seed: int = 0) -> None:
-        from ..data.skeleton_inputs import skeleton_input
+    def __init__(self, sequences: list[np.ndarray], labels: np.ndarray, frames: int, aug=None, seed: int = 0,
+                 causal: bool = False) -> None:
+        from ..data.skeleton_inputs import causal_input, skeleton_input
 
-        self.inputs = [skeleton_input(s) for s in sequences]
+        self.inputs = [(causal_input if causal else skeleton_input)(s) for s in sequences]
         self.labels, self.frames, self.aug, self.seed, self.epoch = np.asarray(labels, np.int64), frames, aug, seed, 0
 
     def set_epoch(self, epoch: int) -> None:

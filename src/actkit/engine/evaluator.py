@@ -81,7 +81,10 @@ def _evaluate_skeletons(predictor: Any, data: str | Path, split: str, threshold:
     if unknown:
         raise ValueError(f"{data}: labels {unknown} are not the model's classes {predictor.class_names}")
     labels = np.array([predictor.class_names.index(n) for n in names])
-    ds = SkeletonDataset([r["keypoints"][:, 0] for r in rows], labels, predictor.data_cfg.num_frames)
+    from ..models import list_models, model_entry
+
+    causal = predictor.model_name in list_models() and model_entry(predictor.model_name).family == "skeleton_stream"
+    ds = SkeletonDataset([r["keypoints"][:, 0] for r in rows], labels, predictor.data_cfg.num_frames, causal=causal)
     inputs = np.stack([ds[i]["input"].numpy() for i in range(len(ds))])
     probs = np.concatenate([predictor.infer(inputs[i:i + 256]) for i in range(0, len(inputs), 256)])
     report = classification_report(labels, probs, predictor.class_names, threshold=threshold)

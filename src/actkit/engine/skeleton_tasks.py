@@ -60,15 +60,17 @@ class SkeletonTask:
 
     def datasets(self, data_cfg: DataConfig, seed: int) -> dict[str, torch.utils.data.Dataset]:
         from ..data.skeleton_inputs import SkeletonAugment
+        from ..models import model_entry
         from .data import SkeletonDataset
 
+        causal = model_entry(self.cfg.model.name).family == "skeleton_stream"  # normalised live from the past only
         out = {}
         for s in SPLITS:
             idx = np.flatnonzero(self.splits == s)
             if len(idx):
                 out[s] = SkeletonDataset([self.sequences[i] for i in idx], self.labels[idx], data_cfg.num_frames,
                                          SkeletonAugment(mirror=0.5 if self.cfg.data.hflip else 0.0)
-                                         if s == "train" else None, seed)
+                                         if s == "train" else None, seed, causal)
         return out
 
     def train_counts(self) -> np.ndarray:
