@@ -47,7 +47,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--batch-videos", type=int, default=d.batch_videos)
-    p.add_argument("--no-flip", action="store_true", help="no mirrored copies of the training videos")
+    p.add_argument("--flip", action="store_true", help="mirrored copies of the training videos as extra samples "
+                   "(only when every class means the same mirrored: not for swipe left / right)")
     p.add_argument("--no-balance", action="store_true", help="no class weights")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--temporal", dest="temporal", action="store_true", default=None)
@@ -118,7 +119,7 @@ def run_train(a: argparse.Namespace) -> Any:
     from ..utils.progress import progress
 
     cfg = CustomConfig(extractor=a.extractor, finetune=a.finetune, epochs=a.epochs, lr=a.lr,
-                       batch_videos=a.batch_videos, flip=not a.no_flip, balance=not a.no_balance,
+                       batch_videos=a.batch_videos, flip=a.flip, balance=not a.no_balance,
                        temporal=a.temporal, name=a.name, overwrite=a.overwrite, export=not a.no_export, seed=a.seed,
                        threads=a.threads)
     bars: dict[str, Any] = {}

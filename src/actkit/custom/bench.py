@@ -32,8 +32,8 @@ def extractor_speed(project: Project, ext: Extractor, videos: Sequence[ProjectVi
     try:
         inputs = []
         for v in videos:
-            if ext.kind == "skeleton":
-                inputs.append(cached_keypoints(project, v, ext.fps)["keypoints"])
+            if ext.kind in ("skeleton", "hands"):
+                inputs.append(cached_keypoints(project, v, ext.fps, hands=ext.kind == "hands")["keypoints"])
             else:
                 inputs.append(pixel_inputs(v.path, ext)[0])
         trunk, frames, best = ext.trunk(0), sum(len(x) for x in inputs), float("inf")
@@ -42,13 +42,13 @@ def extractor_speed(project: Project, ext: Extractor, videos: Sequence[ProjectVi
                 t0 = time.perf_counter()
                 for x in inputs:
                     t = torch.from_numpy(causal_input(x))[None] if ext.kind == "skeleton" else \
-                        torch.from_numpy(x).transpose(0, 1)[None]
+                        torch.from_numpy(np.ascontiguousarray(np.swapaxes(x, 0, 1)))[None]
                     trunk.bottom(t)
                 best = min(best, time.perf_counter() - t0)
     finally:
         torch.set_num_threads(threads)
     return {"frames": frames, "frames_per_s_per_core": round(frames / best, 1),
-            "given": "keypoints" if ext.kind == "skeleton" else "decoded frames"}
+            "given": "decoded frames" if ext.kind == "pixel" else "keypoints"}
 
 
 def subset(samples: list[dict], names_from: list[str], names: list[str], per_class: int | None) -> list[dict]:
@@ -109,10 +109,12 @@ def bench_custom(project: str | Path, extractor: str = "exercises", videos: Sequ
     speed = extractor_speed(proj, ext, [s["video"] for s in train[:6]])
     stream_videos = []
     if streams is not None:
+        if ext.kind == "hands":
+            raise ValueError("the idle figure needs a body or pixel extractor (the streams show no hands)")
         from ..data.video.framelabels import read_labelled_videos
 
         stream_videos = read_labelled_videos(streams)[1]
-    cfg = CustomConfig(extractor=extractor, epochs=epochs, seed=seed)
+    cfg = CustomConfig(extractor=extractor, epochs=epochs, seed=seed, flip=True)  # motions that mean the same mirrored
     rows = []
     for with_bg in ([True, False] if BACKGROUND in names_all else [False]):
         names = names_all if with_bg else [n for n in names_all if n != BACKGROUND]

@@ -30,6 +30,7 @@ from .project import Project, ProjectVideo
 
 log = logging.getLogger(__name__)
 POSE_VERSION = "blazepose-full-0.10.21"
+HAND_VERSION = "hand-landmark-full-0.10.21"
 
 
 def file_sha(path: str | Path) -> str:
@@ -132,6 +133,22 @@ class PixelTrunk(Trunk):
         return self.model.fc
 
 
+class HandTrunk(Trunk):
+    """``hand_stream_s``: input (1, 3, T, 42) hand landmarks; a fixed embedding, nothing to fine-tune."""
+
+    kind = "hands"
+
+    def bottom(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.frame_features(x)[0]
+
+    def top(self, h: torch.Tensor) -> torch.Tensor:
+        return h
+
+    @property
+    def head(self) -> torch.nn.Linear:
+        return self.model.head
+
+
 # ---------------------------------------------------------------------------- extractors
 
 @dataclass
@@ -140,7 +157,7 @@ class Extractor:
 
     name: str
     model: torch.nn.Module
-    kind: str  # "skeleton" or "pixel"
+    kind: str  # "skeleton", "hands" or "pixel"
     sha: str
     path: Path
 
@@ -153,18 +170,24 @@ class Extractor:
         return len(self.model.blocks)
 
     def trunk(self, finetune: int = 0) -> Trunk:
-        return (SkeletonTrunk if self.kind == "skeleton" else PixelTrunk)(self.model, finetune)
+        return {"skeleton": SkeletonTrunk, "hands": HandTrunk}.get(self.kind, PixelTrunk)(self.model, finetune)
 
     @property
     def key(self) -> str:
         return f"{Path(self.name).stem}-{self.sha[:12]}"
 
 
+HANDS = "hands"  # the built-in hand extractor (hand_stream_s: no trained weights)
+
+
 def extractors() -> dict[str, str]:
-    """Extractors usable by name: the shipped models with torch weights (name -> what they are)."""
+    """Extractors usable by name: the shipped models with torch weights, and ``hands`` (name -> what they are)."""
     from ..models.pretrained import pretrained_models
 
-    return {n: c.get("input", c["model"]) for n, c in pretrained_models().items() if c.get("weights")}
+    out = {n: c.get("input", c["model"]) for n, c in pretrained_models().items() if c.get("weights")}
+    out[HANDS] = ("both hands' 21 landmarks from MediaPipe's hand landmarker, a fixed embedding (hand_stream_s): "
+                  "for hand-gesture projects")
+    return out
 
 
 def load_extractor(name: str | Path) -> Extractor:
@@ -178,6 +201,11 @@ def load_extractor(name: str | Path) -> Extractor:
     from ..models.pretrained import pretrained_weights
 
     path = Path(name)
+    if str(name) == HANDS and not path.is_file():
+        from ..models import create_model
+
+        model = create_model("hand_stream_s").eval()
+        return Extractor(HANDS, model, "hands", hashlib.sha256(b"hand_stream_s:2").hexdigest(), path)
     if not path.is_file():
         shipped = extractors()
         if str(name) not in shipped:
@@ -191,7 +219,7 @@ def load_extractor(name: str | Path) -> Extractor:
     if not (hasattr(model, "init_state") and hasattr(model, "blocks")):
         raise ValueError(f"{name}: {ckpt.get('model_name')} is not a streaming model (an extractor steps frame by "
                          "frame: train one with --task stream or a skel_stream model)")
-    kind = "skeleton" if ckpt.get("task") == "skeleton" else "pixel"
+    kind = {"skeleton": "skeleton", "hands": "hands"}.get(ckpt.get("task"), "pixel")
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -231,6 +259,36 @@ def video_keypoints(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarra
         people.update_person(person, frames[i], None, t)
         rows.append(person_rows(people.keypoints(person, t)))
     return np.stack(rows), np.asarray(idx), int(frames[0].shape[1]), len(frames)
+
+
+def video_hands(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The hand landmarker on the frames a ``fps`` model steps on, tracked as live: (steps, 3, 42) rows
+    (:func:`~actkit.perception.live.hand_rows`), the video frame of each step, the width and the frame count."""
+    from ..data.video.sources import open_source
+    from ..perception.hands import Hands
+    from ..perception.live import hand_rows
+
+    src = open_source(path)
+    try:
+        vfps = src.fps or fps
+        frames = read_all(src)
+    finally:
+        src.close()
+    if not frames:
+        raise ValueError(f"{path}: no frames could be decoded")
+    idx = step_indices(len(frames), vfps, fps)
+    hands, found, rows = Hands(max_hands=2, threads=threads), [], []
+    for i in idx:
+        found = hands(frames[i], found)
+        rows.append(hand_rows(found))
+    return np.stack(rows), np.asarray(idx), int(frames[0].shape[1]), len(frames)
+
+
+def mirror_hands(rows: np.ndarray, width: int) -> np.ndarray:
+    """Hand rows of the mirrored video: x -> width - x where a hand is, left and right hands exchanged."""
+    out = np.concatenate([rows[:, :, 21:], rows[:, :, :21]], axis=2).copy()
+    out[:, 0] = np.where(out[:, 2] > 0, width - out[:, 0], 0.0)
+    return out
 
 
 def mirror_keypoints(kp: np.ndarray, width: int) -> np.ndarray:
@@ -282,13 +340,14 @@ def _save(path: Path, **arrays: Any) -> None:
             np.savez(f, **arrays)
 
 
-def cached_keypoints(project: Project, v: ProjectVideo, fps: float, threads: int = 1) -> dict[str, np.ndarray]:
-    """The video's keypoints at ``fps`` (computed once per video content)."""
-    key = f"{file_sha(v.path)}:{POSE_VERSION}:{fps:g}"
-    path = project.root / "features" / "keypoints" / v.split / v.label / f"{v.name}.npz"
+def cached_keypoints(project: Project, v: ProjectVideo, fps: float, threads: int = 1,
+                     hands: bool = False) -> dict[str, np.ndarray]:
+    """The video's body keypoints (or with ``hands`` its hand rows) at ``fps``, computed once per video content."""
+    key = f"{file_sha(v.path)}:{HAND_VERSION if hands else POSE_VERSION}:{fps:g}"
+    path = project.root / "features" / ("hands" if hands else "keypoints") / v.split / v.label / f"{v.name}.npz"
     got = _load(path, key)
     if got is None:
-        kp, idx, width, n = video_keypoints(v.path, fps, threads)
+        kp, idx, width, n = (video_hands if hands else video_keypoints)(v.path, fps, threads)
         got = {"key": np.array(key), "keypoints": kp, "index": idx, "width": np.array(width), "frames": np.array(n)}
         _save(path, **got)
     return got
@@ -315,6 +374,11 @@ def video_features(project: Project, v: ProjectVideo, ext: Extractor, finetune: 
         kp = cached_keypoints(project, v, ext.fps, threads)
         views = [kp["keypoints"]] + ([mirror_keypoints(kp["keypoints"], int(kp["width"]))] if flip else [])
         inputs = [torch.from_numpy(causal_input(k))[None] for k in views]
+        idx, n = kp["index"], int(kp["frames"])
+    elif ext.kind == "hands":
+        kp = cached_keypoints(project, v, ext.fps, threads, hands=True)
+        views = [kp["keypoints"]] + ([mirror_hands(kp["keypoints"], int(kp["width"]))] if flip else [])
+        inputs = [torch.from_numpy(np.ascontiguousarray(k.transpose(1, 0, 2)))[None] for k in views]
         idx, n = kp["index"], int(kp["frames"])
     else:
         x, idx, n = pixel_inputs(v.path, ext)

@@ -47,7 +47,7 @@ class CustomConfig:
     epochs: int = 60
     lr: float = 3e-3
     batch_videos: int = 4
-    flip: bool = True  # mirrored videos as extra training samples
+    flip: bool = False  # mirrored videos as extra samples: only when every class means the same mirrored
     balance: bool = True  # weight classes by the inverse of their frame counts
     temporal: bool | None = None  # None: the project's flag
     name: str = "best"
@@ -153,6 +153,33 @@ def score(trunk: Any, head: torch.nn.Module, samples: list[dict[str, Any]], name
             "confusion": confusion_matrix(yy, pp, k).tolist() if len(yy) else None, "videos": rows}
 
 
+class Standardised(torch.nn.Module):
+    """A linear head on features standardised by the training frames' mean and spread (well conditioned
+    whatever the features' scales); :meth:`fold` writes the equivalent plain linear layer back into ``head``."""
+
+    def __init__(self, head: torch.nn.Linear, mu: torch.Tensor, sd: torch.Tensor) -> None:
+        super().__init__()
+        self.head = head
+        self.register_buffer("mu", mu)
+        self.register_buffer("sd", sd)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head((x - self.mu) / self.sd)
+
+    @torch.no_grad()
+    def fold(self) -> torch.nn.Linear:
+        w = self.head.weight / self.sd
+        self.head.bias -= w @ self.mu
+        self.head.weight.copy_(w)
+        return self.head
+
+
+def standardiser(trunk: Any, head: torch.nn.Linear, train: list[dict[str, Any]]) -> Standardised:
+    with torch.no_grad():
+        x = torch.cat([trunk.top(torch.from_numpy(s["features"])[None])[0][torch.from_numpy(s["mask"])] for s in train])
+    return Standardised(head, x.mean(0), x.std(0).clamp_min(1e-3))
+
+
 def fit(trunk: Any, head: torch.nn.Module, train: list[dict[str, Any]], valid: list[dict[str, Any]], names: list[str],
         cfg: CustomConfig, temporal: bool, report: Callable[[dict], None] | None = None,
         cancel: threading.Event | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -165,6 +192,7 @@ def fit(trunk: Any, head: torch.nn.Module, train: list[dict[str, Any]], valid: l
         m.eval()  # batch statistics stay frozen: too few videos to re-estimate them
         for q in m.parameters():
             q.requires_grad_(True)
+    plain, head = head, standardiser(trunk, head, train)
     params = list(head.parameters()) + [q for m in top for q in m.parameters()]
     opt = torch.optim.Adam(params, lr=cfg.lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, cfg.epochs // 2), gamma=0.1)
@@ -205,8 +233,9 @@ def fit(trunk: Any, head: torch.nn.Module, train: list[dict[str, Any]], valid: l
     for m, sd in zip(top, best_state[0]):
         m.load_state_dict(sd)
     head.load_state_dict(best_state[1])
-    head.eval()
-    return history, score(trunk, head, judge, names, temporal)
+    head.fold()
+    plain.eval()
+    return history, score(trunk, plain, judge, names, temporal)
 
 
 def train_custom(project: str | Path | Project, cfg: CustomConfig | None = None,

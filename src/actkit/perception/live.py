@@ -69,7 +69,121 @@ class PoseRunner(Runner):
 
 def live_model(model: Any, threads: int = 0) -> Any:
     """``model`` as the live pipeline takes it: a skeleton model (shipped name, file of task skeleton, or a custom
-    classifier's folder) behind the pose model (:class:`PoseRunner`); anything else unchanged."""
-    if not isinstance(model, (str, Path)) or not is_keypoint_model(model):
+    classifier's folder) behind the pose model (:class:`PoseRunner`), a hand model behind the hand landmarker
+    (:class:`HandRunner`); anything else unchanged."""
+    if not isinstance(model, (str, Path)):
         return model
-    return PoseRunner(model, threads or 1)
+    if is_hand_model(model):
+        return HandRunner(model, threads or 1)
+    return PoseRunner(model, threads or 1) if is_keypoint_model(model) else model
+
+
+# ---------------------------------------------------------------------------- hand models
+
+def hand_rows(hands: Sequence[Any]) -> np.ndarray:
+    """(3, 42) input of a hand model: x, y (pixels) and presence of the person's left hand (points 0-20) and
+    right hand (21-41), the likelier one of each side; zeros where a hand is absent."""
+    out = np.zeros((3, 42), np.float32)
+    for side, off in (("left", 0), ("right", 21)):
+        found = [h for h in hands if h.handedness == side]
+        if found:
+            h = max(found, key=lambda h: h.score)
+            out[:2, off:off + 21] = np.asarray(h.xy, np.float32).T
+            out[2, off:off + 21] = 1.0
+    return out
+
+
+def is_hand_model(model: Any) -> bool:
+    """Whether ``model`` (a file, a custom classifier's folder or a module) takes hand landmarks (task ``hands``)."""
+    if not isinstance(model, (str, Path)):
+        return bool(getattr(model, "frame_shape", None)) and tuple(model.frame_shape()) == (3, 42)
+    from ..models.pretrained import model_file
+
+    try:
+        path = model_file(model)
+        if path.suffix == ".onnx":
+            from ..utils.ort import read_metadata
+
+            meta = read_metadata(path)
+            return meta.get("task") == "hands" or list(meta.get("stream", {}).get("frame_shape", []))[1:] == [3, 42]
+        if path.suffix == ".pt":
+            from ..engine.checkpoint import read_checkpoint
+
+            return read_checkpoint(path).get("task") == "hands"
+    except (FileNotFoundError, ValueError, OSError):
+        return False
+    return False
+
+
+def hand_stepper(model: Any, threads: int = 1) -> tuple[list[str], float, Any]:
+    """(labels, fps, make) of a hand model: ``make()`` gives one stream's step function ``(3, 42) -> logits``."""
+    import torch
+
+    if isinstance(model, (str, Path)):
+        from ..models.pretrained import model_file
+
+        path = model_file(model)
+        if path.suffix == ".onnx":
+            from ..streaming.export import OnnxStreamer
+            from ..utils.ort import read_metadata
+
+            meta = read_metadata(path)
+
+            def make_onnx() -> Any:
+                s = OnnxStreamer(path, threads)
+                return lambda x: np.asarray(s.step(x[None]), np.float32).reshape(-1)
+            return list(meta["class_names"]), float(meta["data_cfg"].get("fps") or 15.0), make_onnx
+        from ..engine.checkpoint import model_from_checkpoint
+
+        model, ckpt = model_from_checkpoint(path)
+        model.class_names = ckpt.get("class_names")
+    model.eval()
+
+    def make() -> Any:
+        state = [model.init_state(1)]
+
+        def step(x: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                logits, state[0] = model.step(torch.from_numpy(x)[None], state[0])
+            return logits[0].float().numpy()
+        return step
+    names = list(getattr(model, "class_names", None) or [f"class_{i}" for i in range(model.cfg.num_classes)])
+    return names, float(model.data_cfg.fps or 15.0), make
+
+
+class HandRunner(Runner):
+    """A hand model behind MediaPipe's hand landmarker: each key (the whole frame, or a tracked person's box)
+    has its own hand tracking and model state; with no hand for ``MISSING_FRAMES`` frames (or before the first
+    one) its answer is uniform."""
+
+    kind = "stream"
+    inputs = "rgb"
+
+    def __init__(self, model: Any, threads: int = 1) -> None:
+        from ..streaming.keypoint_runner import MISSING_FRAMES
+        from .hands import Hands
+
+        self.class_names, self.fps, self._make = hand_stepper(model, threads)
+        self.threshold, self.missing = None, MISSING_FRAMES
+        self.hands = Hands(max_hands=2, threads=threads)
+        self._keys: dict[Any, dict[str, Any]] = {}
+
+    def __call__(self, rgb: np.ndarray, boxes: Sequence[Sequence[float]] | None, keys: Sequence[Any]) -> np.ndarray:
+        img = np.asarray(rgb)
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"the hand model takes RGB frames (H, W, 3), got {img.shape}")
+        out = []
+        for i, key in enumerate(keys):
+            st = self._keys.setdefault(key, {"hands": [], "step": self._make(), "missing": self.missing})
+            box = None if boxes is None or boxes[i] is None else np.asarray(boxes[i], np.float32)
+            st["hands"] = self.hands(img, st["hands"], box)
+            logits = np.asarray(st["step"](hand_rows(st["hands"])), np.float64)
+            st["missing"] = 0 if st["hands"] else st["missing"] + 1
+            p = np.exp(logits - logits.max())
+            out.append((p / p.sum()).astype(np.float32) if st["missing"] < self.missing else
+                       np.full(len(self.class_names), 1 / len(self.class_names), np.float32))
+        return np.stack(out)
+
+    def forget(self, keys):
+        for k in keys:
+            self._keys.pop(k, None)

@@ -232,7 +232,7 @@ def _work(app: Any) -> None:
         cfg = CustomConfig(extractor=str(body.get("extractor", "exercises")), finetune=int(body.get("finetune", 0)),
                            epochs=max(1, min(500, int(body.get("epochs", 60)))),
                            temporal=body.get("temporal"), name=check_name(str(body.get("name", "best")), "name"),
-                           overwrite=True, flip=bool(body.get("flip", True)))
+                           overwrite=True, flip=bool(body.get("flip", False)))
         job = st.jobs.start("train", p.name, lambda report, cancel: train_custom(p, cfg, report, cancel))
         return job.status()
 

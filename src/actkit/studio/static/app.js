@@ -233,7 +233,8 @@ $("#ann-save").onclick = guarded(async () => {
 
 $("#tr-start").onclick = guarded(async () => {
   const body = { extractor: $("#tr-extractor").value, finetune: +$("#tr-finetune").value,
-                 epochs: +$("#tr-epochs").value, temporal: $("#tr-temporal").checked, name: $("#tr-name").value };
+                 epochs: +$("#tr-epochs").value, temporal: $("#tr-temporal").checked, flip: $("#tr-flip").checked,
+                 name: $("#tr-name").value };
   const job = await api("POST", `${P()}/train`, body);
   $("#tr-log").textContent = "";
   $("#tr-confusion").hidden = true;
