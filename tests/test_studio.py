@@ -47,6 +47,7 @@ def test_page_and_static_files(client):
     assert r.status_code == 200 and "actkit studio" in r.text and "/static/app.js" in r.text
     assert "getUserMedia" in client.get("/static/app.js").text
     assert client.get("/static/style.css").status_code == 200
+    assert {"exercises", "hands"} <= set(client.get("/api/extractors").json())
     assert client.get("/static/..%2Fserver.py").status_code in (400, 404)
     r = client.get("/api/nothing")
     assert r.status_code == 404 and "error" in r.json()
@@ -166,6 +167,13 @@ def test_train_one_job_at_a_time_events_test_and_download(client, root):
     assert t["frames"] == 24 and {x["label"] for x in t["labels"]} <= {"jump", "punch"}
     video = client.get(t["download"])
     assert video.status_code == 200 and len(video.content) > 1000
+    data = sorted((root / "proj" / "videos_valid" / "jump").glob("*.mp4"))[0].read_bytes()
+    r = client.post("/api/projects/proj/test/upload", files={"file": ("camera.webm", data, "video/webm")},
+                    data={"checkpoint": "best"})
+    assert r.status_code == 200 and r.json()["frames"] == 24 and client.get(r.json()["download"]).status_code == 200
+    assert len(client.get("/api/projects/proj/videos").json()) == 10  # the test clip is not training data
+    bad = client.post("/api/projects/proj/test/upload", files={"file": ("camera.webm", b"junk", "video/webm")})
+    assert bad.status_code == 400 and not list((root / "proj" / "tests").glob("*/upload.bin"))
     r = client.post("/api/projects/proj/export", json={"checkpoint": "best"})
     assert r.status_code == 200 and r.json()["path"] == "checkpoints/best/model.onnx"
     assert client.post("/api/projects/proj/test", json={"checkpoint": "none", "split": "valid", "label": "punch",

@@ -126,6 +126,10 @@ def test_studio_flow_in_chromium(server, custom_template, tmp_path):
         saved = tmp_path / "annotated.mp4"
         dl.value.save_as(saved)
         page.screenshot(path=str(art / "5-tested.png"))
+        page.click("#te-camera")  # a clip from the (fake) camera, run and shown, not added to the project
+        page.wait_for_function("document.querySelector('#message').textContent === 'test done'"
+                               " && document.querySelector('#te-download').href.includes('-clip-')", timeout=60000)
+        page.screenshot(path=str(art / "6-camera-test.png"))
         browser.close()
     elapsed = time.time() - t0
     frames = read_video(saved)
@@ -133,5 +137,7 @@ def test_studio_flow_in_chromium(server, custom_template, tmp_path):
     tags = list((root / "moves" / "tags_train" / "jump").glob("*.json"))
     assert len(tags) == 1 and "time_annotation" in tags[0].read_text()
     assert (root / "moves" / "checkpoints" / "best" / "model.onnx").is_file()
+    assert len(list((root / "moves" / "tests").glob("best-clip-*/annotated.mp4"))) == 1
+    assert len(list((root / "moves").glob("videos_*/*/*.mp4"))) == 6
     (art / "timing.txt").write_text(f"studio flow in Chromium: {elapsed:.1f} s\n")
     assert elapsed < 180, f"the studio flow took {elapsed:.0f} s"

@@ -102,6 +102,12 @@ def _pages(app: Any) -> None:
 def _projects(app: Any) -> None:
     st = app.state
 
+    @app.get("/api/extractors")
+    def extractor_list() -> Any:
+        from ..custom.features import extractors
+
+        return extractors()
+
     @app.get("/api/projects")
     def projects() -> Any:
         found = sorted(p.parent.name for p in st.root.glob("*/project_config.json"))
@@ -270,6 +276,31 @@ def _work(app: Any) -> None:
         v = p.find(str(body.get("split", "valid")), str(body.get("label", "")), str(body.get("video", "")))
         out = inside(p.root, "tests", f"{ckpt.name}-{v.split}-{v.label}-{v.name}")
         r = test_video(ckpt, v.path, out, st.test_max_frames)
+        r["download"] = f"/api/projects/{name}/files/{out.relative_to(p.root.resolve())}/annotated.mp4"
+        return r
+
+    @app.post("/api/projects/{name}/test/upload")
+    def test_upload(name: str, request: Request, file: UploadFile = File(...), checkpoint: str = Form("best")) -> Any:
+        """A clip from the camera (or any file) run through a trained classifier; kept under tests/, not in the
+        training data."""
+        p = project_of(st, name)
+        ckpt = inside(p.root, "checkpoints", check_name(checkpoint, "checkpoint"))
+        if not (ckpt / "model.pt").is_file():
+            raise FileNotFoundError(f"no trained classifier checkpoints/{ckpt.name}: train first")
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > st.limit + (1 << 16):
+            raise TooLarge(f"upload over the limit of {st.limit / 1e6:g} MB")
+        out = inside(p.root, "tests", f"{ckpt.name}-clip-{len(list((p.root / 'tests').glob('*-clip-*'))) + 1:03d}")
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            save_upload(file.file, out / "upload.bin", st.limit)
+            to_mp4(out / "upload.bin", out / "clip.mp4")
+        except ValueError as e:
+            shutil.rmtree(out, ignore_errors=True)
+            raise ValueError(f"{file.filename}: {e}") from None
+        finally:
+            (out / "upload.bin").unlink(missing_ok=True)
+        r = test_video(ckpt, out / "clip.mp4", out, st.test_max_frames)
         r["download"] = f"/api/projects/{name}/files/{out.relative_to(p.root.resolve())}/annotated.mp4"
         return r
 

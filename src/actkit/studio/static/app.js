@@ -120,21 +120,30 @@ $("#camera-on").onclick = guarded(async () => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+async function recordClip(show) {  // countdown, then the set duration from the camera, as a webm blob
+  if (!S.stream) {
+    S.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+    $("#preview").srcObject = S.stream;
+  }
+  for (let s = +$("#rec-countdown").value; s > 0; s--) { show(`${s}`); await sleep(1000); }
+  show("recording");
+  const chunks = [];
+  const rec = new MediaRecorder(S.stream, { mimeType: "video/webm" });
+  rec.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+  const stopped = new Promise((r) => { rec.onstop = r; });
+  rec.start(250);
+  await sleep(1000 * +$("#rec-duration").value);
+  rec.stop();
+  await stopped;
+  return new Blob(chunks, { type: "video/webm" });
+}
+
 $("#record").onclick = guarded(async () => {
   $("#record").disabled = true;
   try {
-    for (let s = +$("#rec-countdown").value; s > 0; s--) { $("#countdown").textContent = s; await sleep(1000); }
-    $("#countdown").textContent = "recording";
-    const chunks = [];
-    const rec = new MediaRecorder(S.stream, { mimeType: "video/webm" });
-    rec.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
-    const stopped = new Promise((r) => { rec.onstop = r; });
-    rec.start(250);
-    await sleep(1000 * +$("#rec-duration").value);
-    rec.stop();
-    await stopped;
+    const blob = await recordClip((t) => { $("#countdown").textContent = t; });
     $("#countdown").textContent = "uploading";
-    await uploadBlob(new Blob(chunks, { type: "video/webm" }), "recording.webm");
+    await uploadBlob(blob, "recording.webm");
   } finally {
     $("#countdown").textContent = "";
     $("#record").disabled = false;
@@ -155,8 +164,8 @@ const saveRecording = guarded(async () => {
   await api("PUT", `${P()}/settings`, { video_recording: { countdown: +$("#rec-countdown").value,
                                                           recording: +$("#rec-duration").value } });
 });
-$("#rec-countdown").onchange = saveRecording;
-$("#rec-duration").onchange = saveRecording;
+$("#rec-countdown").oninput = saveRecording;
+$("#rec-duration").oninput = saveRecording;
 
 $("#upload").onchange = guarded(async (e) => {
   const f = e.target.files[0];
@@ -270,15 +279,18 @@ $("#tr-start").onclick = guarded(async () => {
 
 // ---------------------------------------------------------------- test
 
-$("#te-run").onclick = guarded(async () => {
-  const v = S.videos[+$("#te-video").value];
-  say("running the classifier...");
-  const r = await api("POST", `${P()}/test`, { split: v.split, label: v.label, video: v.name,
-                                              checkpoint: $("#te-checkpoint").value });
+function showTest(r) {
   const counts = {};
   r.labels.forEach((l) => { counts[l.label] = (counts[l.label] || 0) + 1; });
+  const colour = (l) => `hsl(${(r.classes.indexOf(l) * 67) % 360} 60% 50%)`;
+  const strip = r.labels.map((l) => `<span title="frame ${l.frame}: ${l.label} ${l.confidence}"
+    style="background:${colour(l.label)};opacity:${0.3 + 0.7 * l.confidence}"></span>`).join("");
+  const events = r.events.map((e) => `<li>${e.label}: frames ${e.start_frame}-${e.end_frame}</li>`).join("");
   $("#te-result").innerHTML = `<p>${r.frames} frames: ` +
-    Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ") + `; ${r.events.length} events</p>`;
+    Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ") + `; ${r.events.length} events</p>` +
+    `<div class="timeline">${strip}</div><p class="hint">` +
+    r.classes.map((c) => `<span style="color:${colour(c)}">&#9632;</span> ${c}`).join(" ") +
+    `</p><ul id="te-events">${events}</ul>`;
   const out = $("#te-video-out");
   out.src = r.download;
   out.hidden = false;
@@ -286,6 +298,22 @@ $("#te-run").onclick = guarded(async () => {
   a.href = r.download;
   a.hidden = false;
   say("test done");
+}
+
+$("#te-run").onclick = guarded(async () => {
+  const v = S.videos[+$("#te-video").value];
+  say("running the classifier...");
+  showTest(await api("POST", `${P()}/test`, { split: v.split, label: v.label, video: v.name,
+                                             checkpoint: $("#te-checkpoint").value }));
+});
+
+$("#te-camera").onclick = guarded(async () => {
+  const blob = await recordClip((t) => say(`camera: ${t}`));
+  const fd = new FormData();
+  fd.append("file", blob, "camera.webm");
+  fd.append("checkpoint", $("#te-checkpoint").value);
+  say("running the classifier...");
+  showTest(await api("POST", `${P()}/test/upload`, fd));
 });
 
 $("#te-export").onclick = guarded(async () => {
@@ -293,4 +321,7 @@ $("#te-export").onclick = guarded(async () => {
   say(`exported ${r.path}`);
 });
 
+api("GET", "/api/extractors").then((ex) => {
+  $("#extractor-list").innerHTML = Object.entries(ex).map(([k, v]) => `<option value="${k}">${v}</option>`).join("");
+}).catch((e) => say(e.message, true));
 loadProjects().catch((e) => say(e.message, true));
