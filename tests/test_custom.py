@@ -181,3 +181,43 @@ def test_cli_custom_verbs(project, trained, capsys):
     assert main(["custom", "init", str(project.root / "new"), "--classes", "a,b", "--temporal",
                  "--tags", "a:a_up,a_down"]) == 0
     assert load_project(project.root / "new").class_tags("a") == [1, 2]
+
+
+@pytest.fixture(scope="module")
+def pixel_extractor(tmp_path_factory):
+    """A pixel streaming checkpoint (random weights: the code path, not accuracy)."""
+    import torch
+
+    from actkit.engine.checkpoint import save_checkpoint
+    from actkit.models import create_model
+
+    torch.manual_seed(0)
+    m = create_model("stream_fast_s", input_size=(64, 64), num_classes=4, fps=16.0).eval()
+    with torch.no_grad():  # BatchNorm running stats of a network that has seen data, so features differ per frame
+        m.train()
+        m.forward_frames(torch.rand(2, 3, 8, 64, 64))
+        m.eval()
+    return save_checkpoint(tmp_path_factory.mktemp("pix") / "pix.pt", m, ["a", "b", "c", "d"])
+
+
+def test_pixel_extractor_trains_exports_and_matches_live(project, pixel_extractor):
+    from actkit.custom.train import frame_probs
+    from actkit.data.video.sources import read_video
+    from actkit.streaming.runners import load_runner
+
+    ext = load_extractor(pixel_extractor)
+    assert ext.kind == "pixel" and ext.layers > 3
+    r = train_custom(project, CustomConfig(extractor=str(pixel_extractor), epochs=3, name="pix"))
+    out = project.root / "checkpoints" / "pix"
+    assert (out / "model.onnx").is_file() and r["extractor"]["kind"] == "pixel"
+    v = project.videos("valid")[1]
+    trained = load_extractor(out / "model.pt")
+    trunk = trained.trunk(0)
+    off = frame_probs(trunk, trunk.head, video_features(project, v, trained, 0, False)["features"])
+    for model in (out / "model.pt", out):  # torch, and the folder's stateful ONNX
+        runner = load_runner(str(model))
+        live = np.stack([runner(f, None, ["k"])[0] for f in read_video(v.path)])
+        np.testing.assert_allclose(live, off, atol=1e-4)
+    ft = train_custom(project, CustomConfig(extractor=str(pixel_extractor), epochs=1, finetune=2, name="pixft",
+                                            export=False))
+    assert ft["videos"]["train"] == 6

@@ -100,3 +100,17 @@ def test_a_video_without_hands_gets_no_confident_answer(project, tmp_path):
     blank = np.full((240, 320, 3), 90, np.uint8)
     p = [runner(blank, None, ["k"])[0] for _ in range(10)]
     np.testing.assert_allclose(p[-1], np.full(3, 1 / 3), atol=1e-6)
+
+
+def test_the_gestures_app_reports_custom_gestures(project):
+    from actkit.apps.gestures import GesturesApp
+    from actkit.perception.keypoints import KeypointRun
+
+    app = GesturesApp(custom=str(project.root / "checkpoints" / "best"))
+    v = [v for v in project.videos("valid") if v.label == "swipe_left"][0]
+    run = KeypointRun(v.path, ("hands",))
+    events = []
+    for r, _ in run:
+        events += [e["event"] for e in app.update(r, 1 / run.fps).app["events"] if e.get("source") == "custom"]
+    assert events == ["swipe_left"]
+    assert app.summary()["custom"] == {"swipe_right": 0, "swipe_left": 1, "still": 0}

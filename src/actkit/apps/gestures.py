@@ -21,6 +21,11 @@ within 1.5 s, once per bout of waving; *push* / *pull*
 is the hand growing / shrinking by a factor ``push`` (coming towards / going away from the camera). After a
 movement the hand's movements rest for ``cooldown_s``, so one movement gives one event. Each hand (the
 person's ``left`` and ``right``, from the hand model's handedness) has its own state.
+
+**Your own gestures**: with ``custom`` (a classifier of ``actkit custom train --extractor hands``, e.g. made in
+the studio) the same hand landmarks also feed it, stepped at its own frame rate; its label is reported per
+frame and a gesture other than ``background`` that leads with p > ``threshold`` for ``hold`` steps is an event,
+once per showing.
 """
 from __future__ import annotations
 
@@ -117,6 +122,50 @@ class HandState:
         self.wave = WaveDetector()
 
 
+class CustomGestures:
+    """A custom hand classifier on the app's hands (see the module docstring)."""
+
+    def __init__(self, model: Any, hold: int = 4, threshold: float = 0.5) -> None:
+        from ..perception.live import hand_stepper
+
+        self.names, self.fps, make = hand_stepper(model)
+        self.step, self.hold, self.threshold = make(), hold, threshold
+        self.p = np.full(len(self.names), 1 / len(self.names), np.float32)
+        self.t, self.due, self.run, self.last, self.shown = 0.0, 0.0, 0, None, None
+
+    @staticmethod
+    def rows(hands: list[dict[str, Any]]) -> np.ndarray:
+        """The (3, 42) input from the app's hand dicts (the likelier hand of each side)."""
+        out = np.zeros((3, 42), np.float32)
+        for side, off in (("left", 0), ("right", 21)):
+            found = [h for h in hands if h.get("handedness") == side]
+            if found:
+                h = max(found, key=lambda h: h.get("score", 1.0))
+                out[:2, off:off + 21] = np.asarray(h["xy"], np.float32)[:, :2].T
+                out[2, off:off + 21] = 1.0
+        return out
+
+    def update(self, hands: list[dict[str, Any]], dt: float) -> tuple[str, float, str | None]:
+        """(label, probability, the gesture that just became an event or None)."""
+        self.t += dt
+        if self.t + 1e-9 < self.due:
+            return self.names[int(self.p.argmax())], float(self.p.max()), None
+        self.due += 1.0 / self.fps
+        logits = np.asarray(self.step(self.rows(hands)), np.float64)
+        e = np.exp(logits - logits.max())
+        self.p = (e / e.sum()).astype(np.float32)
+        k = int(self.p.argmax())
+        label, event = self.names[k], None
+        strong = label != "background" and self.p[k] > self.threshold
+        self.run = self.run + 1 if strong and label == self.last else int(strong)
+        self.last = label if strong else None
+        if self.run >= self.hold and label != self.shown:
+            self.shown, event = label, label
+        if not strong:
+            self.shown = None
+        return label, float(self.p[k]), event
+
+
 class GesturesApp:
     """See the module docstring."""
 
@@ -125,9 +174,11 @@ class GesturesApp:
     model = None
 
     def __init__(self, hold: int = 4, window_s: float = 0.6, swipe: float = 1.5, push: float = 1.35,
-                 cooldown_s: float = 0.7, fps: float = 30.0) -> None:
+                 cooldown_s: float = 0.7, fps: float = 30.0, custom: Any = None) -> None:
         if hold < 1 or window_s <= 0 or swipe <= 0 or push <= 1 or cooldown_s < 0:
             raise ValueError("need hold >= 1, window_s > 0, swipe > 0, push > 1 and cooldown_s >= 0")
+        self.custom = CustomGestures(custom, hold) if custom is not None else None
+        self.custom_counts = dict.fromkeys(self.custom.names if self.custom else (), 0)
         self.hold, self.window_s, self.swipe, self.push, self.cooldown_s = hold, window_s, swipe, push, cooldown_s
         self.hands = {"left": HandState(int(2 * fps)), "right": HandState(int(2 * fps))}
         self.counts = dict.fromkeys(STATIC + MOVES, 0)
@@ -146,6 +197,13 @@ class GesturesApp:
             now[side] = static_gesture(xy)
             events += self._hand(side, xy, now[side])
         r.app = {"hands": now, "events": events, "counts": dict(self.counts)}
+        if self.custom is not None:
+            label, p, event = self.custom.update((r.keypoints or {}).get("hands") or [], dt)
+            r.app["custom"] = {"label": label, "confidence": round(p, 4)}
+            if event is not None:
+                self.custom_counts[event] += 1
+                events.append({"event": event, "source": "custom", "t": round(self.t, 3)})
+            r.app["custom_counts"] = dict(self.custom_counts)
         return r
 
     def _hand(self, side: str, xy: np.ndarray, gesture: str) -> list[dict[str, Any]]:
@@ -185,4 +243,6 @@ class GesturesApp:
     def summary(self) -> dict[str, Any]:
         return {"app": self.name, "frames": self.frames, "seconds": round(self.t, 2),
                 "gestures": {k: v for k, v in self.counts.items() if k in STATIC},
-                "movements": {k: v for k, v in self.counts.items() if k in MOVES}}
+                "movements": {k: v for k, v in self.counts.items() if k in MOVES},
+                **({"custom": {k: v for k, v in self.custom_counts.items() if k != "background"}}
+                   if self.custom is not None else {})}

@@ -29,7 +29,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("--detector", default="motion", help="person detector for tracking: motion, hog, auto, blazepose "
                     "or a .onnx detector")
     sp.add_argument("--model", help="sitting: the skeleton posture model (default: the shipped posture); fitness: the "
-                    "streaming skeleton model naming the activity (default: the shipped exercises); dives: a clip "
+                    "streaming skeleton model naming the activity (default: the shipped exercises); gestures: your own hand "
+                    "gestures too (a classifier of actkit custom train --extractor hands); dives: a clip "
                     "model trained on Diving48 classes (required)")
     sp.add_argument("--vote", default="3/7,3/4", help="sitting: k-of-n rules that decide sitting per person")
     sp.add_argument("--alert-minutes", type=float, default=30.0, help="sitting: minutes without a break before an alert")
@@ -70,7 +71,7 @@ def run(a: argparse.Namespace) -> Any:
     options = {"fitness": lambda: dict(model=a.model or "exercises", angles=tuple(a.angle),
                                        profile=Profile(a.weight, a.height, a.age, a.sex)),
                "sitting": lambda: dict(model=a.model or "posture", vote=a.vote, alert_minutes=a.alert_minutes),
-               "gestures": dict,
+               "gestures": lambda: dict(custom=a.model),
                "drowsiness": lambda: dict(microsleep_s=a.microsleep_s, calibrate_s=a.calibrate_s)}[a.name]()
     app = make_app(a.name, **options)
     summary = run_app(app, a.source, a.detector, a.jsonl, a.annotate, a.display, a.max_frames, a.threads,
