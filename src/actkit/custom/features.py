@@ -235,12 +235,13 @@ def read_all(src: Any) -> list[np.ndarray]:
     return frames
 
 
-def video_keypoints(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """BlazePose on the frames a ``fps`` model steps on, tracked and smoothed as live: (steps, 33, 4) keypoints
-    (NaN where nobody was found), the video frame of each step, the frame width and the video's frame count."""
-    from ..data.keypoint_sequences import person_rows
+def stepped_frames(path: Path, fps: float) -> tuple[list[np.ndarray], np.ndarray, int]:
+    """A video's decoded frames, the ones a ``fps`` model steps on (their indices) and the frame count.
+
+    Raises:
+        ValueError: nothing could be decoded (named).
+    """
     from ..data.video.sources import open_source
-    from ..perception.people import People, Person
 
     src = open_source(path)
     try:
@@ -250,7 +251,16 @@ def video_keypoints(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarra
         src.close()
     if not frames:
         raise ValueError(f"{path}: no frames could be decoded")
-    idx = step_indices(len(frames), vfps, fps)
+    return frames, step_indices(len(frames), vfps, fps), len(frames)
+
+
+def video_keypoints(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """BlazePose on the frames a ``fps`` model steps on, tracked and smoothed as live: (steps, 33, 4) keypoints
+    (NaN where nobody was found), the video frame of each step, the frame width and the video's frame count."""
+    from ..data.keypoint_sequences import person_rows
+    from ..perception.people import People, Person
+
+    frames, idx, n = stepped_frames(path, fps)
     people, person = People(("body",), detector=None, threads=threads), Person(0)
     people.people[0] = person
     rows = []
@@ -258,30 +268,21 @@ def video_keypoints(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarra
         t = j / fps
         people.update_person(person, frames[i], None, t)
         rows.append(person_rows(people.keypoints(person, t)))
-    return np.stack(rows), np.asarray(idx), int(frames[0].shape[1]), len(frames)
+    return np.stack(rows), np.asarray(idx), int(frames[0].shape[1]), n
 
 
 def video_hands(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarray, np.ndarray, int, int]:
     """The hand landmarker on the frames a ``fps`` model steps on, tracked as live: (steps, 3, 42) rows
     (:func:`~actkit.perception.live.hand_rows`), the video frame of each step, the width and the frame count."""
-    from ..data.video.sources import open_source
     from ..perception.hands import Hands
     from ..perception.live import hand_rows
 
-    src = open_source(path)
-    try:
-        vfps = src.fps or fps
-        frames = read_all(src)
-    finally:
-        src.close()
-    if not frames:
-        raise ValueError(f"{path}: no frames could be decoded")
-    idx = step_indices(len(frames), vfps, fps)
+    frames, idx, n = stepped_frames(path, fps)
     hands, found, rows = Hands(max_hands=2, threads=threads), [], []
     for i in idx:
         found = hands(frames[i], found)
         rows.append(hand_rows(found))
-    return np.stack(rows), np.asarray(idx), int(frames[0].shape[1]), len(frames)
+    return np.stack(rows), np.asarray(idx), int(frames[0].shape[1]), n
 
 
 def mirror_hands(rows: np.ndarray, width: int) -> np.ndarray:
@@ -303,19 +304,10 @@ def mirror_keypoints(kp: np.ndarray, width: int) -> np.ndarray:
 def pixel_inputs(path: Path, ext: Extractor) -> tuple[np.ndarray, np.ndarray, int]:
     """The frames a pixel extractor steps on, as its inputs (steps, C, H, W), their video frame indices and the
     video's frame count."""
-    from ..data.video.sources import open_source
     from ..streaming.runners import stream_input
 
-    src = open_source(path)
-    try:
-        vfps = src.fps or ext.fps
-        frames = read_all(src)
-    finally:
-        src.close()
-    if not frames:
-        raise ValueError(f"{path}: no frames could be decoded")
-    idx = step_indices(len(frames), vfps, ext.fps)
-    return np.stack([stream_input(frames[i], None, ext.model.data_cfg) for i in idx]), idx, len(frames)
+    frames, idx, n = stepped_frames(path, ext.fps)
+    return np.stack([stream_input(frames[i], None, ext.model.data_cfg) for i in idx]), idx, n
 
 
 def _load(path: Path, key: str) -> dict[str, np.ndarray] | None:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..streaming.keypoint_runner import KeypointRunner, is_keypoint_model, keypoint_runner
+from ..streaming.keypoint_runner import KeypointRunner, is_keypoint_model, keypoint_runner, torch_stepper
 from ..streaming.runners import Runner
 from .people import People, Person
 
@@ -117,8 +117,6 @@ def is_hand_model(model: Any) -> bool:
 
 def hand_stepper(model: Any, threads: int = 1) -> tuple[list[str], float, Any]:
     """(labels, fps, make) of a hand model: ``make()`` gives one stream's step function ``(3, 42) -> logits``."""
-    import torch
-
     if isinstance(model, (str, Path)):
         from ..models.pretrained import model_file
 
@@ -137,16 +135,7 @@ def hand_stepper(model: Any, threads: int = 1) -> tuple[list[str], float, Any]:
 
         model, ckpt = model_from_checkpoint(path)
         model.class_names = ckpt.get("class_names")
-    model.eval()
-
-    def make() -> Any:
-        state = [model.init_state(1)]
-
-        def step(x: np.ndarray) -> np.ndarray:
-            with torch.inference_mode():
-                logits, state[0] = model.step(torch.from_numpy(x)[None], state[0])
-            return logits[0].float().numpy()
-        return step
+    make = torch_stepper(model)
     names = list(getattr(model, "class_names", None) or [f"class_{i}" for i in range(model.cfg.num_classes)])
     return names, float(model.data_cfg.fps or 15.0), make
 

@@ -139,8 +139,9 @@ class KeypointRunner(Runner):
                                                        for f in frames])))[None]
 
 
-def _torch_runner(model: Any, class_names: Sequence[str] | None) -> KeypointRunner:
-    """A :class:`KeypointRunner` stepping a torch streaming skeleton module, one state per key."""
+def torch_stepper(model: Any) -> Callable[[], Callable[[np.ndarray], np.ndarray]]:
+    """``make()`` for a torch streaming module (``init_state`` / ``step``): each call gives one stream's step
+    function, a frame's input without the batch dimension -> its logits, with the stream's own state."""
     import torch
 
     model.eval()
@@ -153,6 +154,12 @@ def _torch_runner(model: Any, class_names: Sequence[str] | None) -> KeypointRunn
                 logits, state[0] = model.step(torch.from_numpy(x)[None], state[0])
             return logits[0].float().numpy()
         return step
+    return make
+
+
+def _torch_runner(model: Any, class_names: Sequence[str] | None) -> KeypointRunner:
+    """A :class:`KeypointRunner` stepping a torch streaming skeleton module, one state per key."""
+    make = torch_stepper(model)
     return KeypointRunner(class_names or [f"class_{i}" for i in range(model.num_classes)], model.data_cfg.fps, make,
                           model=model)
 

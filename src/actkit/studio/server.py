@@ -64,6 +64,7 @@ def create_app(root: str | Path = ".", project: str | Path | None = None, token:
     _projects(app)
     _videos(app)
     _work(app)
+    _results(app)
     return app
 
 
@@ -76,6 +77,13 @@ def _handler(code: int) -> Any:
             msg = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return JSONResponse({"error": str(msg)}, status_code=code)
     return handle
+
+
+def check_length(request: Any, limit: int) -> None:
+    """Refuse an upload whose declared size is over ``limit`` before reading it (the copy counts bytes too)."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit + (1 << 16):
+        raise TooLarge(f"upload over the limit of {limit / 1e6:g} MB")
 
 
 def project_of(app_state: Any, name: str) -> Any:
@@ -164,9 +172,7 @@ def _videos(app: Any) -> None:
                label: str = Form(...), video: str = Form("")) -> Any:
         p = project_of(st, name)
         folder = p.video_dir(check_split(split), label)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > st.limit + (1 << 16):
-            raise TooLarge(f"upload over the limit of {st.limit / 1e6:g} MB")
+        check_length(request, st.limit)
         stem = check_name(video or f"{label}_{len(p.videos(split)) + 1:03d}", "video")
         while any(folder.glob(f"{stem}.*")):
             if video:
@@ -267,6 +273,11 @@ def _work(app: Any) -> None:
                 await asyncio.sleep(0.2)
         return StreamingResponse(feed(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
+
+
+def _results(app: Any) -> None:
+    st = app.state
+
     @app.post("/api/projects/{name}/test")
     def test(name: str, body: dict = Body(...)) -> Any:
         p = project_of(st, name)
@@ -287,9 +298,7 @@ def _work(app: Any) -> None:
         ckpt = inside(p.root, "checkpoints", check_name(checkpoint, "checkpoint"))
         if not (ckpt / "model.pt").is_file():
             raise FileNotFoundError(f"no trained classifier checkpoints/{ckpt.name}: train first")
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > st.limit + (1 << 16):
-            raise TooLarge(f"upload over the limit of {st.limit / 1e6:g} MB")
+        check_length(request, st.limit)
         out = inside(p.root, "tests", f"{ckpt.name}-clip-{len(list((p.root / 'tests').glob('*-clip-*'))) + 1:03d}")
         out.mkdir(parents=True, exist_ok=True)
         try:
