@@ -319,10 +319,10 @@ def test_trainer_corrects_imbalance_once(imbalance, shapes_parquet, tmp_path, mo
     seen = {"balanced": [], "loss": []}
     real_loader, real_loss = trainer.make_loader, trainer.make_loss
 
-    def spy_loader(ds, batch_size, shuffle, seed, epoch, workers, balanced=False):
+    def spy_loader(ds, batch_size, shuffle, seed, epoch, workers, balanced=False, **kw):
         if shuffle:  # the training loader
             seen["balanced"].append(balanced)
-        return real_loader(ds, batch_size, shuffle, seed, epoch, workers, balanced)
+        return real_loader(ds, batch_size, shuffle, seed, epoch, workers, balanced, **kw)
 
     def spy_loss(*args, **kw):
         fn = real_loss(*args, **kw)

@@ -161,6 +161,8 @@ class RunSection:
     plots: bool = opt(True, "write per-epoch confusion / ROC / PR PNGs")
     tensorboard: bool = opt(True, "write TensorBoard scalars to <out>/tb")
     threads: int = opt(0, "torch CPU threads (0: default)")
+    sync_bn: bool = opt(False, "with several processes on GPUs (torchrun / --nproc), BatchNorm statistics over the "
+                               "whole global batch (SyncBatchNorm)")
 
 
 @dataclass

@@ -341,3 +341,30 @@ class CheckpointRotation:
         if is_best:
             write(self.folder / "best.pt")
         return is_best
+
+
+def resume_training(resume: str, out: Path, model_name: str, class_names: list[str], model: torch.nn.Module,
+                    optimizer: Any, scheduler: Any, scaler: Any, rank: int = 0) -> dict[str, Any]:
+    """Restore model, optimiser, schedule, scaler and RNG from ``resume`` (``auto``: ``out/checkpoints/last.pt``
+    if there is one; under DDP, process ``rank``'s own RNG state); the checkpoint read, or ``{}`` for a fresh run.
+
+    Raises:
+        ValueError: the checkpoint is of another model or other classes.
+    """
+    if resume == "auto":
+        resume = str(out / "checkpoints" / "last.pt") if (out / "checkpoints" / "last.pt").exists() else ""
+    if not resume:
+        return {}
+    ckpt = read_checkpoint(resume)
+    if ckpt["model_name"] != model_name or ckpt["class_names"] != class_names:
+        raise ValueError(f"{resume}: checkpoint is {ckpt['model_name']} on {ckpt['class_names']}, "
+                         f"the run asks for {model_name} on {class_names}")
+    # An averaged run saves the average as the model and the trained weights beside it.
+    model.load_state_dict(ckpt.get("train_state_dict", ckpt["state_dict"]))
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    scaler.load_state_dict(ckpt["scaler"])
+    ranks = ckpt.get("rng_ranks") or []
+    set_rng_state(ranks[rank] if rank < len(ranks) else ckpt["rng"])  # each process its own stream
+    log.info("resumed from %s at epoch %d", resume, ckpt["epoch"] + 1)
+    return ckpt

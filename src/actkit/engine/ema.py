@@ -32,7 +32,9 @@ class WeightAverage:
     def update(self, model: nn.Module) -> None:
         """Move the average towards ``model``'s current weights (call after each optimiser step)."""
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        ours, theirs = self.module.state_dict(), getattr(model, "_orig_mod", model).state_dict()
+        from .distributed import unwrap
+
+        ours, theirs = self.module.state_dict(), unwrap(model).state_dict()
         for key, avg in ours.items():
             new = theirs[key].detach()
             if avg.dtype.is_floating_point:

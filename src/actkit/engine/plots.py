@@ -318,3 +318,14 @@ def _finish_curves(ax: Any, classes: list[int], xlabel: str, ylabel: str, legend
 def _as_float(v: Any) -> float:
     """A number as float; anything else (missing, text, bool) as NaN so the plot leaves a gap."""
     return float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else math.nan
+
+
+def epoch_plots(folder: Path, stem: str, report: dict[str, Any], probs: np.ndarray, labels: np.ndarray,
+                 class_names: list[str], reliability: bool = False) -> None:
+    """An epoch's (or the test split's) confusion, ROC and PR plots, and optionally the reliability diagram."""
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_confusion(np.asarray(report["confusion"]), class_names, folder / f"{stem}_confusion.png", title=stem)
+    plot_roc(labels, probs, class_names, folder / f"{stem}_roc.png", title=stem)
+    plot_pr(labels, probs, class_names, folder / f"{stem}_pr.png", title=stem)
+    if reliability:
+        plot_reliability(labels, probs, folder / f"{stem}_reliability.png", title=stem)

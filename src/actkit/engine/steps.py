@@ -57,7 +57,8 @@ def forward_scored(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[
     class per frame ``(B, T)`` (streaming models' ``forward_frames``, flattened to ``(B*T, K)``;
     frames with a negative target are left out)."""
     if y.dim() == 2 and not y.is_floating_point():
-        logits, y = model.forward_frames(x).flatten(0, 1), y.flatten()
+        frames = model(x, frames=True) if isinstance(model, nn.parallel.DistributedDataParallel) else model.forward_frames(x)
+        logits, y = frames.flatten(0, 1), y.flatten()
         keep = y >= 0
         return logits[keep.to(logits.device)], y[keep]
     return model(x), y

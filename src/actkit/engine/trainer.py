@@ -25,10 +25,13 @@ from ..models._registry import UnknownFieldError
 from ..utils.io import atomic_write_json
 from ..utils.progress import progress
 from .checkpoint import (CheckpointRotation, cpu_state_dict, init_from_checkpoint, model_from_checkpoint,
-                         read_checkpoint, rng_state, save_checkpoint, set_rng_state, write_checkpoint)
+                         resume_training, rng_state, save_checkpoint, write_checkpoint)
 from .distill import Distiller
+from .distributed import (Dist, ShardSampler, barrier, cleanup, device_for, gather, gather_predictions,
+                          local_batch, reduce_stats, setup, train_sampler, wrap)
 from .ema import WeightAverage
 from .metrics import classification_report
+from .plots import epoch_plots
 from .steps import channels_last, channels_last_inputs, compile_model, forward_scored, to_channels_last, use_channels_last
 from .tasks import load_task_table, make_task, model_kwargs  # noqa: F401 - load_task_table is part of the trainer's API
 
@@ -81,11 +84,17 @@ class _BCE(nn.BCEWithLogitsLoss):
         return super().forward(logits.squeeze(-1), target.float())
 
 
-def make_loader(ds: torch.utils.data.Dataset, batch_size: int, shuffle: bool, seed: int, epoch: int, workers: int, balanced: bool = False) -> torch.utils.data.DataLoader:
-    """A DataLoader whose order depends only on (seed, epoch): reproducible and resumable."""
+def make_loader(ds: torch.utils.data.Dataset, batch_size: int, shuffle: bool, seed: int, epoch: int, workers: int,
+                balanced: bool = False, sampler: Any = None) -> torch.utils.data.DataLoader:
+    """A DataLoader whose order depends only on (seed, epoch): reproducible and resumable. ``sampler``: this
+    process's share under DDP (:mod:`.distributed`), which then decides the order."""
     g = torch.Generator().manual_seed(seed * 1000003 + epoch)
-    sampler = None
-    if balanced:
+    train = shuffle or balanced
+    if sampler is not None:
+        if balanced:
+            raise ValueError("--data.imbalance sampler is not available with several processes: use weights")
+        shuffle = False
+    elif balanced:
         counts = np.bincount(ds.labels, minlength=ds.labels.max() + 1)
         w = 1.0 / counts[ds.labels]
         sampler = torch.utils.data.WeightedRandomSampler(torch.as_tensor(w, dtype=torch.double), len(ds), generator=g)
@@ -97,9 +106,10 @@ def make_loader(ds: torch.utils.data.Dataset, batch_size: int, shuffle: bool, se
         import multiprocessing as mp
 
         ctx = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    n = len(sampler) if sampler is not None else len(ds)
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=shuffle, sampler=sampler, generator=g,
                                        # A last training batch of one sample breaks BatchNorm: drop it.
-                                       num_workers=workers, drop_last=shuffle and len(ds) % batch_size == 1,
+                                       num_workers=workers, drop_last=train and n % batch_size == 1,
                                        persistent_workers=False,
                                        multiprocessing_context=ctx)
 
@@ -218,13 +228,15 @@ def per_video(probs: np.ndarray, labels: np.ndarray, videos: np.ndarray) -> tupl
 
 
 def evaluate(model: nn.Module, loader: torch.utils.data.DataLoader, loss_fn: nn.Module, class_names: list[str],
-             device: torch.device, threshold: float | None = None) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Metrics on ``loader``: (report dict with ``loss``, probabilities, labels).
+             device: torch.device, threshold: float | None = None, d: Dist | None = None
+             ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Metrics on ``loader``: (report dict with ``loss``, probabilities, labels). Under DDP each process
+    predicts its shard and all get the whole split's numbers.
 
     For clip datasets with several clips per video, the report is of videos (clip probabilities
     averaged per video), the returned arrays too, and ``report["clip"]`` holds clip-level numbers.
     """
-    probs, labels, videos = predict_loader(model, loader, device)
+    probs, labels, videos = gather_predictions(d or Dist(), *predict_loader(model, loader, device))
     p = torch.as_tensor(probs).clamp(1e-7, 1 - 1e-7)
     logits = torch.logit(p[:, 1:]) if len(class_names) == 2 and model.num_classes == 1 else torch.log(p)
     loss = float(loss_fn(logits.to(device), torch.as_tensor(labels).to(device)).item())
@@ -298,27 +310,19 @@ def _train_counts(cfg: TrainConfig, task: Any) -> np.ndarray:
     return np.maximum(counts, 1)
 
 
-def _resume(cfg: TrainConfig, out: Path, class_names: list[str], model: nn.Module, optimizer: Any, scheduler: Any,
-            scaler: Any) -> dict[str, Any]:
-    """Restore model, optimiser, schedule, scaler and RNG from ``run.resume`` (``auto``: ``last.pt`` if there
-    is one); the checkpoint read, or ``{}`` for a fresh run."""
-    resume = cfg.run.resume
-    if resume == "auto":
-        resume = str(out / "checkpoints" / "last.pt") if (out / "checkpoints" / "last.pt").exists() else ""
-    if not resume:
-        return {}
-    ckpt = read_checkpoint(resume)
-    if ckpt["model_name"] != cfg.model.name or ckpt["class_names"] != class_names:
-        raise ValueError(f"{resume}: checkpoint is {ckpt['model_name']} on {ckpt['class_names']}, "
-                         f"the run asks for {cfg.model.name} on {class_names}")
-    # An averaged run saves the average as the model and the trained weights beside it.
-    model.load_state_dict(ckpt.get("train_state_dict", ckpt["state_dict"]))
-    optimizer.load_state_dict(ckpt["optimizer"])
-    scheduler.load_state_dict(ckpt["scheduler"])
-    scaler.load_state_dict(ckpt["scaler"])
-    set_rng_state(ckpt["rng"])
-    log.info("resumed from %s at epoch %d", resume, ckpt["epoch"] + 1)
-    return ckpt
+def _save_epoch(d: Dist, out: Path, rotation: CheckpointRotation, kept: nn.Module, class_names: list[str],
+                row: dict[str, Any], score: float, extra: dict[str, Any], events: Events) -> None:
+    """The epoch's checkpoints and history, by rank 0, with every process's RNG state (a resumed run continues
+    each process's stream)."""
+    rngs = gather(d, rng_state())
+    if d.main:
+        rotation.save(row["epoch"], score, lambda p: save_checkpoint(
+            p, kept, class_names, rng=rngs[0], **({"rng_ranks": rngs} if d.on else {}), **extra),
+            is_best=row["is_best"])
+        events.emit("on_checkpoint", out / "checkpoints" / "last.pt")
+        atomic_write_json(out / "history.json", extra["history"])
+    barrier(d)
+    events.emit("on_epoch_end", row)
 
 
 def _log_scalars(tb: Any, row: dict[str, Any], epoch: int) -> None:
@@ -331,6 +335,30 @@ def _log_scalars(tb: Any, row: dict[str, Any], epoch: int) -> None:
     tb.flush()
 
 
+def _start(cfg: TrainConfig) -> tuple[Dist, int, Path, torch.device]:
+    """Join the processes (under torchrun), claim the run folder (rank 0), pick the device, seed."""
+    check_ranges(cfg)
+    d = setup(cfg.run.device)  # several processes under torchrun (see .distributed)
+    batch = local_batch(d, cfg.data.batch_size)
+    out = claim_run_folder(Path(cfg.run.out), bool(cfg.run.resume), cfg.run.overwrite) if d.main else Path(cfg.run.out)
+    barrier(d)
+    if cfg.run.threads:
+        torch.set_num_threads(cfg.run.threads)
+    device = pick_device(device_for(d, cfg.run.device))
+    # each process its own random stream (dropout, mixup); DDP starts every process from rank 0's weights
+    seed_everything(cfg.run.seed + 1_000_003 * d.rank)
+    return d, batch, out, device
+
+
+def _optimisation(cfg: TrainConfig, model: nn.Module, n_train: int, device: torch.device) -> tuple[Any, Any, Any]:
+    """AdamW, the per-step cosine schedule (steps of the global batch) and the AMP grad scaler."""
+    steps_per_epoch = math.ceil(n_train / cfg.data.batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    scheduler = cosine_schedule(optimizer, cfg.optim.epochs * steps_per_epoch, int(cfg.optim.warmup_epochs * steps_per_epoch))
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.run.amp and not torch.cuda.is_bf16_supported())
+    return optimizer, scheduler, scaler
+
+
 def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     """Train a crop or clip classifier as configured; returns the summary (also written to ``summary.json``).
 
@@ -338,12 +366,7 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     best.pt), ``history.json``, ``summary.json``, ``plots/`` and ``tb/`` (TensorBoard).
     """
     events = events or Events()
-    check_ranges(cfg)
-    out = claim_run_folder(Path(cfg.run.out), bool(cfg.run.resume), cfg.run.overwrite)
-    if cfg.run.threads:
-        torch.set_num_threads(cfg.run.threads)
-    device = pick_device(cfg.run.device)
-    seed_everything(cfg.run.seed)
+    d, batch, out, device = _start(cfg)
     task = make_task(cfg)
     class_names = task.class_names
     num_logits = 1 if len(class_names) == 2 else len(class_names)
@@ -354,75 +377,80 @@ def train(cfg: TrainConfig, events: Events | None = None) -> dict[str, Any]:
     distiller = (Distiller(cfg.distill.teacher, model.data_cfg, class_names, device, cfg.distill.alpha,
                            cfg.distill.temperature, per_frame=task.per_frame, channels_last=cl)
                  if cfg.distill.teacher else None)
-    eval_loaders = {s: make_loader(d, task.eval_batch_size, False, 0, 0, cfg.data.workers) for s, d in ds.items() if s != "train"}
-    steps_per_epoch = math.ceil(len(ds["train"]) / cfg.data.batch_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    scheduler = cosine_schedule(optimizer, cfg.optim.epochs * steps_per_epoch, int(cfg.optim.warmup_epochs * steps_per_epoch))
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.run.amp and not torch.cuda.is_bf16_supported())
+    eval_loaders = {s: make_loader(x, task.eval_batch_size, False, 0, 0, cfg.data.workers,
+                                   sampler=ShardSampler(len(x), d) if d.on else None) for s, x in ds.items() if s != "train"}
+    optimizer, scheduler, scaler = _optimisation(cfg, model, len(ds["train"]), device)
     rotation = CheckpointRotation(out / "checkpoints", cfg.run.keep_last, cfg.run.keep_best)
-    ckpt = _resume(cfg, out, class_names, model, optimizer, scheduler, scaler)
+    ckpt = resume_training(cfg.run.resume, out, cfg.model.name, class_names, model, optimizer, scheduler, scaler,
+                           d.rank)
     start_epoch, history, best_score = ckpt.get("epoch", -1) + 1, ckpt.get("history", []), ckpt.get("best_score", -1.0)
     ema = WeightAverage(model, cfg.optim.ema) if cfg.optim.ema else None
     if ema is not None and "ema" in ckpt:
         ema.load_state(ckpt["ema"], ckpt["state_dict"])
-    save_yaml(cfg, out / "config.yaml")
-    # Checkpoints save ``model``; the passes run through ``net`` (compiled or the same module).
-    net = compile_model(model) if cfg.run.compile else model
+    if d.main:
+        save_yaml(cfg, out / "config.yaml")
+    # Checkpoints save ``model``; the passes run through ``net`` (compiled, DDP-wrapped, or the same module).
+    compiled = compile_model(model) if cfg.run.compile else model
+    net = wrap(compiled, d, device, cfg.run.sync_bn)
     # The model evaluated, picked and saved: the average when there is one, else the trained weights.
-    evaluated, kept = (ema.module, ema.module) if ema is not None else (net, model)
+    evaluated, kept = (ema.module, ema.module) if ema is not None else (compiled, model)
 
-    tb = _tensorboard(out / "tb") if cfg.run.tensorboard else None
+    tb = _tensorboard(out / "tb") if cfg.run.tensorboard and d.main else None
     log.info("training %s on %d train / %d val samples, classes %s, device %s", cfg.model.name,
              len(ds["train"]), len(ds["val"]), class_names, device)
     for epoch in range(start_epoch, cfg.optim.epochs):
         ds["train"].set_epoch(epoch)
-        loader = make_loader(ds["train"], cfg.data.batch_size, True, cfg.run.seed, epoch, cfg.data.workers,
-                             balanced=cfg.data.imbalance == "sampler")
+        loader = make_loader(ds["train"], batch, True, cfg.run.seed, epoch, cfg.data.workers,
+                             balanced=cfg.data.imbalance == "sampler",
+                             sampler=train_sampler(d, ds["train"], cfg.run.seed, epoch) if d.on else None)
         t0 = time.perf_counter()
         stats = train_one_epoch(net, loader, loss_fn, optimizer, scheduler, scaler, device, cfg.run.amp,
                                 cfg.optim.grad_clip, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
                                 batch_transform=batch_transform, channels_last_input=cl and channels_last_inputs(model),
                                 distiller=distiller, ema=ema)
-        report, probs, labels = evaluate(evaluated, eval_loaders["val"], loss_fn, class_names, device)
+        stats = reduce_stats(d, stats, len(loader.sampler) if d.on else 0)
+        report, probs, labels = evaluate(evaluated, eval_loaders["val"], loss_fn, class_names, device, d=d)
         row = {"epoch": epoch, **stats, "val_loss": report["loss"], "val_accuracy": report["accuracy"],
                "val_macro_f1": report["macro_f1"], "val_roc_auc": report.get("roc_auc"), "val_ece": report["ece"],
                "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": time.perf_counter() - t0}
         history.append(row)
         log.info("epoch %d: loss %.4f val macro-F1 %.4f acc %.4f", epoch + 1, row["train_loss"], row["val_macro_f1"], row["val_accuracy"])
         _log_scalars(tb, row, epoch)
-        if cfg.run.plots:
-            _epoch_plots(out / "plots", f"epoch_{epoch + 1:03d}", report, probs, labels, class_names)
+        if cfg.run.plots and d.main:
+            epoch_plots(out / "plots", f"epoch_{epoch + 1:03d}", report, probs, labels, class_names)
         score = float(report["macro_f1"])
         # Set before the checkpoint is written, so a resumed history keeps it too.
         row["is_best"] = score > best_score
         best_score = max(best_score, score)
         averaged = {} if ema is None else {"ema": ema.state(), "train_state_dict": cpu_state_dict(model)}
-        rotation.save(epoch, score, lambda p: save_checkpoint(
-            p, kept, class_names, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-            scaler=scaler.state_dict(), rng=rng_state(), epoch=epoch, history=history, best_score=best_score,
-            config=to_dict(cfg), val_report=report, **averaged), is_best=row["is_best"])
-        events.emit("on_checkpoint", out / "checkpoints" / "last.pt")
-        atomic_write_json(out / "history.json", history)
-        events.emit("on_epoch_end", row)
+        extra = dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), scaler=scaler.state_dict(),
+                     epoch=epoch, history=history, best_score=best_score, config=to_dict(cfg), val_report=report,
+                     **averaged)
+        _save_epoch(d, out, rotation, kept, class_names, row, score, extra, events)
     if tb is not None:
         tb.close()
     if not history:
         raise ValueError(f"nothing to train: epochs={cfg.optim.epochs} and the run already finished {start_epoch}")
-    return finish(out, class_names, history, loss_fn, eval_loaders, device, cfg, task.skipped)
+    summary = finish(out, class_names, history, loss_fn, eval_loaders, device, cfg, task.skipped, d)
+    cleanup(d)
+    return summary
 
 
 def finish(out: Path, class_names: list[str], history: list[dict[str, Any]], loss_fn: nn.Module,
            loaders: dict[str, torch.utils.data.DataLoader], device: torch.device, cfg: TrainConfig,
-           skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    """Best checkpoint -> tuned threshold on val -> one evaluation of the test split -> summary."""
+           skipped: list[dict[str, str]] | None = None, d: Dist | None = None) -> dict[str, Any]:
+    """Best checkpoint -> tuned threshold on val -> one evaluation of the test split -> summary (written by
+    rank 0; every process returns it)."""
+    d = d or Dist()
     best_path = out / "checkpoints" / "best.pt"
     model, ckpt = model_from_checkpoint(best_path)
     model.to(device)
-    val_report, _, _ = evaluate(model, loaders["val"], loss_fn, class_names, device)
+    val_report, _, _ = evaluate(model, loaders["val"], loss_fn, class_names, device, d=d)
     threshold = val_report.get("tuned_threshold") if len(class_names) == 2 else None
     # Store the tuned threshold in the checkpoint so export and predict use it.
     ckpt["threshold"] = threshold
-    write_checkpoint(best_path, ckpt)
+    if d.main:
+        write_checkpoint(best_path, ckpt)
     summary: dict[str, Any] = {
         "model": cfg.model.name, "class_names": class_names, "best_epoch": int(ckpt["epoch"]) + 1,
         "epochs": len(history), "best_checkpoint": str(best_path), "threshold": threshold,
@@ -430,29 +458,19 @@ def finish(out: Path, class_names: list[str], history: list[dict[str, Any]], los
         "task": cfg.task, "skipped": skipped or [],
     }
     if "test" in loaders:
-        test_report, probs, labels = evaluate(model, loaders["test"], loss_fn, class_names, device, threshold=threshold)
+        test_report, probs, labels = evaluate(model, loaders["test"], loss_fn, class_names, device, threshold=threshold,
+                                              d=d)
         summary["test"] = test_report
-        if cfg.run.plots:
-            _epoch_plots(out / "plots", "test_best", test_report, probs, labels, class_names, reliability=True)
+        if cfg.run.plots and d.main:
+            epoch_plots(out / "plots", "test_best", test_report, probs, labels, class_names, reliability=True)
         log.info("test (best epoch %d, threshold %s): macro-F1 %.4f accuracy %.4f", summary["best_epoch"],
                  threshold, test_report["macro_f1"], test_report["accuracy"])
-    if cfg.run.plots:
-        from .plots import plot_history
-        plot_history(history, out / "plots" / "history.png", title=f"{cfg.model.name} training")
-    atomic_write_json(out / "summary.json", summary)
+    if d.main:
+        if cfg.run.plots:
+            from .plots import plot_history
+            plot_history(history, out / "plots" / "history.png", title=f"{cfg.model.name} training")
+        atomic_write_json(out / "summary.json", summary)
     return summary
-
-
-def _epoch_plots(folder: Path, stem: str, report: dict[str, Any], probs: np.ndarray, labels: np.ndarray,
-                 class_names: list[str], reliability: bool = False) -> None:
-    from .plots import plot_confusion, plot_pr, plot_reliability, plot_roc
-
-    folder.mkdir(parents=True, exist_ok=True)
-    plot_confusion(np.asarray(report["confusion"]), class_names, folder / f"{stem}_confusion.png", title=stem)
-    plot_roc(labels, probs, class_names, folder / f"{stem}_roc.png", title=stem)
-    plot_pr(labels, probs, class_names, folder / f"{stem}_pr.png", title=stem)
-    if reliability:
-        plot_reliability(labels, probs, folder / f"{stem}_reliability.png", title=stem)
 
 
 def _tensorboard(folder: Path) -> Any:
