@@ -86,3 +86,17 @@ def test_resume_after_one_process_is_killed(shapes_parquet, tmp_path):
     actkit(*args, "--resume", "auto")
     h = json.loads((out / "history.json").read_text())
     assert [r["epoch"] for r in h] == list(range(10))
+
+
+def test_per_frame_skeleton_model_with_ema_under_ddp(tmp_path):
+    from actkit.data.synth.skeleton_sets import render_skeleton_streams
+
+    data = tmp_path / "kp"
+    render_skeleton_streams(data, videos=6, seconds=(5, 6), fps=8, seed=8, views=2, progress=False)
+    out = tmp_path / "skel"
+    actkit("train", "--task", "skeleton", "--data", str(data), "--model", "skel_stream_s", "--frames", "16",
+           "--epochs", "2", "--batch-size", "8", "--optim.ema", "0.9", "--run.plots", "false", "--device", "cpu",
+           "--run.threads", "1", "--out", str(out), "--nproc", "2")
+    s = json.loads((out / "summary.json").read_text())
+    assert s["epochs"] == 2 and 0 <= s["val"]["accuracy"] <= 1 and s["val"]["num_samples"] > 0
+    assert "ema" in read_checkpoint(out / "checkpoints" / "last.pt")
