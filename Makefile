@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-EXTRAS ?= dev,synth,video,transformers,perception,studio
+EXTRAS ?= dev,synth,video,transformers,perception,studio,ray
 
 .PHONY: demo test test-all bench install clean
 

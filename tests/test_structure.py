@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 # Each layer may import itself and the layers before it, never a later one.
-LAYERS = ("utils", "config", "results", "models", "data", "engine", "streaming", "perception", "bench", "apps", "custom", "studio",
+LAYERS = ("utils", "config", "results", "models", "data", "engine", "streaming", "perception", "bench", "apps", "scale", "custom", "studio",
           "cli")
 TOP = {"actkit", "actkit.__main__"}  # the public API and ``python -m actkit``: lazy imports of any layer
 

@@ -10,7 +10,8 @@ from ._common import verb
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp = verb(sub, "predict", run, "classify an image, folder, Parquet file or video (clip models: sliding windows)")
     sp.add_argument("source", help="image, folder of images or videos, .parquet or video file")
-    sp.add_argument("--model", required=True, help=".pt checkpoint or .onnx file")
+    sp.add_argument("--model", required=True, help=".pt checkpoint or .onnx file (with --ray also a streaming or "
+                    "skeleton model, a custom classifier's folder, or 'keypoints' for body keypoints per frame)")
     sp.add_argument("--boxes", help="CSV of crop boxes: image|frame,x0,y0,x1,y1 (default: the whole image)")
     sp.add_argument("--out", help="write every result as JSON lines here")
     sp.add_argument("--split", help="for Parquet sources: only this split")
@@ -21,11 +22,30 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("--stride", type=int, help="clip models: frames between window starts (default: half a window)")
     sp.add_argument("--timeline", help="clip models: write the window labels and merged segments here (.json or .csv)")
     sp.add_argument("--annotate", help="clip models: write the video with label and confidence drawn (.mp4)")
+    ray = sp.add_argument_group("Ray batch inference (SOURCE: a folder, a .csv / .parquet list with a path "
+                                "column, or a glob; --out: a folder of Parquet files)")
+    ray.add_argument("--ray", action="store_true", help="run on Ray Data: a local Ray on this machine, or --address")
+    ray.add_argument("--address", help="a running Ray cluster: auto or HOST:PORT")
+    ray.add_argument("--workers", type=int, default=2, help="model copies (Ray actors)")
+    ray.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per actor")
+    ray.add_argument("--overwrite", action="store_true", help="replace an --out folder that holds files")
     return sp
 
 
 def run(a: argparse.Namespace) -> Any:
     from ..engine.predictor import predict
+
+    if a.ray:
+        from ..scale.ray_predict import ray_predict
+
+        if not a.out:
+            raise ValueError("--ray writes Parquet files: give --out FOLDER")
+        r = ray_predict(a.model, a.source, a.out, a.address, a.workers, a.num_gpus, a.every, a.window, a.stride,
+                        a.overwrite)
+        print(f"{r['inputs']} inputs -> {r['rows']} rows in {r['out']} ({r['seconds']:.1f} s, {r['inputs_per_s']:.2f} "
+              f"inputs/s, {r['workers']} workers); {len(r['failed'])} failed"
+              + "".join(f"\n  {f['source']}: {f['error']}" for f in r["failed"]))
+        return r
 
     results = predict(a.source, a.model, a.boxes, a.out, a.split, a.every, a.threads, window=a.window,
                       stride=a.stride, timeline=a.timeline, annotate=a.annotate)
