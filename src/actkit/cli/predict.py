@@ -43,7 +43,7 @@ def run(a: argparse.Namespace) -> Any:
         r = ray_predict(a.model, a.source, a.out, a.address, a.workers, a.num_gpus, a.every, a.window, a.stride,
                         a.overwrite)
         print(f"{r['inputs']} inputs -> {r['rows']} rows in {r['out']} ({r['seconds']:.1f} s, {r['inputs_per_s']:.2f} "
-              f"inputs/s, {r['workers']} workers); {len(r['failed'])} failed"
+              f"inputs/s, {r['workers']} workers; Ray start {r['ray_start_seconds']:.1f} s); {len(r['failed'])} failed"
               + "".join(f"\n  {f['source']}: {f['error']}" for f in r["failed"]))
         return r
 

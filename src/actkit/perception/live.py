@@ -59,6 +59,11 @@ class PoseRunner(Runner):
             rows.append(self.keypoints[key])
         return self.inner(np.stack(rows), None, keys)
 
+    @property
+    def keys(self) -> list[Any]:
+        """The keys with state."""
+        return list(self._frames)
+
     def forget(self, keys):
         for k in keys:
             self.people.people.pop(k, None)
@@ -172,6 +177,11 @@ class HandRunner(Runner):
             out.append((p / p.sum()).astype(np.float32) if st["missing"] < self.missing else
                        np.full(len(self.class_names), 1 / len(self.class_names), np.float32))
         return np.stack(out)
+
+    @property
+    def keys(self) -> list[Any]:
+        """The keys with state."""
+        return list(self._keys)
 
     def forget(self, keys):
         for k in keys:

@@ -79,15 +79,13 @@ class FilePredictor:
     def _load(self, model: str) -> tuple[str, Any]:
         if model == KEYPOINTS:
             return KEYPOINTS, None
-        from ..perception.live import is_hand_model
-        from ..streaming.keypoint_runner import is_keypoint_model
-        from ..streaming.runners import load_runner
+        from ..perception.live import live_model
+        from ..streaming.runners import Runner, load_runner
 
-        if is_keypoint_model(model) or is_hand_model(model):
-            return "stream", None  # a runner per file (pose tracking restarts with each video)
-        runner = load_runner(model, threads=self.threads)
+        runner = live_model(model, self.threads)
+        runner = runner if isinstance(runner, Runner) else load_runner(model, threads=self.threads)
         if getattr(runner, "kind", "") == "stream":
-            return "stream", None
+            return "stream", runner  # loaded once; each file starts from an empty state
         from ..engine.predictor import load
 
         predictor = load(model, self.threads)
@@ -101,11 +99,13 @@ class FilePredictor:
 
             return [_row(path, r.frame, keypoints=person_rows(r.keypoints)) for r, _ in KeypointRun(path, ("body",))]
         if self.kind == "stream":
-            from ..perception.live import live_model
             from ..streaming.pipeline import Stream
 
-            return [_row(path, r.frame, label=r.label, confidence=r.confidence, probs=r.probs)
-                    for r in Stream(live_model(self.model, self.threads), path, threads=self.threads)]
+            try:
+                return [_row(path, r.frame, label=r.label, confidence=r.confidence, probs=r.probs)
+                        for r in Stream(self.obj, path, threads=self.threads)]
+            finally:
+                self.obj.forget(list(self.obj.keys))
         if self.kind == "clip":
             from ..engine.timeline import iter_windows
 
@@ -164,6 +164,7 @@ def ray_predict(model: str, source: str | Path, out: str | Path, address: str | 
 
         model = str(model_file(model)) if not Path(model).is_dir() else str(model)
     started = not ray.is_initialized()
+    t_init = time.perf_counter()
     if started:
         ray.init(address=address, **({} if address else {"num_cpus": workers, "include_dashboard": False}),
                  log_to_driver=False, configure_logging=False)
@@ -172,14 +173,17 @@ def ray_predict(model: str, source: str | Path, out: str | Path, address: str | 
         ds = ray.data.from_items([{"path": p} for p in paths])
         ds = ds.map_batches(FilePredictor, fn_constructor_kwargs={"model": str(model), "every": every,
                                                                    "window": window, "stride": stride},
-                            batch_size=1, batch_format="numpy", concurrency=workers,
+                            batch_size=max(1, min(8, len(paths) // (4 * workers))), batch_format="numpy",
+                            concurrency=workers,
                             num_cpus=1, **({"num_gpus": num_gpus} if num_gpus else {}))
         ds.write_parquet(str(out))
     finally:
         if started:
             ray.shutdown()
     seconds = time.perf_counter() - t0
-    return summarise(out, paths, seconds, workers)
+    r = summarise(out, paths, seconds, workers)
+    r["ray_start_seconds"] = round(t0 - t_init, 2)
+    return r
 
 
 def summarise(out: Path, paths: list[str], seconds: float, workers: int) -> dict[str, Any]:

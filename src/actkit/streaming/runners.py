@@ -147,6 +147,11 @@ class StreamModelRunner(Runner):
         for k in keys:
             self._states.pop(k, None)
 
+    @property
+    def keys(self) -> list[Any]:
+        """The keys with state."""
+        return list(self._states)
+
     def clip_input(self, frames: Sequence[np.ndarray]) -> Any:
         """Whole frames as one ``(1, C, T, H, W)`` tensor of the per-frame inputs (for ``forward_frames``)."""
         return self._torch.from_numpy(np.stack([stream_input(f, None, self.cfg, lowpass=self.lowpass)
@@ -191,6 +196,11 @@ class OnnxStreamRunner(Runner):
     def forget(self, keys):
         for k in keys:
             self._streamers.pop(k, None)
+
+    @property
+    def keys(self) -> list[Any]:
+        """The keys with state."""
+        return list(self._streamers)
 
 
 class FlipRunner(Runner):
