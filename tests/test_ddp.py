@@ -100,3 +100,11 @@ def test_per_frame_skeleton_model_with_ema_under_ddp(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["epochs"] == 2 and 0 <= s["val"]["accuracy"] <= 1 and s["val"]["num_samples"] > 0
     assert "ema" in read_checkpoint(out / "checkpoints" / "last.pt")
+
+
+def test_distillation_under_ddp(shapes_parquet, trained_run, tmp_path):
+    out = tmp_path / "distilled"
+    actkit("train", "--data", str(shapes_parquet), *ARGS, "--epochs", "2", "--out", str(out), "--nproc", "2",
+           "--distill.teacher", str(trained_run / "checkpoints" / "best.pt"))
+    s = json.loads((out / "summary.json").read_text())
+    assert s["epochs"] == 2 and s["val"]["num_samples"] > 0
