@@ -22,7 +22,7 @@ def actkit(*args, wait=True):
     if not wait:
         return subprocess.Popen(cmd, env=env, start_new_session=True)
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.returncode == 0, r.stderr[:2000] + "\n...\n" + r.stderr[-3000:]
     return r
 
 

@@ -195,5 +195,8 @@ def wrap(model: torch.nn.Module, d: Dist, device: torch.device, sync_bn: bool) -
 
 
 def cleanup(d: Dist) -> None:
+    """Leave the group together: a process tearing its connections down while another still writes its files
+    can take the other down with it (gloo)."""
     if d.on and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
