@@ -173,7 +173,8 @@ def test_train_one_job_at_a_time_events_test_and_download(client, root):
     assert r.status_code == 200 and r.json()["frames"] == 24 and client.get(r.json()["download"]).status_code == 200
     assert len(client.get("/api/projects/proj/videos").json()) == 10  # the test clip is not training data
     bad = client.post("/api/projects/proj/test/upload", files={"file": ("camera.webm", b"junk", "video/webm")})
-    assert bad.status_code == 400 and not list((root / "proj" / "tests").glob("*/upload.bin"))
+    assert bad.status_code == 400 and not list((root / "proj" / "tests").glob("*/*.upload"))
+    assert len(list((root / "proj" / "tests").glob("best-clip-*"))) == 1  # the failed clip left nothing
     r = client.post("/api/projects/proj/export", json={"checkpoint": "best"})
     assert r.status_code == 200 and r.json()["path"] == "checkpoints/best/model.onnx"
     assert client.post("/api/projects/proj/test", json={"checkpoint": "none", "split": "valid", "label": "punch",

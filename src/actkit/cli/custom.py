@@ -161,11 +161,10 @@ def run_eval(a: argparse.Namespace) -> Any:
 
 
 def run_export(a: argparse.Namespace) -> Any:
-    from ..custom.project import check_name, inside, load_project
+    from ..custom.project import load_project
     from ..custom.train import export_custom
 
-    p = load_project(a.dir)
-    r = export_custom(inside(p.root, "checkpoints", check_name(a.name, "checkpoint name")))
+    r = export_custom(load_project(a.dir).checkpoint_dir(a.name))
     print(f"{r['path']}: stateful ONNX, torch-vs-ONNX max |diff| {r['parity_max_abs']:.2e}")
     return r
 

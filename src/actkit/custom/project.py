@@ -131,6 +131,10 @@ class Project:
 
     # ------------------------------------------------------------------ files
 
+    def checkpoint_dir(self, name: str) -> Path:
+        """``checkpoints/<name>``: where a trained classifier goes (a safe name, inside the project)."""
+        return inside(self.root, "checkpoints", check_name(name, "checkpoint name"))
+
     def video_dir(self, split: str, label: str) -> Path:
         return inside(self.root, f"videos_{check_split(split)}", self.known(label))
 

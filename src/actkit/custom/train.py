@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .features import Extractor, load_extractor, video_features
-from .project import BACKGROUND, Project, ProjectVideo, check_name, inside, load_project
+from .project import BACKGROUND, Project, ProjectVideo, load_project
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ def train_custom(project: str | Path | Project, cfg: CustomConfig | None = None,
     """
     cfg = cfg or CustomConfig()
     project = project if isinstance(project, Project) else load_project(project)
-    out = inside(project.root, "checkpoints", check_name(cfg.name, "checkpoint name"))
+    out = project.checkpoint_dir(cfg.name)
     if out.exists() and not cfg.overwrite:
         raise FileExistsError(f"{out} exists: choose another --name or pass --overwrite")
     if cfg.threads:
@@ -322,7 +322,7 @@ def evaluate_custom(project: str | Path | Project, name: str = "best", split: st
     """A trained classifier of ``project`` (``checkpoints/<name>``) on the videos of ``split``: accuracy, confusion
     and per-video results (features of the trained model, cached like the extractor's)."""
     project = project if isinstance(project, Project) else load_project(project)
-    folder = inside(project.root, "checkpoints", check_name(name, "checkpoint name"))
+    folder = project.checkpoint_dir(name)
     ext = load_extractor(folder / "model.pt")
     from ..engine.checkpoint import read_checkpoint
 

@@ -38,6 +38,23 @@ def save_upload(stream: Any, target: Path, limit: int, chunk: int = 1 << 20) -> 
     return n
 
 
+def receive_video(stream: Any, filename: str, dst: Path, limit: int) -> dict[str, Any]:
+    """An upload checked by decoding and stored as the mp4 ``dst`` (its raw bytes kept beside only while
+    converting); an error names the upload.
+
+    Raises:
+        TooLarge: over ``limit`` bytes. ValueError: not a video.
+    """
+    raw = dst.with_name(dst.name + ".upload")
+    try:
+        save_upload(stream, raw, limit)
+        return to_mp4(raw, dst)
+    except ValueError as e:  # TooLarge stays TooLarge (413), anything else is the upload's fault (400)
+        raise type(e)(f"{filename}: {e}") from None
+    finally:
+        raw.unlink(missing_ok=True)
+
+
 def to_mp4(src: Path, dst: Path, max_seconds: float = 600.0) -> dict[str, Any]:
     """Decode ``src`` (any container and codec PyAV reads: a browser's webm recording, mp4, avi, mov) and write
     it as an H.264 mp4 at ``dst``. The file's content decides, never its name.

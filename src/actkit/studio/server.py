@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from ..custom.project import check_name, check_split, init_project, inside, load_project
 from .jobs import Busy, Jobs, fit_assistant, suggest_tags
-from .media import STRIP_FPS, Strips, TooLarge, save_upload, test_video, to_mp4
+from .media import STRIP_FPS, Strips, TooLarge, receive_video, test_video
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -180,13 +180,9 @@ def _videos(app: Any) -> None:
             stem = f"{stem}_1"
         tmpdir = Path(tempfile.mkdtemp(prefix=".upload-", dir=p.root))
         try:
-            raw = tmpdir / "upload.bin"
-            save_upload(file.file, raw, st.limit)
-            info = to_mp4(raw, tmpdir / "video.mp4")
+            info = receive_video(file.file, file.filename, tmpdir / "video.mp4", st.limit)
             folder.mkdir(parents=True, exist_ok=True)
             shutil.move(str(tmpdir / "video.mp4"), folder / f"{stem}.mp4")
-        except ValueError as e:
-            raise ValueError(f"{file.filename}: {e}") from None
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
         return {"split": split, "label": label, "name": stem, **info}
@@ -278,47 +274,46 @@ def _work(app: Any) -> None:
 def _results(app: Any) -> None:
     st = app.state
 
+    def trained(p: Any, checkpoint: str) -> Path:
+        ckpt = p.checkpoint_dir(checkpoint)
+        if not (ckpt / "model.pt").is_file():
+            raise FileNotFoundError(f"no trained classifier checkpoints/{ckpt.name}: train first")
+        return ckpt
+
+    def tested(name: str, p: Any, ckpt: Path, video: Path, out: Path) -> Any:
+        r = test_video(ckpt, video, out, st.test_max_frames)
+        r["download"] = f"/api/projects/{name}/files/{out.relative_to(p.root.resolve())}/annotated.mp4"
+        return r
+
     @app.post("/api/projects/{name}/test")
     def test(name: str, body: dict = Body(...)) -> Any:
         p = project_of(st, name)
-        ckpt = inside(p.root, "checkpoints", check_name(str(body.get("checkpoint", "best")), "checkpoint"))
-        if not (ckpt / "model.pt").is_file():
-            raise FileNotFoundError(f"no trained classifier checkpoints/{ckpt.name}: train first")
+        ckpt = trained(p, str(body.get("checkpoint", "best")))
         v = p.find(str(body.get("split", "valid")), str(body.get("label", "")), str(body.get("video", "")))
-        out = inside(p.root, "tests", f"{ckpt.name}-{v.split}-{v.label}-{v.name}")
-        r = test_video(ckpt, v.path, out, st.test_max_frames)
-        r["download"] = f"/api/projects/{name}/files/{out.relative_to(p.root.resolve())}/annotated.mp4"
-        return r
+        return tested(name, p, ckpt, v.path, inside(p.root, "tests", f"{ckpt.name}-{v.split}-{v.label}-{v.name}"))
 
     @app.post("/api/projects/{name}/test/upload")
     def test_upload(name: str, request: Request, file: UploadFile = File(...), checkpoint: str = Form("best")) -> Any:
         """A clip from the camera (or any file) run through a trained classifier; kept under tests/, not in the
         training data."""
         p = project_of(st, name)
-        ckpt = inside(p.root, "checkpoints", check_name(checkpoint, "checkpoint"))
-        if not (ckpt / "model.pt").is_file():
-            raise FileNotFoundError(f"no trained classifier checkpoints/{ckpt.name}: train first")
+        ckpt = trained(p, checkpoint)
         check_length(request, st.limit)
         out = inside(p.root, "tests", f"{ckpt.name}-clip-{len(list((p.root / 'tests').glob('*-clip-*'))) + 1:03d}")
         out.mkdir(parents=True, exist_ok=True)
         try:
-            save_upload(file.file, out / "upload.bin", st.limit)
-            to_mp4(out / "upload.bin", out / "clip.mp4")
-        except ValueError as e:
+            receive_video(file.file, file.filename, out / "clip.mp4", st.limit)
+        except ValueError:
             shutil.rmtree(out, ignore_errors=True)
-            raise ValueError(f"{file.filename}: {e}") from None
-        finally:
-            (out / "upload.bin").unlink(missing_ok=True)
-        r = test_video(ckpt, out / "clip.mp4", out, st.test_max_frames)
-        r["download"] = f"/api/projects/{name}/files/{out.relative_to(p.root.resolve())}/annotated.mp4"
-        return r
+            raise
+        return tested(name, p, ckpt, out / "clip.mp4", out)
 
     @app.post("/api/projects/{name}/export")
     def export(name: str, body: dict = Body(default={})) -> Any:
         from ..custom.train import export_custom
 
         p = project_of(st, name)
-        info = export_custom(inside(p.root, "checkpoints", check_name(str(body.get("checkpoint", "best")), "name")))
+        info = export_custom(p.checkpoint_dir(str(body.get("checkpoint", "best"))))
         return {**info, "path": str(Path(info["path"]).relative_to(p.root.resolve()))}
 
     @app.get("/api/projects/{name}/files/{path:path}")
