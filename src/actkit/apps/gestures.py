@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from ..streaming.keypoint_runner import softmax
+
 FINGERS = {"index": (5, 6, 8), "middle": (9, 10, 12), "ring": (13, 14, 16), "pinky": (17, 18, 20)}  # knuckle, middle joint, tip
 STATIC = ("open_palm", "fist", "thumbs_up", "thumbs_down", "pointing", "victory", "ok", "call")
 MOVES = ("swipe_left", "swipe_right", "swipe_up", "swipe_down", "wave", "push", "pull")
@@ -126,24 +128,13 @@ class CustomGestures:
     """A custom hand classifier on the app's hands (see the module docstring)."""
 
     def __init__(self, model: Any, hold: int = 4, threshold: float = 0.5) -> None:
-        from ..perception.live import hand_stepper
+        from ..perception.live import hand_rows, hand_stepper
 
+        self.hand_rows = hand_rows
         self.names, self.fps, make = hand_stepper(model)
         self.step, self.hold, self.threshold = make(), hold, threshold
         self.p = np.full(len(self.names), 1 / len(self.names), np.float32)
         self.t, self.due, self.run, self.last, self.shown = 0.0, 0.0, 0, None, None
-
-    @staticmethod
-    def rows(hands: list[dict[str, Any]]) -> np.ndarray:
-        """The (3, 42) input from the app's hand dicts (the likelier hand of each side)."""
-        out = np.zeros((3, 42), np.float32)
-        for side, off in (("left", 0), ("right", 21)):
-            found = [h for h in hands if h.get("handedness") == side]
-            if found:
-                h = max(found, key=lambda h: h.get("score", 1.0))
-                out[:2, off:off + 21] = np.asarray(h["xy"], np.float32)[:, :2].T
-                out[2, off:off + 21] = 1.0
-        return out
 
     def update(self, hands: list[dict[str, Any]], dt: float) -> tuple[str, float, str | None]:
         """(label, probability, the gesture that just became an event or None)."""
@@ -151,9 +142,8 @@ class CustomGestures:
         if self.t + 1e-9 < self.due:
             return self.names[int(self.p.argmax())], float(self.p.max()), None
         self.due += 1.0 / self.fps
-        logits = np.asarray(self.step(self.rows(hands)), np.float64)
-        e = np.exp(logits - logits.max())
-        self.p = (e / e.sum()).astype(np.float32)
+        found = [(h.get("handedness"), h.get("score", 1.0), h["xy"]) for h in hands]
+        self.p = softmax(self.step(self.hand_rows(found)))
         k = int(self.p.argmax())
         label, event = self.names[k], None
         strong = label != "background" and self.p[k] > self.threshold

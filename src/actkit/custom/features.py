@@ -273,15 +273,15 @@ def video_keypoints(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarra
 
 def video_hands(path: Path, fps: float, threads: int = 1) -> tuple[np.ndarray, np.ndarray, int, int]:
     """The hand landmarker on the frames a ``fps`` model steps on, tracked as live: (steps, 3, 42) rows
-    (:func:`~actkit.perception.live.hand_rows`), the video frame of each step, the width and the frame count."""
+    (:func:`~actkit.perception.live.landmark_rows`), the video frame of each step, the width and the frame count."""
     from ..perception.hands import Hands
-    from ..perception.live import hand_rows
+    from ..perception.live import landmark_rows
 
     frames, idx, n = stepped_frames(path, fps)
     hands, found, rows = Hands(max_hands=2, threads=threads), [], []
     for i in idx:
         found = hands(frames[i], found)
-        rows.append(hand_rows(found))
+        rows.append(landmark_rows(found))
     return np.stack(rows), np.asarray(idx), int(frames[0].shape[1]), n
 
 

@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..streaming.keypoint_runner import KeypointRunner, is_keypoint_model, keypoint_runner, torch_stepper
+from ..streaming.keypoint_runner import (KeypointRunner, is_keypoint_model, keypoint_runner, onnx_stepper, softmax,
+                                         torch_stepper)
 from ..streaming.runners import Runner
 from .people import People, Person
 
@@ -85,17 +86,23 @@ def live_model(model: Any, threads: int = 0) -> Any:
 
 # ---------------------------------------------------------------------------- hand models
 
-def hand_rows(hands: Sequence[Any]) -> np.ndarray:
-    """(3, 42) input of a hand model: x, y (pixels) and presence of the person's left hand (points 0-20) and
-    right hand (21-41), the likelier one of each side; zeros where a hand is absent."""
+def hand_rows(hands: Sequence[tuple[str, float, Any]]) -> np.ndarray:
+    """(3, 42) input of a hand model from ``(handedness, score, xy (21, 2+))`` per hand found: x, y (pixels) and
+    presence of the person's left hand (points 0-20) and right hand (21-41), the likelier one of each side;
+    zeros where a hand is absent."""
     out = np.zeros((3, 42), np.float32)
     for side, off in (("left", 0), ("right", 21)):
-        found = [h for h in hands if h.handedness == side]
+        found = [h for h in hands if h[0] == side]
         if found:
-            h = max(found, key=lambda h: h.score)
-            out[:2, off:off + 21] = np.asarray(h.xy, np.float32).T
+            _, _, xy = max(found, key=lambda h: h[1])
+            out[:2, off:off + 21] = np.asarray(xy, np.float32)[:, :2].T
             out[2, off:off + 21] = 1.0
     return out
+
+
+def landmark_rows(hands: Sequence[Any]) -> np.ndarray:
+    """:func:`hand_rows` of the hand landmarker's :class:`~actkit.perception.hands.HandLandmarks`."""
+    return hand_rows([(h.handedness, h.score, h.xy) for h in hands])
 
 
 def is_hand_model(model: Any) -> bool:
@@ -127,15 +134,10 @@ def hand_stepper(model: Any, threads: int = 1) -> tuple[list[str], float, Any]:
 
         path = model_file(model)
         if path.suffix == ".onnx":
-            from ..streaming.export import OnnxStreamer
             from ..utils.ort import read_metadata
 
             meta = read_metadata(path)
-
-            def make_onnx() -> Any:
-                s = OnnxStreamer(path, threads)
-                return lambda x: np.asarray(s.step(x[None]), np.float32).reshape(-1)
-            return list(meta["class_names"]), float(meta["data_cfg"].get("fps") or 15.0), make_onnx
+            return list(meta["class_names"]), float(meta["data_cfg"].get("fps") or 15.0), onnx_stepper(path, threads)[0]
         from ..engine.checkpoint import model_from_checkpoint
 
         model, ckpt = model_from_checkpoint(path)
@@ -171,10 +173,9 @@ class HandRunner(Runner):
             st = self._keys.setdefault(key, {"hands": [], "step": self._make(), "missing": self.missing})
             box = None if boxes is None or boxes[i] is None else np.asarray(boxes[i], np.float32)
             st["hands"] = self.hands(img, st["hands"], box)
-            logits = np.asarray(st["step"](hand_rows(st["hands"])), np.float64)
+            p = softmax(st["step"](landmark_rows(st["hands"])))
             st["missing"] = 0 if st["hands"] else st["missing"] + 1
-            p = np.exp(logits - logits.max())
-            out.append((p / p.sum()).astype(np.float32) if st["missing"] < self.missing else
+            out.append(p if st["missing"] < self.missing else
                        np.full(len(self.class_names), 1 / len(self.class_names), np.float32))
         return np.stack(out)
 

@@ -31,7 +31,8 @@ NUM_JOINTS = 33
 MISSING_FRAMES = 8  # frames without a person after which a key's answer is uniform
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities of one frame's logits (one logit: a binary model, ``[1 - p, p]``)."""
     logits = np.asarray(logits, np.float64).reshape(-1)
     if logits.size == 1:
         p = 1 / (1 + np.exp(-logits[0]))
@@ -93,7 +94,7 @@ class KeypointRunner(Runner):
         out = []
         for frame, key in zip(kp, keys):
             st = self._key(key)
-            st["last"] = _softmax(st["step"](st["norm"](frame)))
+            st["last"] = softmax(st["step"](st["norm"](frame)))
             out.append(self._answer(st, frame))
         return np.stack(out)
 
@@ -157,6 +158,22 @@ def torch_stepper(model: Any) -> Callable[[], Callable[[np.ndarray], np.ndarray]
     return make
 
 
+def onnx_stepper(path: str | Path, threads: int = 1) -> tuple[Callable[[], Callable[[np.ndarray], np.ndarray]],
+                                                              tuple[int, ...]]:
+    """``make()`` for a stateful ONNX streaming export, as :func:`torch_stepper` for a torch module, and the frame
+    shape the graph takes (the file is opened and checked now)."""
+    from .export import OnnxStreamer
+
+    first = [OnnxStreamer(path, threads)]
+    shape = tuple(first[0].frame_shape)
+
+    def make() -> Callable:
+        s = first.pop() if first else OnnxStreamer(path, threads)
+        s.reset()
+        return lambda x: np.asarray(s.step(x[None]), np.float32).reshape(-1)
+    return make, shape
+
+
 def _torch_runner(model: Any, class_names: Sequence[str] | None) -> KeypointRunner:
     """A :class:`KeypointRunner` stepping a torch streaming skeleton module, one state per key."""
     make = torch_stepper(model)
@@ -186,16 +203,9 @@ def keypoint_runner(model: Any, threads: int = 1) -> KeypointRunner:
 
         meta = read_metadata(path)
         if "stream" in meta:
-            from .export import OnnxStreamer
-
-            first = [OnnxStreamer(path, threads)]  # also checks the file now
-            if tuple(first[0].frame_shape[1:]) != (4, NUM_JOINTS):
+            make, frame_shape = onnx_stepper(path, threads)
+            if tuple(frame_shape[1:]) != (4, NUM_JOINTS):
                 raise ValueError(f"{model}: a streaming model of images, not of keypoints")
-
-            def make() -> Callable:
-                s = first.pop() if first else OnnxStreamer(path, threads)
-                s.reset()
-                return lambda x: np.asarray(s.step(x[None]), np.float32)
             return KeypointRunner(meta["class_names"], as_data_cfg(meta["data_cfg"]).fps, make)
     if path.suffix == ".pt":
         from ..engine.checkpoint import model_from_checkpoint, read_checkpoint
