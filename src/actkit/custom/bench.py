@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .features import Extractor, cached_keypoints, load_extractor
+from .features import Extractor, bottom_input, load_extractor, video_inputs
 from .project import BACKGROUND, Project, ProjectVideo, load_project
 from .train import CustomConfig, fit, gather, label_names
 
@@ -24,26 +24,16 @@ from .train import CustomConfig, fit, gather, label_names
 def extractor_speed(project: Project, ext: Extractor, videos: Sequence[ProjectVideo], repeats: int = 3) -> dict:
     """Frames per second of the extractor alone on one thread: keypoints given (skeleton: normalising and the
     network), or decoded frames given (pixel: resizing and the network)."""
-    from ..data.skeleton_inputs import causal_input
-    from .features import pixel_inputs
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        inputs = []
-        for v in videos:
-            if ext.kind in ("skeleton", "hands"):
-                inputs.append(cached_keypoints(project, v, ext.fps, hands=ext.kind == "hands")["keypoints"])
-            else:
-                inputs.append(pixel_inputs(v.path, ext)[0])
+        inputs = [video_inputs(project, v, ext)["data"] for v in videos]
         trunk, frames, best = ext.trunk(0), sum(len(x) for x in inputs), float("inf")
         with torch.inference_mode():
             for _ in range(repeats):
                 t0 = time.perf_counter()
                 for x in inputs:
-                    t = torch.from_numpy(causal_input(x))[None] if ext.kind == "skeleton" else \
-                        torch.from_numpy(np.ascontiguousarray(np.swapaxes(x, 0, 1)))[None]
-                    trunk.bottom(t)
+                    trunk.bottom(bottom_input(ext, x))
                 best = min(best, time.perf_counter() - t0)
     finally:
         torch.set_num_threads(threads)
@@ -69,21 +59,14 @@ def idle_events(project: Project, ext: Extractor, trunk: Any, head: torch.nn.Mod
                 streams: list[Any]) -> dict[str, float]:
     """Events of the non-background labels that start on ``idle`` frames of rendered streams, per idle minute
     (``actkit stream``'s default rule: an event while p > 0.5, no smoothing)."""
-    from ..data.skeleton_inputs import causal_input
     from ..streaming.postprocess import detect_events
-
-    from .features import pixel_inputs
 
     false, idle_frames, idle_minutes = 0, 0, 0.0
     for v in streams:
-        if ext.kind == "skeleton":
-            kp = cached_keypoints(project, ProjectVideo("idle", "streams", Path(v.path)), ext.fps)
-            x, index = torch.from_numpy(causal_input(kp["keypoints"]))[None], kp["index"]
-        else:
-            frames, index, _ = pixel_inputs(Path(v.path), ext)
-            x = torch.from_numpy(frames).transpose(0, 1)[None]
+        src = video_inputs(project, ProjectVideo("idle", "streams", Path(v.path)), ext)
+        index = src["index"]
         with torch.inference_mode():
-            p = torch.softmax(head(trunk.top(trunk.bottom(x)[None])[0]), -1).numpy()
+            p = torch.softmax(head(trunk.top(trunk.bottom(bottom_input(ext, src["data"]))[None])[0]), -1).numpy()
         idle = np.array([v.people[0].labels[min(i, v.frames - 1)] == "idle" for i in index])
         idle_frames += int(idle.sum())
         idle_minutes += float(idle.sum()) / ext.fps / 60

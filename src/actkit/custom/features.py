@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -153,13 +153,15 @@ class HandTrunk(Trunk):
 
 @dataclass
 class Extractor:
-    """A loaded extractor: its name, the torch model, what it takes and the sha256 of its weights."""
+    """A loaded extractor: its name, the torch model, what it takes, the sha256 of its weights and its checkpoint's
+    description (labels, task, ...: everything but the weights)."""
 
     name: str
     model: torch.nn.Module
     kind: str  # "skeleton", "hands" or "pixel"
     sha: str
     path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -223,7 +225,8 @@ def load_extractor(name: str | Path) -> Extractor:
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    return Extractor(str(name), model, kind, file_sha(path), path)
+    return Extractor(str(name), model, kind, file_sha(path), path,
+                     {k: v for k, v in ckpt.items() if k != "state_dict"})
 
 
 # ---------------------------------------------------------------------------- per-video inputs
@@ -345,6 +348,36 @@ def cached_keypoints(project: Project, v: ProjectVideo, fps: float, threads: int
     return got
 
 
+def video_inputs(project: Project, v: ProjectVideo, ext: Extractor, threads: int = 1) -> dict[str, Any]:
+    """What ``ext`` takes of ``v`` per step: ``data`` (body keypoints (T, 33, 4) or hand rows (T, 3, 42), both
+    cached, or model-input frames (T, C, H, W)), ``index`` (each step's video frame), ``frames`` (the video's
+    frame count) and ``width`` (the frame's, for mirroring)."""
+    if ext.kind == "pixel":
+        x, idx, n = pixel_inputs(v.path, ext)
+        return {"data": x, "index": idx, "frames": n, "width": x.shape[-1]}
+    kp = cached_keypoints(project, v, ext.fps, threads, hands=ext.kind == "hands")
+    return {"data": kp["keypoints"], "index": kp["index"], "frames": int(kp["frames"]), "width": int(kp["width"])}
+
+
+def mirrored(ext: Extractor, data: np.ndarray, width: int) -> np.ndarray:
+    """:func:`video_inputs` data of the mirrored video."""
+    if ext.kind == "skeleton":
+        return mirror_keypoints(data, width)
+    if ext.kind == "hands":
+        return mirror_hands(data, width)
+    return data[..., ::-1].copy()
+
+
+def bottom_input(ext: Extractor, data: np.ndarray) -> torch.Tensor:
+    """:func:`video_inputs` data as the one-video batch the extractor's bottom takes (body keypoints normalised
+    causally, as live)."""
+    if ext.kind == "skeleton":
+        from ..data.skeleton_inputs import causal_input
+
+        return torch.from_numpy(causal_input(data))[None]
+    return torch.from_numpy(np.ascontiguousarray(np.swapaxes(data, 0, 1)))[None]
+
+
 @torch.inference_mode()
 def video_features(project: Project, v: ProjectVideo, ext: Extractor, finetune: int = 0, flip: bool = True,
                    threads: int = 1) -> dict[str, np.ndarray]:
@@ -360,25 +393,11 @@ def video_features(project: Project, v: ProjectVideo, ext: Extractor, finetune: 
     if got is not None:
         return got
     trunk = ext.trunk(finetune)
-    if ext.kind == "skeleton":
-        from ..data.skeleton_inputs import causal_input
-
-        kp = cached_keypoints(project, v, ext.fps, threads)
-        views = [kp["keypoints"]] + ([mirror_keypoints(kp["keypoints"], int(kp["width"]))] if flip else [])
-        inputs = [torch.from_numpy(causal_input(k))[None] for k in views]
-        idx, n = kp["index"], int(kp["frames"])
-    elif ext.kind == "hands":
-        kp = cached_keypoints(project, v, ext.fps, threads, hands=True)
-        views = [kp["keypoints"]] + ([mirror_hands(kp["keypoints"], int(kp["width"]))] if flip else [])
-        inputs = [torch.from_numpy(np.ascontiguousarray(k.transpose(1, 0, 2)))[None] for k in views]
-        idx, n = kp["index"], int(kp["frames"])
-    else:
-        x, idx, n = pixel_inputs(v.path, ext)
-        xs = [x] + ([x[..., ::-1].copy()] if flip else [])
-        inputs = [torch.from_numpy(a).transpose(0, 1)[None] for a in xs]
-    feats = [trunk.bottom(x).float().numpy() for x in inputs]
-    got = {"key": np.array(key), "features": feats[0], "index": np.asarray(idx),
-           "frames": np.array(n)}
+    src = video_inputs(project, v, ext, threads)
+    views = [src["data"]] + ([mirrored(ext, src["data"], src["width"])] if flip else [])
+    feats = [trunk.bottom(bottom_input(ext, x)).float().numpy() for x in views]
+    got = {"key": np.array(key), "features": feats[0], "index": np.asarray(src["index"]),
+           "frames": np.array(src["frames"])}
     if flip:
         got["flipped"] = feats[1]
     _save(path, **got)

@@ -20,7 +20,7 @@ import copy
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -262,7 +262,7 @@ def train_custom(project: str | Path | Project, cfg: CustomConfig | None = None,
     names = label_names(project, temporal)
     ext = load_extractor(cfg.extractor)
     model = copy.deepcopy(ext.model)
-    trunk = Extractor(ext.name, model, ext.kind, ext.sha, ext.path).trunk(cfg.finetune)
+    trunk = replace(ext, model=model).trunk(cfg.finetune)
     train, skipped = gather(project, ext, "train", names, temporal, cfg.finetune, cfg.flip, cfg.threads, report, cancel)
     valid, skipped_v = gather(project, ext, "valid", names, temporal, cfg.finetune, False, cfg.threads, report, cancel)
     seen = {names[t] for s in train for t in np.unique(s["target"][s["mask"]])}
@@ -324,11 +324,8 @@ def evaluate_custom(project: str | Path | Project, name: str = "best", split: st
     project = project if isinstance(project, Project) else load_project(project)
     folder = project.checkpoint_dir(name)
     ext = load_extractor(folder / "model.pt")
-    from ..engine.checkpoint import read_checkpoint
-
-    ckpt = read_checkpoint(folder / "model.pt")
-    names = list(ckpt["class_names"])
-    temporal = bool((ckpt.get("custom") or {}).get("temporal", project.temporal))
+    names = list(ext.meta["class_names"])
+    temporal = bool((ext.meta.get("custom") or {}).get("temporal", project.temporal))
     samples, skipped = gather(project, ext, split, names, temporal, 0, False, threads)
     if not samples:
         raise ValueError(f"{project.root}: no readable videos in videos_{split}/")
