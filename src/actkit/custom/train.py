@@ -187,6 +187,7 @@ def fit(trunk: Any, head: torch.nn.Module, train: list[dict[str, Any]], valid: l
     ``train`` without validation videos) are loaded back. Returns the history and the best epoch's scores."""
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
+    head.reset_parameters()  # its start from the seed, not from whatever ran before in the process
     top = trunk.top_modules()
     for m in top:
         m.eval()  # batch statistics stay frozen: too few videos to re-estimate them
