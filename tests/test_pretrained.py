@@ -98,3 +98,24 @@ def test_exercises_model_steps_with_state_and_matches_its_recorded_accuracy(tmp_
     assert main(["synth"] + args[:args.index("--out") + 1] + [str(check)]) == 0
     report = evaluate_streams("exercises", check, "all", offline=False, plots=False)
     assert report["frame_accuracy"]["streaming"] == pytest.approx(card["check"]["frame_accuracy"], abs=0.005)
+
+
+def test_eyes_model_matches_its_recorded_accuracy(tmp_path):
+    """The shipped eye-state crop model on a freshly drawn check set (unseen seed, all splits' looks)."""
+    import pyarrow.parquet as pq
+
+    from actkit.data.schema import decode_image
+    from actkit.engine.predictor import load
+
+    card = pretrained_models()["eyes"]
+    predictor = load("eyes")
+    assert predictor.class_names == card["labels"] and predictor.task == "crop"
+    assert tuple(predictor.data_cfg.input_size) == (24, 40)
+    check = tmp_path / "check.parquet"
+    args = card["check"]["made_by"].split()[2:]
+    assert main(["synth"] + args[:args.index("--out") + 1] + [str(check)]) == 0
+    rows = pq.read_table(check).to_pylist()
+    assert {r["label"] for r in rows} == {"open", "closed"} and all(r["width"] == 40 and r["height"] == 24 for r in rows)
+    probs = np.concatenate([predictor.predict(decode_image(r["image_bytes"]))[0].probs[None] for r in rows])
+    accuracy = float((probs.argmax(1) == np.array([r["class_id"] for r in rows])).mean())
+    assert accuracy == pytest.approx(card["check"]["accuracy"], abs=0.005)

@@ -13,9 +13,20 @@ resting MAR; an eye's *openness* is then its EAR over the open one (1 open, 0 sh
 * **PERCLOS**: the share of the last ``perclos_s`` seconds with the eyes at least 80 % closed (openness <= 0.2).
 * A **yawn**: the mouth open beyond ``yawn_mar`` (and three times its resting MAR) for at least ``yawn_s``.
 
+**A second opinion from the eye's pixels** (OCEC's way): where an eye's landmarks are uncertain, a crop
+classifier reads a 24x40 crop cut from the frame between the eye's corners
+(:func:`~actkit.perception.face.eye_crop`; the shipped ``eyes`` model, trained on ``actkit synth eyes``) and
+its probability of *open* becomes the eye's openness on that frame. Landmarks are uncertain when the face score
+is below ``min_face_score``, when the eye is under ``min_eye_px`` wide, when the head is turned so that this eye
+looks less than ``min_span_ratio`` as wide as the other one, or when the eye's openness falls in the band
+between ``closed`` and ``reopen`` where one landmark's error decides. Crops need the frame (``update(r, dt,
+rgb)``, as :func:`~actkit.apps.run.run_app` passes it); ``eyes_model=None`` turns the second opinion off, and
+``crops="always"`` asks it on every frame (for cameras where landmarks are never to be trusted alone).
+
 Frames without a face leave every state alone and count in no window. Every frame's
 :class:`~actkit.results.Results` gets ``app``: ``openness`` (per eye), ``ear``, ``mar``, ``perclos``,
-``calibrated``, ``events`` (what ended or fired on this frame) and running ``counts``.
+``calibrated``, ``events`` (what ended or fired on this frame), running ``counts`` and ``opinion`` (per eye,
+``landmarks`` or the crop's ``p_open``).
 """
 from __future__ import annotations
 
@@ -51,8 +62,12 @@ class DrowsinessApp:
     parts = ("face",)
     model = None
 
+    needs_frame = True
+
     def __init__(self, calibrate_s: float = 2.0, closed: float = 0.5, reopen: float = 0.65, microsleep_s: float = 1.0,
-                 perclos_s: float = 60.0, yawn_mar: float = 0.5, yawn_s: float = 1.0) -> None:
+                 perclos_s: float = 60.0, yawn_mar: float = 0.5, yawn_s: float = 1.0, eyes_model: str | None = "eyes",
+                 min_face_score: float = 0.9, min_eye_px: float = 12.0, min_span_ratio: float = 0.7,
+                 crops: str = "uncertain") -> None:
         if not 0 < closed < reopen <= 1:
             raise ValueError(f"need 0 < closed < reopen <= 1, got closed={closed}, reopen={reopen}")
         if min(calibrate_s, microsleep_s, perclos_s, yawn_s) <= 0:
@@ -69,11 +84,24 @@ class DrowsinessApp:
         self.window: deque[tuple[float, bool]] = deque()
         self.window_s = 0.0
         self.counts = {"blinks": 0, "microsleeps": 0, "winks": 0, "yawns": 0}
-        self.frames = self.face_frames = 0
+        self.frames = self.face_frames = self.crop_looks = 0
         self.t = 0.0
+        self.min_face_score, self.min_eye_px, self.min_span_ratio = min_face_score, min_eye_px, min_span_ratio
+        if crops not in ("uncertain", "always"):
+            raise ValueError(f"crops must be 'uncertain' or 'always', got {crops!r}")
+        self.crops = crops
+        self.eyes = None
+        if eyes_model:
+            from ..engine.predictor import load
 
-    def update(self, r: Any, dt: float) -> Any:
-        """Add one frame (``r.keypoints`` with ``faces``, as ``actkit keypoints --parts face`` gives) lasting ``dt``."""
+            self.eyes = load(eyes_model, threads=1)
+            if self.eyes.task != "crop" or set(self.eyes.class_names) != {"open", "closed"}:
+                raise ValueError(f"eyes model {eyes_model!r}: need a crop model labelled open / closed, got "
+                                 f"{self.eyes.task} {self.eyes.class_names}")
+
+    def update(self, r: Any, dt: float, rgb: np.ndarray | None = None) -> Any:
+        """Add one frame (``r.keypoints`` with ``faces``, as ``actkit keypoints --parts face`` gives) lasting ``dt``;
+        ``rgb``, the frame, lets the crop model give its opinion where the landmarks are uncertain."""
         self.frames += 1
         self.t += dt
         faces = (r.keypoints or {}).get("faces") or []
@@ -88,12 +116,44 @@ class DrowsinessApp:
             r.app = {"calibrated": False, "ear": ear, "mar": round(mar, 3), "events": [], "counts": dict(self.counts)}
             return r
         openness = {s: float(np.clip(ear[s] / self.open_ear[s], 0, 1.5)) for s in ear}
+        opinion = self._second_opinion(faces[0], xy, openness, rgb)
         events = self._eyes(openness, dt) + self._mouth(mar, dt)
         self._perclos(max(openness.values()) <= 0.2, dt)
         r.app = {"calibrated": True, "openness": {s: round(v, 3) for s, v in openness.items()},
                  "ear": {s: round(v, 3) for s, v in ear.items()}, "mar": round(mar, 3), "perclos": round(self.perclos, 4),
-                 "events": events, "counts": dict(self.counts)}
+                 "events": events, "counts": dict(self.counts), "opinion": opinion}
         return r
+
+    def uncertain(self, face: dict[str, Any], xy: np.ndarray, openness: dict[str, float]) -> list[str]:
+        """The eyes whose landmarks this frame should not be trusted alone (see the module docstring)."""
+        span = {s: float(np.linalg.norm(xy[idx[0]] - xy[idx[3]])) for s, idx in EYES.items()}
+        out = []
+        for s, other in (("left", "right"), ("right", "left")):
+            if (float(face.get("score", 1.0)) < self.min_face_score or span[s] < self.min_eye_px
+                    or span[s] < self.min_span_ratio * span[other] or self.closed <= openness[s] <= self.reopen):
+                out.append(s)
+        return out
+
+    def _second_opinion(self, face: dict[str, Any], xy: np.ndarray, openness: dict[str, float],
+                        rgb: np.ndarray | None) -> dict[str, Any]:
+        """Replace the openness of uncertain eyes by the crop model's P(open); returns who decided each eye."""
+        from ..perception.face import eye_crop
+
+        opinion: dict[str, Any] = dict.fromkeys(openness, "landmarks")
+        if self.eyes is None or rgb is None:
+            return opinion
+        for s in list(openness) if self.crops == "always" else self.uncertain(face, xy, openness):
+            a, _, _, b, _, _ = EYES[s]
+            left, right = sorted((xy[a], xy[b]), key=lambda p: p[0])  # the crop's left corner is the image's left
+            try:
+                r = self.eyes.predict(eye_crop(rgb, left, right), source=f"{s} eye")[0]
+            except ValueError:  # corners on top of each other: nothing to read
+                continue
+            p_open = float(r.probs[r.names.index("open")])
+            openness[s] = p_open
+            opinion[s] = {"p_open": round(p_open, 3)}
+            self.crop_looks += 1
+        return opinion
 
     def _calibrate(self, ear: dict[str, float], mar: float, dt: float) -> None:
         self.seen.append((ear["left"], ear["right"], mar))
@@ -150,5 +210,6 @@ class DrowsinessApp:
 
     def summary(self) -> dict[str, Any]:
         return {"app": self.name, "frames": self.frames, "frames_with_face": self.face_frames,
+                "eye_crops_read": self.crop_looks,
                 "calibrated": self.open_ear is not None, **self.counts, "perclos": round(self.perclos, 4),
                 "open_ear": self.open_ear}

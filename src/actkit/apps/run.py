@@ -54,6 +54,10 @@ def overlay(rgb: np.ndarray, r: Any) -> np.ndarray:
         a = r.app
         text = (f"eyes L {a['openness']['left']:.2f} R {a['openness']['right']:.2f}  blinks {a['counts']['blinks']}  "
                 f"PERCLOS {100 * a['perclos']:.0f}%  yawns {a['counts']['yawns']}  microsleeps {a['counts']['microsleeps']}")
+        read = [s[0].upper() for s, o in sorted(a.get("opinion", {}).items()) if o != "landmarks"]
+        if read:  # the eyes the crop model decided on this frame
+            cv2.putText(out, f"eye crop read: {' '.join(read)}", (8, 58), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                        (255, 255, 0), 1, cv2.LINE_AA)
         cv2.putText(out, text, (8, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     if r.app is not None and "kcal" in r.app:  # fitness: what the person does, the set, the calories
         a = r.app
@@ -95,7 +99,7 @@ def run_app(app: Any, source: str | int | Path, detector: str = "motion", jsonl:
     try:
         for r, rgb in run:
             t0 = time.perf_counter()
-            app.update(r, dt)
+            app.update(r, dt, rgb) if getattr(app, "needs_frame", False) else app.update(r, dt)
             stages["app"].append((time.perf_counter() - t0) * 1e3)
             stages["keypoints"].append(r.timings.get("keypoints", 0.0))
             bar.update(1)

@@ -37,6 +37,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("--microsleep-s", type=float, default=1.0, help="drowsiness: eyes shut this long is a microsleep")
     sp.add_argument("--calibrate-s", type=float, default=2.0, help="drowsiness: seconds of face that set the person's "
                     "open eyes and resting mouth")
+    sp.add_argument("--eyes-model", default="eyes", help="drowsiness: the open / closed eye crop model asked where the "
+                    "landmarks are uncertain (default: the shipped eyes model; none: landmarks only)")
+    sp.add_argument("--eye-crops", default="uncertain", choices=("uncertain", "always"), help="drowsiness: when to read "
+                    "the eye crops")
     sp.add_argument("--jsonl", help="write one JSON line per frame (each person's app fields), then the summary")
     sp.add_argument("--annotate", help="write the frames drawn (skeletons, postures, sitting time) to this mp4")
     sp.add_argument("--display", action="store_true", help="show the drawn frames in a window ('q' or Esc stops)")
@@ -72,7 +76,8 @@ def run(a: argparse.Namespace) -> Any:
                                        profile=Profile(a.weight, a.height, a.age, a.sex)),
                "sitting": lambda: dict(model=a.model or "posture", vote=a.vote, alert_minutes=a.alert_minutes),
                "gestures": lambda: dict(custom=a.model),
-               "drowsiness": lambda: dict(microsleep_s=a.microsleep_s, calibrate_s=a.calibrate_s)}[a.name]()
+               "drowsiness": lambda: dict(microsleep_s=a.microsleep_s, calibrate_s=a.calibrate_s, crops=a.eye_crops,
+                                          eyes_model=None if a.eyes_model == "none" else a.eyes_model)}[a.name]()
     app = make_app(a.name, **options)
     summary = run_app(app, a.source, a.detector, a.jsonl, a.annotate, a.display, a.max_frames, a.threads,
                       progress=not a.quiet)

@@ -37,6 +37,11 @@ def add_parser(sub: Any) -> None:
     sp.add_argument("--n", type=int, default=3000, help="number of crops to render")
     _rendering(sp)
 
+    sp = _set(syp, "eyes", run_eyes, "drawn 24x40 eye crops labelled open / closed (OCEC's crop shape; no motion "
+              "capture)", "output .parquet")
+    sp.add_argument("--n", type=int, default=20000, help="number of crops to draw")
+    sp.add_argument("--seed", type=int, default=0)
+
     sp = _set(syp, "actions", run_actions, "the 15 motion-capture clips as 15 action classes, as mp4 clips in "
               "UCF-101 layout", "output folder (re-running resumes: finished clips are kept)")
     sp.add_argument("--clips-per-class", type=int, default=20)
@@ -100,6 +105,14 @@ def run_postures(a: argparse.Namespace) -> Any:
 
     s = render_postures(a.out, n=a.n, seed=a.seed, workers=a.workers, sheet=a.sheet)
     print(json.dumps({k: v for k, v in s.items() if k != "path"}, indent=1, default=str))
+    return s
+
+
+def run_eyes(a: argparse.Namespace) -> Any:
+    from ..data.synth.eyes import render_eyes
+
+    s = render_eyes(a.out, n=a.n, seed=a.seed)
+    print(json.dumps({k: v for k, v in s.items() if k != "path"}, indent=1))
     return s
 
 
