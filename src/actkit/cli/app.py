@@ -17,8 +17,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
               "winks, PERCLOS, microsleeps, yawns)")
     sp.add_argument("name", choices=APPS, help="the application")
     sp.add_argument("--source", help="camera index (0), video file, rtsp://... / http(s)://... URL, or folder of frames")
-    sp.add_argument("--evaluate", metavar="REPS_SET", help="fitness: score the repetition count on a keypoint reps "
-                    "set (actkit synth skeletons --set reps, or actkit keypoints REPS --dataset --out KP) instead")
+    sp.add_argument("--evaluate", metavar="SET", help="fitness: score the repetition count on a keypoint reps "
+                    "set (actkit synth skeletons --set reps, or actkit keypoints REPS --dataset --out KP); sitting: score "
+                    "the seconds per person on a posture stream set (actkit synth skeletons --set sitting)")
     sp.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="--evaluate: the split")
     for flag, kind, default, text in (("--weight", float, 70.0, "kg"), ("--height", float, 175.0, "cm"),
                                       ("--age", float, 35.0, "years")):
@@ -34,6 +35,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "model trained on Diving48 classes (required)")
     sp.add_argument("--vote", default="3/7,3/4", help="sitting: k-of-n rules that decide sitting per person")
     sp.add_argument("--alert-minutes", type=float, default=30.0, help="sitting: minutes without a break before an alert")
+    sp.add_argument("--hold-s", type=float, default=1.0, help="sitting: seconds a tracked person whose body is not "
+                    "found keeps their last posture")
     sp.add_argument("--microsleep-s", type=float, default=1.0, help="drowsiness: eyes shut this long is a microsleep")
     sp.add_argument("--calibrate-s", type=float, default=2.0, help="drowsiness: seconds of face that set the person's "
                     "open eyes and resting mouth")
@@ -55,11 +58,16 @@ def run(a: argparse.Namespace) -> Any:
     from ..apps.calories import Profile
 
     if a.evaluate:
-        if a.name != "fitness":
-            raise ValueError("--evaluate scores the fitness app's repetition count")
-        from ..apps.fitness import evaluate_reps
+        if a.name not in ("fitness", "sitting"):
+            raise ValueError("--evaluate scores the fitness app's repetition count or the sitting app's seconds")
+        if a.name == "sitting":
+            from ..apps.sitting import evaluate_sitting
 
-        report = evaluate_reps(a.evaluate, a.split, a.model or "exercises")
+            report = evaluate_sitting(a.evaluate, a.split, a.model or "posture", a.vote)
+        else:
+            from ..apps.fitness import evaluate_reps
+
+            report = evaluate_reps(a.evaluate, a.split, a.model or "exercises")
         print(json.dumps(report, indent=1))
         return report
     if a.name == "dives":
@@ -74,7 +82,8 @@ def run(a: argparse.Namespace) -> Any:
         raise ValueError(f"actkit app {a.name} needs --source (a camera index, a file, a URL or a folder of frames)")
     options = {"fitness": lambda: dict(model=a.model or "exercises", angles=tuple(a.angle),
                                        profile=Profile(a.weight, a.height, a.age, a.sex)),
-               "sitting": lambda: dict(model=a.model or "posture", vote=a.vote, alert_minutes=a.alert_minutes),
+               "sitting": lambda: dict(model=a.model or "posture", vote=a.vote, alert_minutes=a.alert_minutes,
+                                       hold_s=a.hold_s),
                "gestures": lambda: dict(custom=a.model),
                "drowsiness": lambda: dict(microsleep_s=a.microsleep_s, calibrate_s=a.calibrate_s, crops=a.eye_crops,
                                           eyes_model=None if a.eyes_model == "none" else a.eyes_model)}[a.name]()

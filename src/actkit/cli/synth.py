@@ -81,13 +81,17 @@ def add_parser(sub: Any) -> None:
     sp = _set(syp, "skeletons", run_skeletons, "labelled keypoint sequences (MediaPipe-33) from the motion "
               "capture's true joints, seen by random cameras with a pose model's noise; no rendering",
               "output .parquet (actions, postures) or folder (streams, reps)")
-    sp.add_argument("--set", dest="which", default="actions", choices=("actions", "postures", "streams", "reps"),
+    sp.add_argument("--set", dest="which", default="actions", choices=("actions", "postures", "streams", "reps", "sitting"),
                     help="actions: the 15 clips as 15 classes; postures: standing / sitting / lying bodies as short "
                     "still sequences; streams / reps: the plans of `actkit synth streams` / `reps` (same seed, same "
-                    "motion and labels) as keypoint videos with per-frame labels, tags and rep counts")
-    sp.add_argument("--videos", type=int, default=80, help="streams: number of videos")
+                    "motion and labels) as keypoint videos with per-frame labels, tags and rep counts; sitting: several people "
+                    "sitting down, standing up and lying down, with each person's posture per frame (scores actkit app "
+                    "sitting --evaluate)")
+    sp.add_argument("--videos", type=int, default=80, help="streams / sitting: number of videos")
     sp.add_argument("--videos-per-exercise", type=int, default=20, help="reps: videos per exercise")
-    sp.add_argument("--seconds", type=float, nargs=2, help="streams / reps: min and max length (default 60 90 / 6 12)")
+    sp.add_argument("--seconds", type=float, nargs=2, help="streams / reps / sitting: min and max length (default 60 90 / 6 12 / 60 120)")
+    sp.add_argument("--people", type=int, nargs=2, default=(2, 3), metavar=("MIN", "MAX"),
+                    help="sitting: people per stream")
     sp.add_argument("--views", type=int, default=1, help="streams: cameras per training video (1-4, 90 degrees apart)")
     sp.add_argument("--sequences-per-class", type=int, default=200, help="actions: sequences per clip")
     sp.add_argument("--n", type=int, default=3000, help="postures: number of samples")
@@ -169,6 +173,11 @@ def run_skeletons(a: argparse.Namespace) -> Any:
                                         noise=noise)
         else:
             s = render_skeleton_reps(a.out, a.videos_per_exercise, tuple(a.seconds or (6, 12)), fps, a.seed, noise)
+    elif a.which == "sitting":
+        from ..data.synth.posture_streams import render_posture_streams
+
+        s = render_posture_streams(a.out, a.videos, tuple(a.seconds or (60, 120)), a.fps or 15.0, a.seed,
+                                   tuple(a.people), noise)
     elif a.which == "postures":
         s = render_posture_skeletons(a.out, a.n, a.frames or 4, a.fps or 15.0, a.seed, noise)
     else:
