@@ -28,8 +28,8 @@ $A export "$OUT/eyes_p/checkpoints/best.pt" --out "$OUT/eyes.onnx"
 $A bench --models "$OUT/eyes.onnx",sc_p,sc_l --input 24x40 --iters 2000   # OCEC-P and -L are sc_p and sc_l at 24x40
 
 # 3. Drowsiness per stage: landmarks only, crops where uncertain (the default), crops on every frame.
-FACE=$(python3 -c "from actkit.perception.samples import sample_path; print(sample_path('227943776_1.jpg'))" 2>/dev/null \
-       || .venv/bin/python -c "from actkit.perception.samples import sample_path; print(sample_path('227943776_1.jpg'))")
+$A -q data fetch opencv-samples
+FACE=$(.venv/bin/python -c "from actkit.perception.samples import sample_path; print(sample_path('227943776_1.jpg'))")
 mkdir -p "$OUT/face_frames"
 for i in $(seq -w 0 59); do cp "$FACE" "$OUT/face_frames/$i.jpg"; done
 for C in "--eyes-model none" "--eye-crops uncertain" "--eye-crops always"; do
