@@ -117,3 +117,27 @@ def test_a_kill_in_the_middle_of_a_write_leaves_the_old_file(kind, tmp_path):
                            + textwrap.dedent(WRITERS[kind]), str(target)], capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert target.read_bytes() != old
+
+
+def test_an_output_file_that_exists_is_refused_unless_overwrite(tmp_path, capsys):
+    """JSON lines and annotated videos of an earlier run are not written over without --overwrite."""
+    from actkit.perception.assets import fetch_mediapipe
+    from actkit.perception.samples import fetch_samples, sample_path
+
+    fetch_mediapipe()
+    fetch_samples()
+    photo, video = str(sample_path("messi5.jpg")), str(sample_path("vtest.avi"))
+    commands = {"--out": ["keypoints", photo, "--out"], "--annotate": ["app", "fitness", "--source", photo, "--annotate"],
+                "--jsonl": ["stream", "--model", "posture", "--source", video, "--max-frames", "3", "--jsonl"],
+                "--out-video": ["stream", "--model", "posture", "--source", video, "--max-frames", "3", "--out-video"]}
+    for flag, argv in commands.items():
+        old = tmp_path / ("old.mp4" if flag in ("--annotate", "--out-video") else "old.jsonl")
+        old.write_text("an earlier run\n")
+        assert main(argv + [str(old)]) == 2, argv
+        assert f"{old.name} ({flag}) exists" in capsys.readouterr().err and old.read_text() == "an earlier run\n"
+        assert main(argv + [str(old), "--overwrite"]) == 0, argv
+        assert old.read_bytes() != b"an earlier run\n"
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    assert main(["app", "gestures", "--source", photo, "--jsonl", str(folder), "--overwrite"]) == 2
+    assert "is a folder" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,7 +295,7 @@ def test_eval_flip_averages_each_clip_with_its_mirror_image(clip_run, actions):
     assert main(["eval", "--model", str(out / "checkpoints" / "best.pt"), "--data", str(actions), "--clips", "2", "--flip"]) == 0
 
 
-def test_dives_train_with_a_factorised_head(tmp_path):
+def test_dives_train_with_a_factorised_head(tmp_path, capsys):
     """Diving48 format in, 4-part labels through the reader, a factorised head that decodes to valid classes."""
     from actkit.data.synth.dives import render_dives
 
@@ -317,7 +319,8 @@ def test_dives_train_with_a_factorised_head(tmp_path):
     assert all(report["parts"][k]["accuracy"] >= report["accuracy"] for k in ("takeoff", "position"))
     assert "per part: takeoff" in format_report(report)
     # actkit app dives: a clip's dive number, its words and each part's confidence from this model
-    from actkit.apps.dives import dive_report, dives
+    from actkit.apps.dives import dive_report, dives, evaluate_dives, format_dive
+    from actkit.data.video import read_videos
 
     video = sorted((data / "rgb").glob("*.mp4"))[0]
     (d,) = dives(video, tmp_path / "run" / "checkpoints" / "best.pt")
@@ -328,7 +331,7 @@ def test_dives_train_with_a_factorised_head(tmp_path):
     probs[summary["class_names"].index("Back_25som_25Twis_PIKE")] = 0.3
     probs[summary["class_names"].index("Back_25som_NoTwis_TUCK")] = 0.1
     known = dive_report(probs, summary["class_names"])
-    assert known["dive"] == "5253B" and known["words"] == "back 2.5 somersaults 1.5 twists pike"
+    assert known["dive"] == "5253B" and known["words"] == "back, 2 1/2 somersaults, 1 1/2 twists, pike"
     assert known["parts"]["takeoff"]["confidence"] == pytest.approx(1.0)
     assert known["parts"]["twists"]["confidence"] == pytest.approx(0.6)
     assert known["parts"]["position"]["confidence"] == pytest.approx(0.9)
@@ -337,7 +340,57 @@ def test_dives_train_with_a_factorised_head(tmp_path):
     from actkit.cli import main
 
     assert main(["app", "dives", "--source", str(data / "rgb"), "--model",
-                 str(tmp_path / "run" / "checkpoints" / "best.pt")]) == 0
+                 str(tmp_path / "run" / "checkpoints" / "best.pt"), "--jsonl", str(tmp_path / "dives.jsonl")]) == 0
+    assert len((tmp_path / "dives.jsonl").read_text().splitlines()) == len(list((data / "rgb").glob("*.mp4")))
+    # The app scored on the test split: truth from the set's own dive numbers, reports as the app gives them,
+    # and the same views as actkit eval, so the class accuracy is the evaluation's.
+    import csv
+
+    ev = evaluate_dives(data, tmp_path / "run" / "checkpoints" / "best.pt", "test", clips=1)
+    tests = [r for r in read_videos(data) if r.split == "test"]
+    got = {d["source"]: d for d in dives(data / "rgb", tmp_path / "run" / "checkpoints" / "best.pt", clips=1)}
+    with open(data / "manifest.csv", newline="") as f:
+        numbers = {Path(r["path"]).name: r["dive_number"] for r in csv.DictReader(f)}
+    want = np.mean([got[r.path]["dive"] == numbers[Path(r.path).name] for r in tests])
+    assert ev["videos"] == len(tests) and ev["dive_number_accuracy"] == pytest.approx(want, abs=1e-4)
+    assert ev["class_accuracy"] == pytest.approx(report["accuracy"], abs=1e-4)
+    assert ev["at_confidence"][0] == {"min": 0.0, "share": 1.0, "accuracy": ev["class_accuracy"]}
+    assert all(ev["parts"][k] >= ev["class_accuracy"] for k in ev["parts"])
+    # The scoring itself, on probabilities whose answers are known: right at 0.8, wrong (same take-off and
+    # position, other somersaults) at 0.6, right at 0.4.
+    import actkit.engine.evaluator as evaluator
+
+    names = summary["class_names"]
+    wrong = [names.index(n) for n in names if n.split("_")[0] == tests[1].label.split("_")[0]
+             and n.split("_")[3] == tests[1].label.split("_")[3] and n.split("_")[1] != tests[1].label.split("_")[1]][0]
+    fake = np.full((3, 48), 0.0)
+    for row, (k, p) in enumerate(((tests[0].class_id, 0.8), (wrong, 0.6), (tests[2].class_id, 0.4))):
+        fake[row] = (1 - p) / 47
+        fake[row, k] = p
+    real = evaluator.predict_videos
+    evaluator.predict_videos = lambda *a, **k: (fake, None, [])
+    try:
+        known = evaluate_dives(data, tmp_path / "run" / "checkpoints" / "best.pt", "test")
+    finally:
+        evaluator.predict_videos = real
+    assert known["class_accuracy"] == known["dive_number_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    assert known["parts"]["takeoff"] == known["parts"]["position"] == 1.0
+    assert known["parts"]["somersaults"] == pytest.approx(2 / 3, abs=1e-4)
+    assert known["confidence"] == {"right": 0.6, "wrong": 0.6}
+    assert known["at_confidence"][1] == {"min": 0.5, "share": pytest.approx(2 / 3, abs=1e-4), "accuracy": 0.5}
+    assert known["at_confidence"][2] == {"min": 0.7, "share": pytest.approx(1 / 3, abs=1e-4), "accuracy": 1.0}
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.mp4").write_bytes(b"not a video")
+    shutil.copy(video, broken / "b.mp4")
+    bad, good = dives(broken, tmp_path / "run" / "checkpoints" / "best.pt")
+    assert bad["source"].endswith("a.mp4") and "error" in bad and good["dive"] == d["dive"]
+    assert "skipped" in format_dive(bad)
+    before = (tmp_path / "dives.jsonl").read_bytes()
+    assert main(["app", "dives", "--source", str(video), "--model", str(tmp_path / "run" / "checkpoints" / "best.pt"),
+                 "--jsonl", str(tmp_path / "dives.jsonl")]) == 2
+    assert "dives.jsonl (--jsonl) exists" in capsys.readouterr().err
+    assert (tmp_path / "dives.jsonl").read_bytes() == before
     # A longer schedule from this checkpoint (model.init_from) takes every weight, the factorised head's too.
     from actkit.engine.checkpoint import init_from_checkpoint
     from actkit.models import create_model

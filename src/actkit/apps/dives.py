@@ -41,36 +41,113 @@ def dive_report(probs: np.ndarray, class_names: Sequence[str], source: str | Non
                                                                               if r[i] == rows[best][i])), 4)}
              for i, part in enumerate(PARTS)}
     order = np.argsort(-probs)[:3]
-    return {"source": source, "dive": number, "words": label.text, "confidence": round(float(probs[best]), 4),
+    return {"source": source, "dive": number, "words": label.words, "text": label.text,
+            "confidence": round(float(probs[best]), 4),
             "parts": parts, "top": [{"class": str(class_names[k]), "probability": round(float(probs[k]), 4)}
                                     for k in order]}
 
 
-def dives(source: str | Path, model: str | Path) -> list[dict[str, Any]]:
+def dives(source: str | Path, model: str | Path, clips: int = 2, flip: bool = False,
+          progress: bool | None = None) -> list[dict[str, Any]]:
     """Every video of ``source`` (a file, or a folder of videos, sorted) through the dive model; a video that
-    cannot be read is reported with its error instead of a dive."""
+    cannot be read is reported with its error instead of a dive.
+
+    Each video is read as ``actkit eval`` reads it (the views the model was trained for, ``clips`` of them
+    averaged, and their mirror images with ``flip``), so the app scores what the evaluation scores.
+    """
+    from ..data.video import VideoRecord, VideoTable
     from ..engine.predictor import VIDEO_EXTS, load
 
-    predictor = load(model)
-    if not predictor.is_clip:
-        raise ValueError(f"{model}: a dive model is a clip model (task clip); this one is {predictor.task}")
+    predictor = _dive_model(model, load)
     path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"{source}: no such file or folder")
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_EXTS) if path.is_dir() else [path]
     if not files:
         raise ValueError(f"{source}: no videos ({', '.join(sorted(VIDEO_EXTS))})")
-    out = []
-    for f in files:
+    names = predictor.class_names
+    table = VideoTable([VideoRecord(str(f), names[0], 0, str(f), "test") for f in files], list(names), root=str(source))
+    return _reports(predictor, table, clips, flip, progress)
+
+
+def evaluate_dives(data: str | Path, model: str | Path, split: str = "test", clips: int = 2, flip: bool = False,
+                   progress: bool | None = None) -> dict[str, Any]:
+    """The app on one split of a Diving48-format set (``actkit synth dives`` or Diving48 itself): how often the
+    dive number is right, each part, and how well its confidence ranks right above wrong.
+
+    Returns:
+        ``{"videos", "dive_number_accuracy", "class_accuracy", "parts": {part: accuracy}, "confidence":
+        {"right", "wrong"} (means), "at_confidence": [{"min", "share", "accuracy"}], "skipped", "errors"}``.
+    """
+    from ..data.dives import format_dive_number, label_from_vocab
+    from ..data.video import read_videos
+    from ..engine.predictor import load
+
+    predictor = _dive_model(model, load)
+    videos = read_videos(data)
+    if list(videos.class_names) != list(predictor.class_names):
+        raise ValueError(f"{data}: its classes differ from the dive model's ({len(videos.class_names)} vs "
+                         f"{len(predictor.class_names)}; first {videos.class_names[:2]} vs {predictor.class_names[:2]})")
+    sub = videos if split == "all" else videos.split(split)
+    if len(sub) == 0:
+        raise ValueError(f"{data}: the {split!r} split is empty")
+    reports = _reports(predictor, sub, clips, flip, progress)
+    truth = {r.path: label_from_vocab(r.label.split("_")) for r in sub}
+    done = [r for r in reports if "error" not in r]
+    if not done:
+        raise ValueError(f"{data}: none of the {len(sub)} {split} videos could be read")
+
+    def number(label):
         try:
-            r = predictor.predict_clip(f)
-        except (OSError, ValueError) as e:
-            out.append({"source": str(f), "error": str(e).splitlines()[0][:200]})
-            continue
-        out.append(dive_report(r.probs, predictor.class_names, str(f)))
-    return out
+            return format_dive_number(label)
+        except ValueError:
+            return None
+
+    right = np.array([truth[r["source"]].text == r["text"] for r in done])
+    right_number = np.array([(number(truth[r["source"]]) or truth[r["source"]].text) == (r["dive"] or r["text"])
+                             for r in done])
+    conf = np.array([r["confidence"] for r in done])
+    parts = {part: round(float(np.mean([truth[r["source"]].parts[i] == r["parts"][part]["value"] for r in done])), 4)
+             for i, part in enumerate(PARTS)}
+    levels = []
+    for lo in (0.0, 0.5, 0.7, 0.9):
+        keep = conf >= lo
+        levels.append({"min": lo, "share": round(float(keep.mean()), 4),
+                       "accuracy": round(float(right[keep].mean()), 4) if keep.any() else None})
+    return {"data": str(data), "model": str(model), "split": split, "videos": len(done),
+            "dive_number_accuracy": round(float(right_number.mean()), 4), "class_accuracy": round(float(right.mean()), 4),
+            "parts": parts, "confidence": {"right": round(float(conf[right].mean()), 4) if right.any() else None,
+                                           "wrong": round(float(conf[~right].mean()), 4) if (~right).any() else None},
+            "at_confidence": levels, "clips": clips, "flip": flip,
+            "errors": [r for r in reports if "error" in r]}
+
+
+def _dive_model(model: str | Path, load):
+    predictor = load(model)
+    if not predictor.is_clip:
+        raise ValueError(f"{model}: a dive model is a clip model (task clip); this one is {predictor.task}")
+    dive_report(np.full(len(predictor.class_names), 1.0 / len(predictor.class_names)), predictor.class_names)
+    return predictor
+
+
+def _reports(predictor, table, clips: int, flip: bool, progress: bool | None) -> list[dict[str, Any]]:
+    """One report per video of ``table`` in its order; the unreadable ones with their error."""
+    from ..engine.evaluator import predict_videos
+
+    if clips < 1:
+        raise ValueError(f"clips={clips}: at least one clip per video")
+    try:
+        probs, _, skipped = predict_videos(predictor, table, clips, flip=flip, progress=progress)
+    except ValueError as e:  # not one readable video
+        return [{"source": r.path, "error": str(e).splitlines()[0][:200]} for r in table]
+    errors = {p: reason for p, reason in skipped}
+    read = iter(probs)
+    return [{"source": r.path, "error": str(errors[r.path]).splitlines()[0][:200]} if r.path in errors
+            else dive_report(next(read), predictor.class_names, r.path) for r in table]
 
 
 def format_dive(report: dict[str, Any]) -> str:
-    """``5253B: back 2.5 somersaults 1.5 twists pike (0.62; takeoff 0.91, somersaults 0.70, ...)``."""
+    """``clip.mp4: 5253B: back, 2 1/2 somersaults, 1 1/2 twists, pike (0.62; takeoff 0.91, somersaults 0.70, ...)``."""
     if "error" in report:
         return f"{report['source']}: skipped ({report['error']})"
     parts = ", ".join(f"{k} {v['confidence']:.2f}" for k, v in report["parts"].items())

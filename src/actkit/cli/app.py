@@ -19,7 +19,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     sp.add_argument("--source", help="camera index (0), video file, rtsp://... / http(s)://... URL, or folder of frames")
     sp.add_argument("--evaluate", metavar="SET", help="fitness: score the repetition count on a keypoint reps "
                     "set (actkit synth skeletons --set reps, or actkit keypoints REPS --dataset --out KP); sitting: score "
-                    "the seconds per person on a posture stream set (actkit synth skeletons --set sitting)")
+                    "the seconds per person on a posture stream set (actkit synth skeletons --set sitting); dives: score "
+                    "the dive numbers on a Diving48-format set (actkit synth dives, or Diving48)")
     sp.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="--evaluate: the split")
     for flag, kind, default, text in (("--weight", float, 70.0, "kg"), ("--height", float, 175.0, "cm"),
                                       ("--age", float, 35.0, "years")):
@@ -44,8 +45,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "landmarks are uncertain (default: the shipped eyes model; none: landmarks only)")
     sp.add_argument("--eye-crops", default="uncertain", choices=("uncertain", "always"), help="drowsiness: when to read "
                     "the eye crops")
+    sp.add_argument("--clips", type=int, default=2, help="dives: clips averaged per video (the views the model "
+                    "was trained for, as actkit eval reads them)")
+    sp.add_argument("--flip", action="store_true", help="dives: average each clip with its mirror image too")
     sp.add_argument("--jsonl", help="write one JSON line per frame (each person's app fields), then the summary")
     sp.add_argument("--annotate", help="write the frames drawn (skeletons, postures, sitting time) to this mp4")
+    sp.add_argument("--overwrite", action="store_true", help="replace --jsonl / --annotate files that exist")
     sp.add_argument("--display", action="store_true", help="show the drawn frames in a window ('q' or Esc stops)")
     sp.add_argument("--max-frames", type=int, help="stop after this many frames")
     sp.add_argument("--threads", type=int, default=1, help="LiteRT threads per pose model")
@@ -56,11 +61,20 @@ def run(a: argparse.Namespace) -> Any:
     from ..apps.run import make_app, run_app
 
     from ..apps.calories import Profile
+    from ..utils.io import refuse_to_replace
 
+    refuse_to_replace({"--jsonl": a.jsonl, "--annotate": a.annotate}, a.overwrite)
     if a.evaluate:
-        if a.name not in ("fitness", "sitting"):
-            raise ValueError("--evaluate scores the fitness app's repetition count or the sitting app's seconds")
-        if a.name == "sitting":
+        if a.name not in ("fitness", "sitting", "dives"):
+            raise ValueError("--evaluate scores the fitness app's repetition count, the sitting app's seconds or the "
+                             "dives app's numbers")
+        if a.name == "dives":
+            from ..apps.dives import evaluate_dives
+
+            if a.model is None:
+                raise ValueError("actkit app dives --evaluate needs --model (a dive model)")
+            report = evaluate_dives(a.evaluate, a.model, a.split, a.clips, a.flip, progress=None if not a.quiet else False)
+        elif a.name == "sitting":
             from ..apps.sitting import evaluate_sitting
 
             report = evaluate_sitting(a.evaluate, a.split, a.model or "posture", a.vote)
@@ -75,8 +89,12 @@ def run(a: argparse.Namespace) -> Any:
 
         if a.source is None or a.model is None:
             raise ValueError("actkit app dives needs --source (a clip or a folder of clips) and --model (a dive model)")
-        reports = dives(a.source, a.model)
+        reports = dives(a.source, a.model, a.clips, a.flip, progress=None if not a.quiet else False)
         print("\n".join(format_dive(r) for r in reports))
+        if a.jsonl:
+            from ..utils.io import atomic_write_bytes
+
+            atomic_write_bytes(a.jsonl, "".join(json.dumps(r) + "\n" for r in reports).encode())
         return reports
     if a.source is None:
         raise ValueError(f"actkit app {a.name} needs --source (a camera index, a file, a URL or a folder of frames)")

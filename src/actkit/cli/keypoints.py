@@ -30,6 +30,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "(.parquet), for `actkit train --task skeleton` and `actkit eval`; or a frame-labelled folder "
                     "(labels/ beside videos/: actkit synth streams / reps, your own labelled clips): write a keypoint "
                     "set to --out FOLDER")
+    sp.add_argument("--overwrite", action="store_true", help="replace --out / --annotate files that exist (a "
+                    "--dataset folder is never replaced: it is completed)")
     sp.add_argument("--display", action="store_true", help="show the drawn frames in a window ('q' or Esc stops)")
     sp.add_argument("--threads", type=int, default=1, help="LiteRT threads per model")
     sp.add_argument("--max-frames", type=int, help="stop after this many frames")
@@ -55,6 +57,9 @@ def run(a: argparse.Namespace) -> Any:
               f"{len(s['skipped'])} skipped")
         return s
 
+    from ..utils.io import refuse_to_replace
+
+    refuse_to_replace({"--out": a.out, "--annotate": a.annotate}, a.overwrite)
     s = run_keypoints(a.source, a.out, a.annotate, names(a.parts) or (), a.threads, a.max_frames, a.detector,
                       a.max_people, progress=not a.quiet, display=a.display, model=a.model)
     med = s["ms_per_frame_median"]

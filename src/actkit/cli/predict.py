@@ -28,7 +28,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     ray.add_argument("--address", help="a running Ray cluster: auto or HOST:PORT")
     ray.add_argument("--workers", type=int, default=2, help="model copies (Ray actors)")
     ray.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per actor")
-    ray.add_argument("--overwrite", action="store_true", help="replace an --out folder that holds files")
+    sp.add_argument("--overwrite", action="store_true", help="replace --out / --timeline / --annotate files that "
+                    "exist (with --ray: an --out folder that holds files)")
     return sp
 
 
@@ -47,6 +48,9 @@ def run(a: argparse.Namespace) -> Any:
               + "".join(f"\n  {f['source']}: {f['error']}" for f in r["failed"]))
         return r
 
+    from ..utils.io import refuse_to_replace
+
+    refuse_to_replace({"--out": a.out, "--timeline": a.timeline, "--annotate": a.annotate}, a.overwrite)
     results = predict(a.source, a.model, a.boxes, a.out, a.split, a.every, a.threads, window=a.window,
                       stride=a.stride, timeline=a.timeline, annotate=a.annotate)
     for r in results[: a.show]:

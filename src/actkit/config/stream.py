@@ -63,6 +63,7 @@ class StreamConfig:
     threads: int = opt(0, "CPU threads (0: default)", verbs=LIVE)
     out_video: str = opt("", "write an annotated mp4 here", verbs=LIVE)
     jsonl: str = opt("", "write one JSON line per frame (labels, events, counts) plus a summary line", verbs=LIVE)
+    overwrite: bool = opt(False, "replace --jsonl / --out-video files that exist", verbs=LIVE)
     display: bool = opt(False, "show a window ('q' quits; headless OpenCV: warns, continues)", verbs=LIVE)
     print_every: float = opt(0.0, "print a status line every N seconds (0: only events)", verbs=LIVE)
     # evaluation only

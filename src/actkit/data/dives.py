@@ -144,6 +144,23 @@ class DiveLabel:
         prefix = ("armstand " if self.armstand else "") + ("flying " if self.flying else "")
         return f"{prefix}{self.takeoff} {som}{tw} {self.position}"
 
+    @property
+    def words(self) -> str:
+        """How a diving announcer says it: ``"back, 2 1/2 somersaults, 1 1/2 twists, pike"``, ``"forward dive,
+        straight"``."""
+        head = ("armstand " if self.armstand else "") + ("flying " if self.flying else "") + self.takeoff
+        out = [head + " dive"] if self.somersaults == 0.5 else [head, _plural(self.somersaults, "somersault")]
+        if self.twists:
+            out.append(_plural(self.twists, "twist"))
+        return ", ".join(out + [self.position])
+
+
+def _plural(v: float, noun: str) -> str:
+    """``2.5, "twist"`` -> ``"2 1/2 twists"``; ``0.5`` -> ``"1/2 twist"``; ``1`` -> ``"1 twist"``."""
+    whole, half = int(v), v != int(v)
+    count = " ".join(([str(whole)] if whole else []) + (["1/2"] if half else []))
+    return f"{count} {noun}" + ("s" if v > 1 else "")
+
 
 # ----------------------------------------------------------------------------- vocab strings
 

@@ -11,6 +11,7 @@ from ..data.crops import CropTable, read_crops_table
 from ..data.schema import decode_image
 from ..data.transforms import crop_to_input
 from ..utils.io import atomic_write_json
+from ..utils.progress import progress as progress_bar
 from .metrics import classification_report, part_accuracy
 from .predictor import Predictor, load
 
@@ -40,7 +41,7 @@ DEFAULT_VIEWS = {"sampler": "dense", "stride": 2}  # a clip model whose checkpoi
 
 
 def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int | None = None, batch: int = 8,
-                   flip: bool = False) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+                   flip: bool = False, progress: bool | None = None) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """Video-level probabilities (``clips`` clips averaged per video, and their mirror images with
     ``flip``), labels, and skipped files. Clips are taken as the trainer took them for val and test
     (``predictor.clip_views``: dense windows at the training frame stride, or uniform views of the
@@ -53,9 +54,10 @@ def predict_videos(predictor: Predictor, table: Any, clips: int = 3, stride: int
     views = predictor.clip_views or DEFAULT_VIEWS
     sampler = eval_sampler({**views, "stride": stride or views["stride"]}, predictor.data_cfg.num_frames)
     ds = ClipDataset(table, predictor.data_cfg, sampler, clips_per_video=clips, flip_views=flip)
-    ds.validate()
+    ds.validate(progress=progress)
     probs, labels, videos = [], [], []
-    for b in torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=False):
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=False)
+    for b in progress_bar(loader, desc="predicting clips", unit="batch", enable=progress):
         probs.append(predictor.infer(b["input"].numpy()))
         labels.append(b["label"].numpy())
         videos.append(b["video"].numpy())

@@ -109,7 +109,14 @@ class Stream:
         self._used = False
 
     def _open_sinks(self, fps: float) -> list[Sink]:
+        from ..utils.io import refuse_to_replace
+
         cfg, sinks = self.config, []
+        try:
+            refuse_to_replace({"--jsonl": cfg.jsonl, "--out-video": cfg.out_video}, cfg.overwrite)
+        except FileExistsError:
+            self.source.close()
+            raise
         try:
             if cfg.jsonl:
                 sinks.append(JsonlSink(cfg.jsonl))

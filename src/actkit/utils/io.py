@@ -56,6 +56,27 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
         os.fsync(f.fileno())
 
 
+def refuse_to_replace(outputs: dict[str, Any], overwrite: bool = False) -> None:
+    """Stop before a run writes over a file a user already has (an earlier run's JSON lines or video).
+
+    Args:
+        outputs: ``{flag: path or None}`` of the files a command is about to write.
+        overwrite: the user asked for the old files to be replaced (``--overwrite``).
+
+    Raises:
+        FileExistsError: naming the first path that exists (and its flag) when ``overwrite`` is off, or that
+            is a folder where a file is meant.
+    """
+    for flag, path in outputs.items():
+        if not path:
+            continue
+        p = Path(path)
+        if p.is_dir():
+            raise FileExistsError(f"{path} ({flag}) is a folder: give a file name")
+        if p.exists() and not overwrite:
+            raise FileExistsError(f"{path} ({flag}) exists: choose another name, or pass --overwrite to replace it")
+
+
 def sha256_hex(data: bytes) -> str:
     """The sha256 of ``data`` as hex (what pinned downloads and shipped files are checked against)."""
     import hashlib
