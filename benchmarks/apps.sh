@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Applications (BENCHMARKS.md, "Applications"): sitting seconds against per-frame truth on multi-person keypoint
-# streams, the eye-state crop model behind the drowsiness app, and the drowsiness app's cost with the crop opinion.
-# The fitness rows come from benchmarks/keypoint_models.sh (its keypoint reps sets). Usage: bash benchmarks/apps.sh
-# [OUT]  (repo root, after `make install`). About 5 min on 2 cores.
+# streams, the eye-state crop model behind the drowsiness app, and the drowsiness app's cost with the crop opinion,
+# and the fitness app on the reps set (true joints and rendered video through BlazePose). Usage: bash benchmarks/apps.sh
+# [OUT]  (repo root, after `make install`). About 12 min on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/apps}
@@ -34,4 +34,14 @@ mkdir -p "$OUT/face_frames"
 for i in $(seq -w 0 59); do cp "$FACE" "$OUT/face_frames/$i.jpg"; done
 for C in "--eyes-model none" "--eye-crops uncertain" "--eye-crops always"; do
   $A -q app drowsiness --source "$OUT/face_frames" --threads 2 --calibrate-s 1 $C > "$OUT/drowsiness_$(echo $C | tr -d ' -').json"
+done
+
+# 4. Fitness: repetitions and the exercise named, true joints and the full pipeline, on the test videos; the
+#    training and validation videos (rendered and through BlazePose too) are where the feet thresholds were chosen.
+$A -q synth skeletons --set reps --out "$OUT/reps" --videos-per-exercise 20 --seed 0
+$A -q synth reps --out "$OUT/reps_video" --videos-per-exercise 20 --size 160 --seed 0 --workers 2
+$A -q keypoints "$OUT/reps_video" --dataset --out "$OUT/reps_video_kp"
+for S in train val test; do
+  $A -q app fitness --evaluate "$OUT/reps" --split $S > "$OUT/fitness_true_$S.json"
+  $A -q app fitness --evaluate "$OUT/reps_video_kp" --split $S > "$OUT/fitness_video_$S.json"
 done

@@ -48,6 +48,9 @@ def test_fitness_counts_the_true_repetitions_of_generated_exercises(tmp_path):
     report = evaluate_reps(str(tmp_path / "reps"), "all")
     assert report["videos"] == 8
     assert report["rep_mae"] <= 0.5, report["per_video"]
+    # Every set named right (jumping jacks by the feet swinging apart, the legs by the model), and the exercise
+    # on most of the frames: all but the warm-up before the first repetition.
+    assert report["sets_named"] == 1.0 and report["exercise_named_share"] >= 0.7, report["per_video"]
 
 
 def test_fitness_app_on_a_real_video(tmp_path):

@@ -33,6 +33,15 @@ import numpy as np
 from .calories import MET, CalorieMeter, Profile
 
 FAMILIES = {"legs": ("squat", "lunge"), "arms": ("jumping_jack", "arm_raise")}
+# A set of the arms is jumping jacks when the ankles' distance apart swings by more than this (torso lengths, its
+# 10th to 90th percentile over 3 s): 0.27-1.00 in jumping jacks, 0.13-0.19 in arm raises of the reps set's training
+# and validation videos (true joints with noise).
+FEET_APART = 0.23
+# A set of the legs is lunges when the feet swing by more than this (a step out and back); below it the model
+# decides. Through BlazePose, squats' feet swing 0.11-0.69 and lunges' 0.38-1.69 on the same videos rendered
+# (0.14-0.28 and 0.19-1.04 on true joints): chosen there, it costs 3 squats of 17 and wins 13 lunges of 16
+# that the model, through BlazePose, calls squats.
+LUNGE_STEP = 0.55
 # joint -> (the point before, the joint, the point after) of each side, MediaPipe-33
 JOINTS = {"elbow": ((11, 13, 15), (12, 14, 16)), "knee": ((23, 25, 27), (24, 26, 28)),
           "hip": ((11, 23, 25), (12, 24, 26)), "shoulder": ((23, 11, 13), (24, 12, 14))}
@@ -64,7 +73,8 @@ def parse_angle_counter(text: str) -> tuple[str, float, float]:
 
 
 def body_heights(kp: np.ndarray) -> dict[str, float] | None:
-    """``{"legs": hips above ankles, "arms": wrists above shoulders, "torso": torso length}`` of (33, 4) keypoints
+    """``{"legs": hips above ankles, "arms": wrists above shoulders, "feet": ankles apart, "torso": torso length}`` of
+    (33, 4) keypoints
     (pixels, y down), in torso lengths; None when the body is not all there."""
     if not np.isfinite(kp).all():
         return None
@@ -73,7 +83,9 @@ def body_heights(kp: np.ndarray) -> dict[str, float] | None:
     if torso < 1e-6:
         return None
     ankles, wrists = kp[[27, 28], 1].mean(), kp[[15, 16], 1].mean()
-    return {"legs": float(ankles - hips[1]) / torso, "arms": float(shoulders[1] - wrists) / torso, "torso": torso}
+    feet = float(np.linalg.norm(kp[27, :2] - kp[28, :2])) / torso
+    return {"legs": float(ankles - hips[1]) / torso, "arms": float(shoulders[1] - wrists) / torso, "feet": feet,
+            "torso": torso}
 
 
 class RepCounter:
@@ -118,7 +130,7 @@ class FitnessApp:
     model = None  # one person on the whole frame: the app runs its own model on the keypoints
 
     def __init__(self, profile: Profile | None = None, model: str = "exercises", set_gap_s: float = 4.0,
-                 fps: float = 16.0, angles: tuple[str, ...] = ()) -> None:
+                 fps: float = 16.0, angles: tuple[str, ...] = (), live_s: float = 2.5) -> None:
         from ..streaming.keypoint_runner import keypoint_runner
         from ..streaming.replay import StreamClasses
 
@@ -130,11 +142,12 @@ class FitnessApp:
         for text in angles:  # exercises named by a joint's angle, e.g. push-ups by the elbows: elbow:90:150
             joint, low, high = parse_angle_counter(text)
             self.counters[joint] = RepCounter(low, high)
-        self.set_gap_s = set_gap_s
+        self.set_gap_s, self.live_s = set_gap_s, live_s
         self.sets: list[dict[str, Any]] = []
         self.current: dict[str, Any] | None = None
         self.t, self.frames, self.due = 0.0, 0, 0.0
         self.torsos: deque[float] = deque(maxlen=int(10 * fps))
+        self.feet: deque[float] = deque(maxlen=int(3 * fps))  # the ankles' distance apart, last 3 s
         self.smooth: np.ndarray | None = None
 
     def update(self, r: Any, dt: float) -> Any:
@@ -154,20 +167,45 @@ class FitnessApp:
             p = self.runner(rows, None, [0])[0] @ self.classes.to_label
             self.smooth = p if self.smooth is None else 0.3 * p + 0.7 * self.smooth
             self.due = self.t + (1.0 / self.runner.fps if self.runner.fps else 0.0)
-        activity = self.classes.labels[int(np.argmax(self.smooth))]
+        seen = self.classes.labels[int(np.argmax(self.smooth))]
+        activity = self._exercise(seen)
         kcal = self.meter.update(MET.get(activity, 1.3), dt)
         heights = body_heights(rows)
         if heights is not None:  # a torso leaning forward looks shorter: measure in the person's usual torso
             self.torsos.append(heights["torso"])
             ref = float(np.percentile(self.torsos, 90))
+            self.feet.append(heights.pop("feet") * heights["torso"] / ref)
             heights = {k: v * heights["torso"] / ref for k, v in heights.items() if k != "torso"}
             for joint in set(self.counters) & set(JOINTS):
                 heights[joint] = joint_angle(rows, joint)
-        events = self._reps(heights, activity, kcal)
-        return {"activity": activity, "met": round(self.meter.shown, 2), "kcal": round(kcal, 3),
+        events = self._reps(heights, seen, kcal)
+        return {"activity": activity, "model": seen, "met": round(self.meter.shown, 2), "kcal": round(kcal, 3),
                 "reps": {f: c.count for f, c in self.counters.items()},
                 "set": None if self.current is None else {k: self.current[k] for k in ("family", "reps", "start")},
                 "events": events}
+
+    def _exercise(self, seen: str) -> str:
+        """The frame's activity: while a set is going (its last repetition under ``live_s`` ago), the exercise of the
+        set's family told by the body (arms: the feet moving apart and together is a jumping jack, still feet an
+        arm raise; legs: feet that step far apart and back are lunges) or else the one the model has favoured since
+        the set began; outside a set, what the model sees."""
+        s = self.current
+        if s is None or self.t - s["last"] > self.live_s or s["family"] not in FAMILIES:
+            return seen
+        labels = self.classes.labels
+        swing = float(np.subtract(*np.percentile(self.feet, [90, 10]))) if len(self.feet) >= 3 else None
+        if s["family"] == "arms" and swing is not None:
+            name = "jumping_jack" if swing > FEET_APART else "arm_raise"
+        elif s["family"] == "legs" and swing is not None and swing > LUNGE_STEP:
+            name = "lunge"
+        else:
+            s["evidence"] += self.smooth
+            idx = [labels.index(n) for n in FAMILIES[s["family"]] if n in labels]
+            if not idx:
+                return seen
+            name = labels[max(idx, key=lambda i: s["evidence"][i])]
+        s["named"][name] += 1
+        return name
 
     def _reps(self, heights: dict[str, float] | None, activity: str, kcal: float) -> list[dict[str, Any]]:
         events = []
@@ -184,7 +222,7 @@ class FitnessApp:
                 events.append(self._close(kcal))
             if self.current is None:
                 self.current = {"family": family, "reps": 0, "start": round(self.t, 3), "kcal0": kcal,
-                                "seen": Counter()}
+                                "seen": Counter(), "named": Counter(), "evidence": np.zeros(len(self.classes.labels))}
             self.current["reps"] += 1
             self.current["last"] = self.t
             events.append({"event": "rep", "family": family, "t": round(self.t, 3)})
@@ -192,7 +230,7 @@ class FitnessApp:
 
     def _close(self, kcal: float) -> dict[str, Any]:
         s, self.current = self.current, None
-        named = [(n, s["seen"][n]) for n in FAMILIES.get(s["family"], ()) if s["seen"][n]]
+        named = list(s["named"].items()) or [(n, s["seen"][n]) for n in FAMILIES.get(s["family"], ()) if s["seen"][n]]
         done = {"exercise": max(named, key=lambda x: x[1])[0] if named else s["family"], "family": s["family"],
                 "reps": s["reps"], "start": s["start"], "duration_s": round(s["last"] - s["start"], 3),
                 "kcal": round(kcal - s["kcal0"], 3)}
@@ -208,8 +246,8 @@ class FitnessApp:
 
 def evaluate_reps(root: str, split: str = "test", model: str = "exercises") -> dict[str, Any]:
     """The app on every video of a keypoint reps set (``actkit synth skeletons --set reps``, or rendered videos
-    through ``actkit keypoints --dataset``): per video the repetitions it counted against the true count, and the
-    share of the set's frames on which the model named the exercise."""
+    through ``actkit keypoints --dataset``): per video the repetitions it counted against the true count, the share
+    of the set's frames on which the app named the exercise, and the name of its largest set."""
     from ..data.keypoint_sequences import load_sequences
     from ..streaming.evaluate import read_stream_set
 
@@ -221,9 +259,12 @@ def evaluate_reps(root: str, split: str = "test", model: str = "exercises") -> d
         start, end, exercise, count = v.rep_spans[0]
         named = sum(app.step(f, 1.0 / v.fps)["activity"] == exercise and start <= t <= end for t, f in enumerate(kp))
         s = app.summary()
+        main_set = max(s["sets"], key=lambda x: x["reps"], default={"exercise": None})
         rows.append({"video": v.name, "exercise": exercise, "true": count, "counted": s["reps"],
+                     "set_named": main_set["exercise"],
                      "named_share": round(named / max(1, end - start + 1), 3), "kcal": s["kcal"]})
     err = [abs(r["counted"] - r["true"]) for r in rows]
     return {"data": str(root), "split": split, "videos": len(rows), "rep_mae": round(float(np.mean(err)), 3),
             "exact": round(float(np.mean([e == 0 for e in err])), 3),
-            "exercise_named_share": round(float(np.mean([r["named_share"] for r in rows])), 3), "per_video": rows}
+            "exercise_named_share": round(float(np.mean([r["named_share"] for r in rows])), 3),
+            "sets_named": round(float(np.mean([r["set_named"] == r["exercise"] for r in rows])), 3), "per_video": rows}
