@@ -57,7 +57,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
 
 
 def refuse_to_replace(outputs: dict[str, Any], overwrite: bool = False) -> None:
-    """Stop before a run writes over a file a user already has (an earlier run's JSON lines or video).
+    """Stop before a run writes over a file a user already has (an earlier run's JSON lines or video); devices and
+    pipes (``/dev/null``) are written to as asked.
 
     Args:
         outputs: ``{flag: path or None}`` of the files a command is about to write.
@@ -73,7 +74,7 @@ def refuse_to_replace(outputs: dict[str, Any], overwrite: bool = False) -> None:
         p = Path(path)
         if p.is_dir():
             raise FileExistsError(f"{path} ({flag}) is a folder: give a file name")
-        if p.exists() and not overwrite:
+        if p.is_file() and not overwrite:  # a regular file: /dev/null and pipes are written as asked
             raise FileExistsError(f"{path} ({flag}) exists: choose another name, or pass --overwrite to replace it")
 
 
