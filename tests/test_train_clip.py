@@ -295,7 +295,7 @@ def test_eval_flip_averages_each_clip_with_its_mirror_image(clip_run, actions):
     assert main(["eval", "--model", str(out / "checkpoints" / "best.pt"), "--data", str(actions), "--clips", "2", "--flip"]) == 0
 
 
-def test_dives_train_with_a_factorised_head(tmp_path, capsys):
+def test_dives_train_with_a_factorised_head(tmp_path, capsys, monkeypatch):
     """Diving48 format in, 4-part labels through the reader, a factorised head that decodes to valid classes."""
     from actkit.data.synth.dives import render_dives
 
@@ -367,12 +367,9 @@ def test_dives_train_with_a_factorised_head(tmp_path, capsys):
     for row, (k, p) in enumerate(((tests[0].class_id, 0.8), (wrong, 0.6), (tests[2].class_id, 0.4))):
         fake[row] = (1 - p) / 47
         fake[row, k] = p
-    real = evaluator.predict_videos
-    evaluator.predict_videos = lambda *a, **k: (fake, None, [])
-    try:
+    with monkeypatch.context() as m:
+        m.setattr(evaluator, "predict_videos", lambda *a, **k: (fake, None, []))
         known = evaluate_dives(data, tmp_path / "run" / "checkpoints" / "best.pt", "test")
-    finally:
-        evaluator.predict_videos = real
     assert known["class_accuracy"] == known["dive_number_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
     assert known["parts"]["takeoff"] == known["parts"]["position"] == 1.0
     assert known["parts"]["somersaults"] == pytest.approx(2 / 3, abs=1e-4)

@@ -23,25 +23,15 @@ def dive_report(probs: np.ndarray, class_names: Sequence[str], source: str | Non
     Raises:
         ValueError: the classes are not Diving48 vocab rows (not a dive model).
     """
-    from ..data.dives import format_dive_number, label_from_vocab
-
-    rows = [str(n).split("_") for n in class_names]
-    try:
-        labels = [label_from_vocab(r) for r in rows]
-    except ValueError as e:
-        raise ValueError(f"not a dive model: its classes are not Diving48 vocab rows ({e})") from None
+    rows, labels = _vocab(class_names)
     probs = np.asarray(probs, np.float64)
     best = int(np.argmax(probs))
     label = labels[best]
-    try:
-        number = format_dive_number(label)
-    except ValueError:
-        number = None
     parts = {part: {"value": label.parts[i], "confidence": round(float(sum(p for p, r in zip(probs, rows)
                                                                               if r[i] == rows[best][i])), 4)}
              for i, part in enumerate(PARTS)}
     order = np.argsort(-probs)[:3]
-    return {"source": source, "dive": number, "words": label.words, "text": label.text,
+    return {"source": source, "dive": _number(label), "words": label.words, "text": label.text,
             "confidence": round(float(probs[best]), 4),
             "parts": parts, "top": [{"class": str(class_names[k]), "probability": round(float(probs[k]), 4)}
                                     for k in order]}
@@ -79,7 +69,7 @@ def evaluate_dives(data: str | Path, model: str | Path, split: str = "test", cli
         ``{"videos", "dive_number_accuracy", "class_accuracy", "parts": {part: accuracy}, "confidence":
         {"right", "wrong"} (means), "at_confidence": [{"min", "share", "accuracy"}], "skipped", "errors"}``.
     """
-    from ..data.dives import format_dive_number, label_from_vocab
+    from ..data.dives import label_from_vocab
     from ..data.video import read_videos
     from ..engine.predictor import load
 
@@ -97,14 +87,8 @@ def evaluate_dives(data: str | Path, model: str | Path, split: str = "test", cli
     if not done:
         raise ValueError(f"{data}: none of the {len(sub)} {split} videos could be read")
 
-    def number(label):
-        try:
-            return format_dive_number(label)
-        except ValueError:
-            return None
-
     right = np.array([truth[r["source"]].text == r["text"] for r in done])
-    right_number = np.array([(number(truth[r["source"]]) or truth[r["source"]].text) == (r["dive"] or r["text"])
+    right_number = np.array([(_number(truth[r["source"]]) or truth[r["source"]].text) == (r["dive"] or r["text"])
                              for r in done])
     conf = np.array([r["confidence"] for r in done])
     parts = {part: round(float(np.mean([truth[r["source"]].parts[i] == r["parts"][part]["value"] for r in done])), 4)
@@ -122,11 +106,37 @@ def evaluate_dives(data: str | Path, model: str | Path, split: str = "test", cli
             "errors": [r for r in reports if "error" in r]}
 
 
+def _vocab(class_names: Sequence[str]) -> tuple[list[list[str]], list[Any]]:
+    """Each class name's vocab row (``Back_25som_15Twis_PIKE`` -> 4 strings) and its :class:`DiveLabel`.
+
+    Raises:
+        ValueError: the classes are not Diving48 vocab rows (not a dive model).
+    """
+    from ..data.dives import label_from_vocab
+
+    rows = [str(n).split("_") for n in class_names]
+    try:
+        return rows, [label_from_vocab(r) for r in rows]
+    except ValueError as e:
+        raise ValueError(f"not a dive model: its classes are not Diving48 vocab rows ({e})") from None
+
+
+def _number(label: Any) -> str | None:
+    """The dive number of ``label``; None for the few Diving48 classes no number names."""
+    from ..data.dives import format_dive_number
+
+    try:
+        return format_dive_number(label)
+    except ValueError:
+        return None
+
+
 def _dive_model(model: str | Path, load):
+    """The clip model at ``model``, refused unless its classes are Diving48 vocab rows."""
     predictor = load(model)
     if not predictor.is_clip:
         raise ValueError(f"{model}: a dive model is a clip model (task clip); this one is {predictor.task}")
-    dive_report(np.full(len(predictor.class_names), 1.0 / len(predictor.class_names)), predictor.class_names)
+    _vocab(predictor.class_names)
     return predictor
 
 

@@ -74,8 +74,7 @@ def parse_angle_counter(text: str) -> tuple[str, float, float]:
 
 def body_heights(kp: np.ndarray) -> dict[str, float] | None:
     """``{"legs": hips above ankles, "arms": wrists above shoulders, "feet": ankles apart, "torso": torso length}`` of
-    (33, 4) keypoints
-    (pixels, y down), in torso lengths; None when the body is not all there."""
+    (33, 4) keypoints (pixels, y down), in torso lengths; None when the body is not all there."""
     if not np.isfinite(kp).all():
         return None
     hips, shoulders = kp[[23, 24], :2].mean(0), kp[[11, 12], :2].mean(0)

@@ -73,7 +73,7 @@ def run(a: argparse.Namespace) -> Any:
 
             if a.model is None:
                 raise ValueError("actkit app dives --evaluate needs --model (a dive model)")
-            report = evaluate_dives(a.evaluate, a.model, a.split, a.clips, a.flip, progress=None if not a.quiet else False)
+            report = evaluate_dives(a.evaluate, a.model, a.split, a.clips, a.flip, progress=False if a.quiet else None)
         elif a.name == "sitting":
             from ..apps.sitting import evaluate_sitting
 
@@ -89,7 +89,7 @@ def run(a: argparse.Namespace) -> Any:
 
         if a.source is None or a.model is None:
             raise ValueError("actkit app dives needs --source (a clip or a folder of clips) and --model (a dive model)")
-        reports = dives(a.source, a.model, a.clips, a.flip, progress=None if not a.quiet else False)
+        reports = dives(a.source, a.model, a.clips, a.flip, progress=False if a.quiet else None)
         print("\n".join(format_dive(r) for r in reports))
         if a.jsonl:
             from ..utils.io import atomic_write_bytes
