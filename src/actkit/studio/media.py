@@ -164,7 +164,8 @@ def test_video(model_dir: Path, video: Path, out_dir: Path, max_frames: int = 0)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / "annotated.partial.mp4"
-    s = Stream(live_model(str(model_dir)), str(video), out_video=str(tmp), max_frames=max_frames)
+    # the studio's own partial file, left by a test that was stopped: replaced, as the finished video is
+    s = Stream(live_model(str(model_dir)), str(video), out_video=str(tmp), max_frames=max_frames, overwrite=True)
     labels, events = [], []
     for r in s:
         labels.append({"frame": r.frame, "label": r.label, "confidence": round(float(r.confidence), 4)})
